@@ -1,0 +1,244 @@
+//! Atomic replacement of a file: an exclusive temporary beside the target,
+//! written, synced and renamed over it, so a reader sees the old file or the
+//! new one, never a part. Also the sweeping of temporaries that killed
+//! writers left behind.
+//!
+//! A temporary is named `.TARGET.PID.RAND`: a dot-file (listings skip it),
+//! carrying the writer's pid (so a sweeper can tell a dead writer's litter
+//! from a live writer's work) and 8 random characters (so two writers never
+//! pick the same name). It never ends in the target's suffix, so a collector
+//! globbing `*.prom` cannot pick up a half-written export.
+
+use crate::error::{Error, Result};
+use crate::proc;
+use std::ffi::{OsStr, OsString};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// A temporary older than this is stale even if its writer's pid is alive
+/// (the pid may have been reused).
+pub const STALE_TEMP_AGE: Duration = Duration::from_secs(60);
+const RAND_LEN: usize = 8;
+
+/// A temporary that becomes `target` on [`AtomicFile::commit`], and is
+/// removed if dropped before that, so an early `?` never leaves litter.
+pub struct AtomicFile {
+    file: File,
+    temp: PathBuf,
+    target: PathBuf,
+    committed: bool,
+}
+
+impl AtomicFile {
+    /// Creates the temporary for `dir/name`, mode 0644 before umask.
+    /// `O_EXCL|O_NOFOLLOW` means a planted file or symlink at the chosen
+    /// name fails the open rather than redirecting the write.
+    pub fn create(dir: &Path, name: &OsStr) -> Result<AtomicFile> {
+        let target = dir.join(name);
+        let mut attempts = 0;
+        loop {
+            let temp = dir.join(temp_name(name, proc::own_pid()));
+            match OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o644)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .open(&temp)
+            {
+                Ok(file) => {
+                    return Ok(AtomicFile {
+                        file,
+                        temp,
+                        target,
+                        committed: false,
+                    })
+                }
+                // Someone planted a file at our random name: pick another.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 8 => attempts += 1,
+                Err(e) => return Err(Error::io("create temporary", &temp, &e)),
+            }
+        }
+    }
+
+    pub fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
+        self.file
+            .write_all(bytes)
+            .map_err(|e| Error::io("write", &self.temp, &e))
+    }
+
+    /// Syncs and renames the temporary over the target.
+    pub fn commit(mut self) -> Result<()> {
+        // The data must be on disk before the rename is: otherwise a power
+        // cut could leave the new name pointing at an empty file.
+        self.file
+            .sync_all()
+            .map_err(|e| Error::io("sync", &self.temp, &e))?;
+        fs::rename(&self.temp, &self.target).map_err(|e| {
+            Error::System(format!(
+                "unable to rename {} into {}: {}",
+                self.temp.display(),
+                self.target.display(),
+                crate::error::os_message(&e)
+            ))
+        })?;
+        self.committed = true;
+        Ok(())
+    }
+
+    pub fn temp_path(&self) -> &Path {
+        &self.temp
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Writes `bytes` to `dir/name` atomically.
+pub fn write_file(dir: &Path, name: &OsStr, bytes: &[u8]) -> Result<()> {
+    let mut f = AtomicFile::create(dir, name)?;
+    f.write_all(bytes)?;
+    f.commit()
+}
+
+/// Creates `dir` and its parents like `mkdir -p`, mode 0755 before umask.
+pub fn ensure_dir(dir: &Path) -> Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(dir)
+        .map_err(|e| Error::io("create directory", dir, &e))
+}
+
+fn temp_name(target: &OsStr, pid: u32) -> OsString {
+    let mut n = OsString::from(".");
+    n.push(target);
+    let rand: String = (0..RAND_LEN).map(|_| fastrand::alphanumeric()).collect();
+    n.push(format!(".{pid}.{rand}"));
+    n
+}
+
+/// If `file` is a temporary of `target`, the pid of the writer that made it.
+fn temp_owner(file: &[u8], target: &[u8]) -> Option<u32> {
+    let rest = file
+        .strip_prefix(b".")?
+        .strip_prefix(target)?
+        .strip_prefix(b".")?;
+    let dot = rest.iter().position(|&c| c == b'.')?;
+    let (pid, rand) = (&rest[..dot], &rest[dot + 1..]);
+    let valid_rand = rand.len() == RAND_LEN && rand.iter().all(u8::is_ascii_alphanumeric);
+    if pid.is_empty() || pid.len() > 10 || !valid_rand {
+        return None;
+    }
+    std::str::from_utf8(pid).ok()?.parse().ok()
+}
+
+/// Removes the stale temporaries of `dir/target`: those whose writer has
+/// exited (or is this very process, which is not writing now), and those
+/// older than [`STALE_TEMP_AGE`]. Returns how many it removed. Best effort:
+/// a temporary another sweeper removed first is not an error.
+pub fn sweep(dir: &Path, target: &OsStr) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let me = proc::own_pid();
+    let now = SystemTime::now();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(owner) = temp_owner(file.as_bytes(), target.as_bytes()) else {
+            continue;
+        };
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|age| age > STALE_TEMP_AGE);
+        if (old || owner == me || !proc::pid_exists(owner)) && fs::remove_file(entry.path()).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// One write in `SWEEP_ODDS` sweeps: amortised O(1) per write, and after 300
+/// writes the chance that none swept is (15/16)^300, about 4e-9.
+pub const SWEEP_ODDS: u32 = 16;
+
+pub fn should_sweep() -> bool {
+    fastrand::u32(..SWEEP_ODDS) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tempdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "hb-atomic-{tag}-{}-{}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn temp_names_are_recognised_only_for_their_target() {
+        assert_eq!(temp_owner(b".a.hb.123.abcdEFGH", b"a.hb"), Some(123));
+        assert_eq!(temp_owner(b".a.hb.123.abcdEFG", b"a.hb"), None);
+        assert_eq!(temp_owner(b".a-b.hb.123.abcdEFGH", b"a.hb"), None);
+        assert_eq!(temp_owner(b".a.hb.native.123.abcdEFGH", b"a.hb"), None);
+        assert_eq!(temp_owner(b"a.hb.123.abcdEFGH", b"a.hb"), None);
+        assert_eq!(temp_owner(b".a.hb..abcdEFGH", b"a.hb"), None);
+        let n = temp_name(OsStr::new("m.prom"), 77);
+        assert_eq!(temp_owner(n.as_bytes(), b"m.prom"), Some(77));
+        assert!(!n.as_bytes().ends_with(b".prom"));
+    }
+
+    #[test]
+    fn commit_replaces_and_drop_cleans_up() {
+        let d = tempdir("commit");
+        write_file(&d, OsStr::new("a.hb"), b"one").unwrap();
+        write_file(&d, OsStr::new("a.hb"), b"two").unwrap();
+        assert_eq!(fs::read(d.join("a.hb")).unwrap(), b"two");
+        {
+            let mut f = AtomicFile::create(&d, OsStr::new("a.hb")).unwrap();
+            f.write_all(b"never").unwrap();
+            assert!(f.temp_path().exists());
+        }
+        let names: Vec<_> = fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![OsString::from("a.hb")]);
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn sweep_removes_dead_writers_temps_and_keeps_live_ones() {
+        let d = tempdir("sweep");
+        // pid 1 is alive; 2^31-1 is not a pid any kernel hands out.
+        let live = d.join(".a.hb.1.AAAAAAAA");
+        let dead = d.join(".a.hb.2147483647.BBBBBBBB");
+        let mine = d.join(format!(".a.hb.{}.CCCCCCCC", std::process::id()));
+        let other = d.join(".b.hb.2147483647.DDDDDDDD");
+        for p in [&live, &dead, &mine, &other] {
+            fs::write(p, b"x").unwrap();
+        }
+        assert_eq!(sweep(&d, OsStr::new("a.hb")), 2);
+        assert!(live.exists() && other.exists());
+        assert!(!dead.exists() && !mine.exists());
+        fs::remove_dir_all(&d).unwrap();
+    }
+}

@@ -1,0 +1,11 @@
+//! `hb-defer-check`: see [`hb::defer_check`]; this file only hands over the arguments and
+//! the environment and turns the outcome into an exit status.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    hb::cli::exit(
+        "hb-defer-check",
+        hb::defer_check::main(std::env::args_os().skip(1), &hb::config::process_env),
+    )
+}

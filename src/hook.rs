@@ -1,0 +1,542 @@
+//! `hb-write --hook claude|codex`: a runtime's own hook events turned into
+//! native beats, so a runtime gets native heartbeats from one line of its
+//! configuration.
+//!
+//! A hook must never disturb the agent: Claude Code reads exit 2 as "block
+//! this tool call". So hook mode always exits 0, never writes to stdout,
+//! and on any problem writes one line to stderr and leaves every file as
+//! it was. Payloads are checked by a strict JSON validator before nanoserde
+//! sees them, because nanoserde's skipping of unknown fields can panic or
+//! loop on malformed input.
+
+use crate::beat::{self, Beat};
+use crate::cli::Parsed;
+use crate::config::{self, Env};
+use crate::error::{Error, Result};
+use crate::listing::{read_beat, ReadBeat};
+use crate::{marker, proc, write};
+use nanoserde::{DeJson, DeJsonErr, DeJsonState, DeJsonTok};
+use std::ffi::OsString;
+use std::io::Read;
+use std::str::Chars;
+
+/// Payloads past this size are refused (Claude's PostToolUse carries the
+/// tool's whole response, so it can be large, but not unbounded).
+const MAX_PAYLOAD: u64 = 32 << 20;
+
+/// Did the caller ask for hook mode? Checked before parsing, so that even a
+/// parse error in hook mode exits 0.
+pub fn requested(args: &[OsString]) -> bool {
+    args.iter().any(|a| {
+        let b = a.as_encoded_bytes();
+        b == b"--hook" || b.starts_with(b"--hook=")
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runtime {
+    Claude,
+    Codex,
+}
+
+/// What an event asks of the heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// A native beat with this status (and the payload's model, if any).
+    Beat(&'static str),
+    /// The session ended: hand the beat back to the sidecar.
+    ClearNative,
+}
+
+/// A model field as runtimes send it: a string, or an object with an `id`
+/// or `display_name` (Claude's status-line shape). Anything else is no model.
+#[derive(Debug, Default, PartialEq)]
+pub struct Model(Option<String>);
+
+impl DeJson for Model {
+    fn de_json(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<Self, DeJsonErr> {
+        match s.tok {
+            DeJsonTok::Str => {
+                let v = s.as_string()?;
+                s.next_tok(i)?;
+                Ok(Model(Some(v)))
+            }
+            DeJsonTok::CurlyOpen => {
+                let o = ModelObject::de_json(s, i)?;
+                Ok(Model(
+                    o.id.and_then(|m| m.0).or(o.display_name.and_then(|m| m.0)),
+                ))
+            }
+            _ => {
+                // Safe: the payload was validated, so a value follows.
+                s.whole_field(i)?;
+                Ok(Model(None))
+            }
+        }
+    }
+}
+
+/// The derived parsers live in their own module: the code nanoserde's
+/// derive generates trips a clippy style lint we cannot fix there.
+#[allow(clippy::question_mark)]
+mod wire {
+    use super::Model;
+    use nanoserde::DeJson;
+
+    #[derive(DeJson)]
+    pub struct ModelObject {
+        pub id: Option<Model>,
+        pub display_name: Option<Model>,
+    }
+
+    /// The fields of either runtime's payload that matter here; the rest
+    /// are skipped. Every field is optional and loosely typed where
+    /// runtimes vary.
+    #[derive(DeJson)]
+    pub struct Payload {
+        pub hook_event_name: Option<Model>,
+        /// Codex `notify`: `{"type": "agent-turn-complete", ...}`.
+        #[nserde(rename = "type")]
+        pub kind: Option<Model>,
+        pub model: Option<Model>,
+        pub notification_type: Option<Model>,
+        pub message: Option<Model>,
+    }
+}
+use wire::{ModelObject, Payload};
+
+/// An event and the model it reports.
+#[derive(Debug, PartialEq)]
+pub struct Event {
+    pub action: Action,
+    pub model: Option<String>,
+}
+
+fn text(f: Option<Model>) -> Option<String> {
+    f.and_then(|m| m.0)
+}
+
+/// Maps a payload to what it asks of the heartbeat.
+pub fn interpret(runtime: Runtime, json: &str) -> std::result::Result<Event, String> {
+    check_json(json.as_bytes())?;
+    let p = Payload::deserialize_json(json).map_err(|e| format!("unreadable payload: {e}"))?;
+    let model = text(p.model);
+    let event = text(p.hook_event_name);
+    let kind = text(p.kind);
+    let action = match (event.as_deref(), kind.as_deref()) {
+        (Some(ev), _) => claude_style(ev, text(p.notification_type), text(p.message))?,
+        (None, Some("agent-turn-complete")) if runtime == Runtime::Codex => Action::Beat("ok"),
+        (None, Some(k)) => return Err(format!("unknown event type '{}'", k.escape_debug())),
+        (None, None) => return Err("payload names no event".into()),
+    };
+    Ok(Event { action, model })
+}
+
+/// Claude Code's events; Codex's hooks use the same names.
+fn claude_style(
+    event: &str,
+    notification_type: Option<String>,
+    message: Option<String>,
+) -> std::result::Result<Action, String> {
+    Ok(match event {
+        "SessionStart" | "Stop" | "StopFailure" | "SubagentStop" => Action::Beat("ok"),
+        "UserPromptSubmit" | "PreToolUse" | "PostToolUse" | "PostToolUseFailure" | "PreCompact"
+        | "SubagentStart" => Action::Beat("busy"),
+        "PermissionRequest" => Action::Beat("waiting"),
+        "SessionEnd" => Action::ClearNative,
+        "Notification" => notification(notification_type.as_deref(), message.as_deref())?,
+        other => return Err(format!("unknown event '{}'", other.escape_debug())),
+    })
+}
+
+/// A notification: a permission prompt or a question to the operator is
+/// `waiting`; the idle prompt is `ok`. Older payloads have no type, only a
+/// message ("Claude needs your permission to use Bash", "Claude is waiting
+/// for your input").
+fn notification(kind: Option<&str>, message: Option<&str>) -> std::result::Result<Action, String> {
+    match kind {
+        Some("permission_prompt") | Some("elicitation_dialog") => Ok(Action::Beat("waiting")),
+        Some("idle_prompt") => Ok(Action::Beat("ok")),
+        Some(other) => Err(format!(
+            "notification '{}' changes no status",
+            other.escape_debug()
+        )),
+        None => {
+            let m = message.unwrap_or("").to_ascii_lowercase();
+            if m.contains("permission") {
+                Ok(Action::Beat("waiting"))
+            } else if m.contains("waiting for your input") || m.contains("idle") {
+                Ok(Action::Beat("ok"))
+            } else {
+                Err("notification changes no status".into())
+            }
+        }
+    }
+}
+
+/// A strict RFC 8259 check, iterative so that no nesting depth can
+/// overflow the stack. nanoserde only ever sees well-formed text.
+pub fn check_json(b: &[u8]) -> std::result::Result<(), String> {
+    let bad = |at: usize| Err(format!("malformed JSON at byte {at}"));
+    let ws = |i: &mut usize| {
+        while *i < b.len() && matches!(b[*i], b' ' | b'\t' | b'\n' | b'\r') {
+            *i += 1
+        }
+    };
+    // The stack holds b'{' or b'['; `want_value` says what comes next.
+    let mut stack: Vec<u8> = Vec::new();
+    let mut i = 0;
+    let mut want_value = true;
+    loop {
+        ws(&mut i);
+        if want_value {
+            // In an object a key comes first.
+            if stack.last() == Some(&b'{') && !matches!(b.get(i), Some(b'"')) {
+                return bad(i);
+            }
+            match b.get(i) {
+                Some(b'{') | Some(b'[') => {
+                    stack.push(b[i]);
+                    i += 1;
+                    let close = if b[i - 1] == b'{' { b'}' } else { b']' };
+                    // Allow empty containers.
+                    ws(&mut i);
+                    if b.get(i) == Some(&close) {
+                        stack.pop();
+                        i += 1;
+                        want_value = false;
+                        if stack.last() == Some(&b':') {
+                            stack.pop();
+                        }
+                    }
+                    continue;
+                }
+                Some(b'"') => {
+                    i = string_end(b, i)
+                        .ok_or_else(|| format!("malformed JSON string at byte {i}"))?;
+                    if stack.last() == Some(&b'{') {
+                        ws(&mut i);
+                        if b.get(i) != Some(&b':') {
+                            return bad(i);
+                        }
+                        i += 1;
+                        ws(&mut i);
+                        // The member's value: push a marker so the key is
+                        // not asked for again.
+                        stack.push(b':');
+                        continue;
+                    }
+                }
+                Some(b't') if b[i..].starts_with(b"true") => i += 4,
+                Some(b'f') if b[i..].starts_with(b"false") => i += 5,
+                Some(b'n') if b[i..].starts_with(b"null") => i += 4,
+                Some(b'-' | b'0'..=b'9') => {
+                    i = number_end(b, i)
+                        .ok_or_else(|| format!("malformed JSON number at byte {i}"))?
+                }
+                _ => return bad(i),
+            }
+            want_value = false;
+            if stack.last() == Some(&b':') {
+                stack.pop();
+            }
+        } else {
+            match (stack.last(), b.get(i)) {
+                (None, None) => return Ok(()),
+                (None, Some(_)) => return bad(i),
+                (Some(_), Some(b',')) => {
+                    i += 1;
+                    want_value = true;
+                }
+                (Some(b'{'), Some(b'}')) | (Some(b'['), Some(b']')) => {
+                    i += 1;
+                    stack.pop();
+                    if stack.last() == Some(&b':') {
+                        stack.pop();
+                    }
+                }
+                _ => return bad(i),
+            }
+        }
+    }
+}
+
+fn string_end(b: &[u8], start: usize) -> Option<usize> {
+    let mut i = start + 1;
+    while i < b.len() {
+        match b[i] {
+            b'"' => return Some(i + 1),
+            b'\\' => match b.get(i + 1)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                b'u' if b.get(i + 2..i + 6)?.iter().all(u8::is_ascii_hexdigit) => i += 6,
+                _ => return None,
+            },
+            0..=0x1f => return None,
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+fn number_end(b: &[u8], start: usize) -> Option<usize> {
+    let mut i = start;
+    let digits = |i: &mut usize| {
+        let s = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() {
+            *i += 1
+        }
+        *i > s
+    };
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    if b.get(i) == Some(&b'0') {
+        i += 1;
+    } else if !digits(&mut i) {
+        return None;
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if !digits(&mut i) {
+            return None;
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if !digits(&mut i) {
+            return None;
+        }
+    }
+    Some(i)
+}
+
+/// Carries out a hook call; any `Err` is the one line to report.
+fn run(args: Vec<OsString>, env: Env) -> Result<()> {
+    let a = match write::parse_args(args)? {
+        Parsed::Run(a) => a,
+        _ => return Err(Error::usage("--help and --version are not for hook mode")),
+    };
+    let runtime = match a.hook.as_deref() {
+        Some("claude") => Runtime::Claude,
+        Some("codex") => Runtime::Codex,
+        Some(other) => {
+            return Err(Error::usage(format!(
+                "unknown runtime '{}': claude or codex",
+                other.escape_debug()
+            )))
+        }
+        None => return Err(Error::usage("--hook needs a runtime")),
+    };
+    if a.mode.is_some()
+        || a.name.is_some()
+        || a.status.is_some()
+        || a.pid.is_some()
+        || a.while_pid.is_some()
+    {
+        return Err(Error::usage(
+            "--hook takes only --dir, --model, --dry-run and a payload",
+        ));
+    }
+    let name =
+        env("MOSAIC_AGENT_NAME").ok_or_else(|| Error::usage("MOSAIC_AGENT_NAME is not set"))?;
+    let name = beat::check_name_os(&name)
+        .map_err(|why| Error::usage(format!("MOSAIC_AGENT_NAME: {why}")))?
+        .to_string();
+    let dir = config::resolve_dir(a.dir, env)?;
+
+    let payload = match a.payload {
+        Some(p) => p
+            .into_string()
+            .map_err(|_| Error::usage("payload is not valid UTF-8"))?,
+        None => {
+            let mut s = String::new();
+            std::io::stdin()
+                .lock()
+                .take(MAX_PAYLOAD + 1)
+                .read_to_string(&mut s)
+                .map_err(|e| {
+                    Error::System(format!(
+                        "unable to read the payload: {}",
+                        crate::error::os_message(&e)
+                    ))
+                })?;
+            if s.len() as u64 > MAX_PAYLOAD {
+                return Err(Error::usage("payload is larger than 32 MiB"));
+            }
+            s
+        }
+    };
+    let event = interpret(runtime, &payload).map_err(Error::Usage)?;
+    // An explicit --model (from the hook's configuration) beats the payload's.
+    let model = a.model.or(event.model);
+    if let Some(m) = &model {
+        beat::check_model(m)
+            .map_err(|why| Error::usage(format!("model '{}': {why}", m.escape_debug())))?;
+    }
+    if a.dry_run {
+        return Ok(());
+    }
+    match event.action {
+        Action::ClearNative => marker::remove(&marker::marker_path(&dir, &name), "marker"),
+        Action::Beat(status) => {
+            // Keep the agent's pid (the sidecar wrote the pane's) and its
+            // model across busy/ok flips.
+            let existing = match read_beat(&marker::beat_path(&dir, &name)) {
+                ReadBeat::Valid(b) => Some(b),
+                _ => None,
+            };
+            let pid = existing.as_ref().map_or_else(proc::parent_pid, |b| b.pid);
+            let model = model.or_else(|| existing.and_then(|b| b.model));
+            let beat = Beat {
+                pstart: proc::pstart(pid),
+                ..write::make_beat(pid, status, model)
+            };
+            write::write_beat(&dir, &name, &beat)?;
+            marker::touch(&marker::marker_path(&dir, &name))
+        }
+    }
+}
+
+/// Hook mode's whole life: whatever happens, the caller exits 0.
+pub fn main(args: Vec<OsString>, env: Env) {
+    if let Err(e) = run(args, env) {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr().lock(), "hb-write: hook: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(rt: Runtime, json: &str) -> std::result::Result<Event, String> {
+        interpret(rt, json)
+    }
+
+    #[test]
+    fn claude_events_map_to_statuses() {
+        let s = |json: &str| ev(Runtime::Claude, json).map(|e| e.action);
+        assert_eq!(
+            s(r#"{"hook_event_name":"UserPromptSubmit","prompt":"hi"}"#),
+            Ok(Action::Beat("busy"))
+        );
+        assert_eq!(
+            s(r#"{"hook_event_name":"PreToolUse","tool_input":{"a":[1,2,{"b":null}]}}"#),
+            Ok(Action::Beat("busy"))
+        );
+        assert_eq!(
+            s(r#"{"hook_event_name":"Stop","stop_hook_active":false}"#),
+            Ok(Action::Beat("ok"))
+        );
+        assert_eq!(
+            s(r#"{"hook_event_name":"Notification","notification_type":"permission_prompt"}"#),
+            Ok(Action::Beat("waiting"))
+        );
+        assert_eq!(
+            s(r#"{"hook_event_name":"Notification","notification_type":"idle_prompt"}"#),
+            Ok(Action::Beat("ok"))
+        );
+        assert_eq!(
+            s(
+                r#"{"hook_event_name":"Notification","message":"Claude needs your permission to use Bash"}"#
+            ),
+            Ok(Action::Beat("waiting"))
+        );
+        assert_eq!(
+            s(r#"{"hook_event_name":"SessionEnd","reason":"exit"}"#),
+            Ok(Action::ClearNative)
+        );
+        assert!(s(r#"{"hook_event_name":"Bogus"}"#).is_err());
+        assert!(s(r#"{"session_id":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn models_come_as_strings_or_objects() {
+        let m = |json: &str| ev(Runtime::Claude, json).map(|e| e.model);
+        assert_eq!(
+            m(r#"{"hook_event_name":"SessionStart","model":"claude-opus-4"}"#),
+            Ok(Some("claude-opus-4".into()))
+        );
+        assert_eq!(
+            m(r#"{"hook_event_name":"SessionStart","model":{"id":"opus","display_name":"Opus"}}"#),
+            Ok(Some("opus".into()))
+        );
+        assert_eq!(
+            m(r#"{"hook_event_name":"SessionStart","model":7}"#),
+            Ok(None)
+        );
+        assert_eq!(
+            m(r#"{"hook_event_name":"SessionStart","model":null}"#),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn codex_notify_turn_complete_is_ok() {
+        let e = ev(
+            Runtime::Codex,
+            r#"{"type":"agent-turn-complete","thread-id":"t","input-messages":["a"],"last-assistant-message":"done"}"#,
+        );
+        assert_eq!(e.map(|e| e.action), Ok(Action::Beat("ok")));
+        assert!(ev(Runtime::Claude, r#"{"type":"agent-turn-complete"}"#).is_err());
+    }
+
+    #[test]
+    fn the_validator_accepts_json_and_rejects_the_rest() {
+        for good in [
+            r#"{}"#,
+            r#"[]"#,
+            r#"{"a":[]}"#,
+            r#" { "a" : { } , "b" : [ 1 , -0.5e+3 , "x\u00e9\n" , true , false , null ] } "#,
+            r#""s""#,
+            "0",
+            "[[[[]]]]",
+        ] {
+            assert_eq!(check_json(good.as_bytes()), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "{",
+            "[",
+            r#"{"a":}"#,
+            r#"{"a":[}"#,
+            r#"{"a" 1}"#,
+            r#"{1:2}"#,
+            "[1,]",
+            "[,1]",
+            "{,}",
+            r#"{"a":1,}"#,
+            "01",
+            "1.",
+            "-",
+            "tru",
+            "\"\u{1}\"",
+            "\"\\x\"",
+            "[1] 2",
+            "{\"a\":1}}",
+            "\0",
+            "[\"a\":1]",
+        ] {
+            assert!(check_json(bad.as_bytes()).is_err(), "{bad:?}");
+        }
+        let deep = "[".repeat(100_000) + &"]".repeat(100_000);
+        assert_eq!(check_json(deep.as_bytes()), Ok(()));
+    }
+
+    #[test]
+    fn malformed_payloads_are_errors_not_panics() {
+        for junk in [
+            "",
+            "{",
+            r#"{"hook_event_name":[1,"#,
+            "null",
+            "[]",
+            r#"{"hook_event_name":"Stop","x":}"#,
+        ] {
+            assert!(ev(Runtime::Claude, junk).is_err(), "{junk:?}");
+        }
+    }
+}

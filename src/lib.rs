@@ -1,0 +1,20 @@
+//! hb: trustworthy heartbeats for fleets of AI coding agents.
+//!
+//! The library holds all logic; the binaries in `src/bin/` only parse their
+//! arguments through the command modules and turn the answer into an exit
+//! status. One module per concern; the contract lives in `../shared/CONTRACT.md`.
+
+pub mod atomic;
+pub mod beat;
+pub mod cli;
+pub mod config;
+pub mod defer_check;
+pub mod error;
+pub mod format;
+pub mod hook;
+pub mod listing;
+pub mod marker;
+pub mod proc;
+pub mod read;
+pub mod sidecar;
+pub mod write;

@@ -1,0 +1,353 @@
+//! The fleet as a reader sees it: reading beat files without ever blocking
+//! or following a link, and judging each agent's health by the contract.
+
+use crate::beat::{self, Beat};
+use crate::error::{Error, Result};
+use crate::{marker, proc};
+use std::fs::{self, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Healthy,
+    Stale,
+    Dead,
+    Exited,
+    Invalid,
+    Missing,
+}
+
+impl Health {
+    pub const ALL: [Health; 6] = [
+        Health::Healthy,
+        Health::Stale,
+        Health::Dead,
+        Health::Exited,
+        Health::Invalid,
+        Health::Missing,
+    ];
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Health::Healthy => "healthy",
+            Health::Stale => "stale",
+            Health::Dead => "dead",
+            Health::Exited => "exited",
+            Health::Invalid => "invalid",
+            Health::Missing => "missing",
+        }
+    }
+}
+
+/// A valid beat and what the reader concluded from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judged {
+    pub beat: Beat,
+    pub age: i64,
+    /// None: the beat is from another host, its pid cannot be checked.
+    pub alive: Option<bool>,
+    pub healthy: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// The NAME; for a file whose stem is not a valid NAME, its stem as
+    /// lossy UTF-8 (formats escape it).
+    pub name: String,
+    pub health: Health,
+    pub native: bool,
+    pub error: Option<String>,
+    pub heartbeat: Option<Judged>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listing {
+    pub dir: PathBuf,
+    pub now: i64,
+    pub interval: u32,
+    pub stale_after: u32,
+    pub rows: Vec<Row>,
+}
+
+impl Listing {
+    pub fn all_healthy(&self) -> bool {
+        self.rows.iter().all(|r| r.health == Health::Healthy)
+    }
+}
+
+/// What reading one `NAME.hb` gave.
+#[derive(Debug, PartialEq)]
+pub enum ReadBeat {
+    Missing,
+    Invalid(String),
+    Valid(Beat),
+}
+
+fn kind_of(ft: fs::FileType) -> &'static str {
+    if ft.is_symlink() {
+        "a symlink"
+    } else if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_block_device() || ft.is_char_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Reads a beat by reader rule 1: never follows a symlink, never opens
+/// anything but a regular file (a FIFO would block, a device could act),
+/// reads at most one byte past the cap.
+pub fn read_beat(path: &Path) -> ReadBeat {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return ReadBeat::Missing,
+        Err(e) => {
+            return ReadBeat::Invalid(format!("unable to stat: {}", crate::error::os_message(&e)))
+        }
+    };
+    if !meta.file_type().is_file() {
+        return ReadBeat::Invalid(format!("{}, not a regular file", kind_of(meta.file_type())));
+    }
+    // O_NOFOLLOW and O_NONBLOCK guard the window between the lstat and the
+    // open, should the file be swapped for a link or a FIFO meanwhile.
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path);
+    let file = match file {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return ReadBeat::Missing,
+        Err(e) => {
+            return ReadBeat::Invalid(format!("unable to open: {}", crate::error::os_message(&e)))
+        }
+    };
+    match file.metadata() {
+        Ok(m) if m.file_type().is_file() => {}
+        Ok(m) => {
+            return ReadBeat::Invalid(format!("{}, not a regular file", kind_of(m.file_type())))
+        }
+        Err(e) => {
+            return ReadBeat::Invalid(format!("unable to stat: {}", crate::error::os_message(&e)))
+        }
+    }
+    let mut bytes = Vec::with_capacity(256);
+    if let Err(e) = file
+        .take(beat::MAX_BEAT_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+    {
+        return ReadBeat::Invalid(format!("unable to read: {}", crate::error::os_message(&e)));
+    }
+    match Beat::parse(&bytes) {
+        Ok(b) => ReadBeat::Valid(b),
+        Err(why) => ReadBeat::Invalid(why),
+    }
+}
+
+/// The health rules of the contract, for a valid beat.
+pub fn judge(
+    beat: Beat,
+    now: i64,
+    interval: u32,
+    stale_after: u32,
+    local_host: Option<&str>,
+) -> (Health, Judged) {
+    let age = now.saturating_sub(beat.ts);
+    let alive = match (&beat.host, local_host) {
+        (Some(h), Some(local)) if h != local => None,
+        (Some(_), None) => None,
+        _ => Some(proc::alive(beat.pid, beat.pstart)),
+    };
+    let in_range = -i64::from(interval) <= age && age <= i64::from(stale_after);
+    let health = if beat.status == "exited" {
+        Health::Exited
+    } else if alive == Some(false) {
+        Health::Dead
+    } else if !in_range {
+        Health::Stale
+    } else {
+        Health::Healthy
+    };
+    let healthy = health == Health::Healthy;
+    (
+        health,
+        Judged {
+            beat,
+            age,
+            alive,
+            healthy,
+        },
+    )
+}
+
+/// What to list and how to judge it.
+pub struct Query<'a> {
+    pub dir: &'a Path,
+    /// Empty: every `*.hb` in the directory.
+    pub names: &'a [String],
+    pub interval: u32,
+    pub stale_after: u32,
+    pub now: i64,
+}
+
+/// Builds the listing. A missing directory is an empty listing; one that
+/// cannot be read is a system error.
+pub fn list(q: &Query) -> Result<Listing> {
+    let local = proc::hostname();
+    let now_ns = proc::now_nanos();
+    let row_for = |name: String, file: &Path, valid_name: bool| -> Row {
+        let native = valid_name
+            && marker::freshness(&marker::marker_path(q.dir, &name), q.interval, now_ns)
+                .is_ok_and(|f| f.is_fresh());
+        let invalid = |why: String| Row {
+            name: name.clone(),
+            health: Health::Invalid,
+            native,
+            error: Some(why),
+            heartbeat: None,
+        };
+        if !valid_name {
+            return invalid("file name is not a valid NAME".into());
+        }
+        match read_beat(file) {
+            ReadBeat::Missing => Row {
+                name: name.clone(),
+                health: Health::Missing,
+                native,
+                error: None,
+                heartbeat: None,
+            },
+            ReadBeat::Invalid(why) => invalid(why),
+            ReadBeat::Valid(beat) => {
+                let (health, judged) =
+                    judge(beat, q.now, q.interval, q.stale_after, local.as_deref());
+                Row {
+                    name: name.clone(),
+                    health,
+                    native,
+                    error: None,
+                    heartbeat: Some(judged),
+                }
+            }
+        }
+    };
+
+    let mut rows = Vec::new();
+    if q.names.is_empty() {
+        let entries = match fs::read_dir(q.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(listing(q, rows)),
+            Err(e) => return Err(Error::io("read directory", q.dir, &e)),
+        };
+        let mut files = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io("read directory", q.dir, &e))?;
+            let file = entry.file_name();
+            let b = file.as_bytes();
+            if b.starts_with(b".") || !b.ends_with(b".hb") {
+                continue;
+            }
+            files.push(file);
+        }
+        files.sort();
+        for file in files {
+            let stem = &file.as_bytes()[..file.len() - 3];
+            let name = String::from_utf8_lossy(stem).into_owned();
+            let valid = std::str::from_utf8(stem).is_ok_and(|s| beat::check_name(s).is_ok());
+            rows.push(row_for(name, &q.dir.join(&file), valid));
+        }
+    } else {
+        let mut seen = std::collections::HashSet::new();
+        for name in q.names.iter().filter(|n| seen.insert(n.as_str())) {
+            rows.push(row_for(name.clone(), &marker::beat_path(q.dir, name), true));
+        }
+    }
+    Ok(listing(q, rows))
+}
+
+fn listing(q: &Query, rows: Vec<Row>) -> Listing {
+    Listing {
+        dir: q.dir.to_path_buf(),
+        now: q.now,
+        interval: q.interval,
+        stale_after: q.stale_after,
+        rows,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn beat(ts: i64, pid: u32, status: &str, host: Option<&str>) -> Beat {
+        Beat {
+            ts,
+            pid,
+            status: status.into(),
+            model: None,
+            host: host.map(Into::into),
+            pstart: None,
+        }
+    }
+
+    #[test]
+    fn health_follows_the_contract_order() {
+        let me = std::process::id();
+        let dead = i32::MAX as u32;
+        let h = |b: Beat| judge(b, 1000, 10, 30, Some("here")).0;
+        assert_eq!(h(beat(1000, me, "busy", None)), Health::Healthy);
+        assert_eq!(h(beat(970, me, "ok", None)), Health::Healthy); // age 30
+        assert_eq!(h(beat(969, me, "ok", None)), Health::Stale); // age 31
+        assert_eq!(h(beat(1010, me, "ok", None)), Health::Healthy); // age -10
+        assert_eq!(h(beat(1011, me, "ok", None)), Health::Stale); // age -11
+        assert_eq!(h(beat(1000, dead, "ok", None)), Health::Dead);
+        assert_eq!(h(beat(1, dead, "ok", None)), Health::Dead); // dead before stale
+        assert_eq!(h(beat(1, dead, "exited", None)), Health::Exited);
+        assert_eq!(h(beat(1000, me, "exited", None)), Health::Exited);
+    }
+
+    #[test]
+    fn a_beat_from_another_host_is_judged_by_age_alone() {
+        let dead = i32::MAX as u32;
+        let (health, j) = judge(
+            beat(1000, dead, "ok", Some("elsewhere")),
+            1000,
+            10,
+            30,
+            Some("here"),
+        );
+        assert_eq!((health, j.alive, j.healthy), (Health::Healthy, None, true));
+        let (health, j) = judge(
+            beat(1000, dead, "ok", Some("here")),
+            1000,
+            10,
+            30,
+            Some("here"),
+        );
+        assert_eq!((health, j.alive), (Health::Dead, Some(false)));
+    }
+
+    #[test]
+    fn a_reused_pid_is_dead() {
+        let me = std::process::id();
+        let mut b = beat(1000, me, "ok", None);
+        b.pstart = proc::pstart(me).map(|s| s + 1);
+        assert_eq!(judge(b, 1000, 10, 30, None).0, Health::Dead);
+    }
+
+    #[test]
+    fn extreme_timestamps_do_not_overflow() {
+        let me = std::process::id();
+        let (h, j) = judge(beat(i64::MAX, me, "ok", None), 0, 10, 30, None);
+        assert_eq!((h, j.age), (Health::Stale, -i64::MAX));
+        let (h, _) = judge(beat(0, me, "ok", None), i64::MAX, 10, 30, None);
+        assert_eq!(h, Health::Stale);
+    }
+}

@@ -1,0 +1,240 @@
+//! The sidecar loop (`hb-write --sidecar`): one long-lived process that
+//! writes a fallback beat at once and then every interval, deferring while
+//! the native marker is fresh, until the watched pid ends or a signal asks
+//! it to stop.
+//!
+//! One thread, no fork, no busy wait: the loop sleeps in `poll(2)` on a
+//! signalfd (SIGTERM, SIGINT) and a pidfd of the watched process, with a
+//! timeout to the next tick. Ticks fall on absolute monotonic deadlines
+//! `start + k x interval`, so the schedule never drifts however long a
+//! write takes; deadlines missed (a suspended machine) are skipped, not
+//! caught up in a burst.
+
+use crate::error::{Error, Result};
+use crate::{marker, proc, write};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Sweep stale temporaries every this many ticks (and at start).
+const SWEEP_EVERY: u64 = 32;
+
+#[derive(Debug, Clone)]
+pub struct Sidecar {
+    pub dir: PathBuf,
+    pub name: String,
+    pub interval: u32,
+    /// The pid written into beats.
+    pub pid: u32,
+    /// The process whose end stops the loop.
+    pub while_pid: Option<u32>,
+}
+
+/// How the watched process is followed: a pidfd, or a check each tick on
+/// kernels without `pidfd_open` (before 5.3).
+enum Watch {
+    None,
+    Pidfd(OwnedFd),
+    Poll { pid: u32, pstart: Option<u64> },
+}
+
+impl Watch {
+    fn open(pid: Option<u32>) -> Result<Option<Watch>> {
+        let Some(pid) = pid else {
+            return Ok(Some(Watch::None));
+        };
+        // SAFETY: pidfd_open takes a pid and flags and returns a new fd.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+        if fd >= 0 {
+            // SAFETY: the kernel just gave us this fd; we own it.
+            return Ok(Some(Watch::Pidfd(unsafe {
+                OwnedFd::from_raw_fd(fd as i32)
+            })));
+        }
+        match io::Error::last_os_error().raw_os_error() {
+            Some(libc::ESRCH) => Ok(None), // already gone
+            Some(libc::ENOSYS) | Some(libc::EPERM) => {
+                if proc::pid_exists(pid) {
+                    Ok(Some(Watch::Poll {
+                        pid,
+                        pstart: proc::pstart(pid),
+                    }))
+                } else {
+                    Ok(None)
+                }
+            }
+            _ => Err(Error::System(format!(
+                "unable to watch pid {pid}: {}",
+                crate::error::os_message(&io::Error::last_os_error())
+            ))),
+        }
+    }
+
+    /// For the tick check without a pidfd: has the process ended (or been
+    /// replaced by another with the same pid)?
+    fn ended_by_check(&self) -> bool {
+        match self {
+            Watch::Poll { pid, pstart } => !proc::alive(*pid, *pstart),
+            _ => false,
+        }
+    }
+}
+
+/// Blocks SIGTERM and SIGINT and returns a signalfd that reads them, so the
+/// loop learns of them in `poll` and can exit 0 cleanly.
+fn signal_fd() -> Result<OwnedFd> {
+    // SAFETY: plain libc calls on a zeroed sigset we own.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        if libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+            return Err(sys("block signals"));
+        }
+        let fd = libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK);
+        if fd < 0 {
+            return Err(sys("create signalfd"));
+        }
+        Ok(OwnedFd::from_raw_fd(fd))
+    }
+}
+
+fn sys(what: &str) -> Error {
+    Error::System(format!(
+        "unable to {what}: {}",
+        crate::error::os_message(&io::Error::last_os_error())
+    ))
+}
+
+enum Wake {
+    Deadline,
+    Signal,
+    WatchedExit,
+}
+
+/// Sleeps until `deadline`, a signal, or the watched process's end.
+fn wait_until(deadline: Instant, sig: &OwnedFd, watch: &Watch) -> Result<Wake> {
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(Wake::Deadline);
+        }
+        // Round up so we never wake a hair early and spin.
+        let left = deadline - now;
+        let ms = left
+            .as_millis()
+            .saturating_add(u128::from(left.subsec_nanos() % 1_000_000 != 0));
+        let timeout = i32::try_from(ms).unwrap_or(i32::MAX);
+        let mut fds = [
+            libc::pollfd {
+                fd: sig.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: match watch {
+                    Watch::Pidfd(fd) => fd.as_raw_fd(),
+                    _ => -1, // poll ignores negative fds
+                },
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: fds is a valid array of two pollfd.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout) };
+        if n < 0 {
+            if io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(sys("poll"));
+        }
+        if fds[0].revents != 0 {
+            return Ok(Wake::Signal);
+        }
+        if fds[1].revents != 0 {
+            return Ok(Wake::WatchedExit);
+        }
+    }
+}
+
+/// The next deadline strictly after `now` on the grid `start + k x step`.
+fn next_deadline(start: Instant, step: Duration, now: Instant) -> Instant {
+    let elapsed = now.saturating_duration_since(start).as_nanos();
+    let k = elapsed / step.as_nanos() + 1;
+    start + Duration::from_nanos((k * step.as_nanos()) as u64)
+}
+
+/// The agent ended: a last beat with `status=exited`, and the marker goes
+/// too, since no native writer outlives its agent.
+fn write_exited(s: &Sidecar, pstart: Option<u64>) -> Result<()> {
+    let mut beat = write::make_beat(s.pid, "exited", None);
+    beat.pstart = pstart;
+    write::write_beat(&s.dir, &s.name, &beat)?;
+    marker::remove(&marker::marker_path(&s.dir, &s.name), "marker")
+}
+
+pub fn run(s: &Sidecar) -> Result<()> {
+    let sig = signal_fd()?;
+    // What does not change over the agent's life is read once.
+    let pstart = proc::pstart(s.pid);
+    let host = proc::hostname();
+    let Some(watch) = Watch::open(s.while_pid)? else {
+        return write_exited(s, pstart);
+    };
+    crate::atomic::ensure_dir(&s.dir)?;
+    write::sweep(&s.dir, &s.name);
+
+    let step = Duration::from_secs(u64::from(s.interval));
+    let start = Instant::now();
+    let mut ticks: u64 = 0;
+    loop {
+        if watch.ended_by_check() {
+            return write_exited(s, pstart);
+        }
+        let beat = crate::beat::Beat {
+            ts: proc::now_secs(),
+            pid: s.pid,
+            status: "ok".into(),
+            model: None,
+            host: host.clone(),
+            pstart,
+        };
+        match write::fallback(&s.dir, &s.name, s.interval, &beat) {
+            Ok(_) => {}
+            // A broken set-up shows at once; later faults (a full disk for
+            // a while) are reported and retried on the next tick.
+            Err(e) if ticks == 0 => return Err(e),
+            Err(e) => eprintln!("hb-write: warning: {e}"),
+        }
+        ticks += 1;
+        if ticks % SWEEP_EVERY == 0 {
+            write::sweep(&s.dir, &s.name);
+        }
+        match wait_until(next_deadline(start, step, Instant::now()), &sig, &watch)? {
+            Wake::Deadline => {}
+            Wake::Signal => return Ok(()),
+            Wake::WatchedExit => return write_exited(s, pstart),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_stay_on_the_grid_and_skip_missed_ones() {
+        let start = Instant::now();
+        let step = Duration::from_secs(10);
+        let at = |ms| start + Duration::from_millis(ms);
+        assert_eq!(next_deadline(start, step, at(0)), at(10_000));
+        assert_eq!(next_deadline(start, step, at(9_999)), at(10_000));
+        assert_eq!(next_deadline(start, step, at(10_000)), at(20_000));
+        // A write that took 3 s does not push the schedule back.
+        assert_eq!(next_deadline(start, step, at(13_000)), at(20_000));
+        // After a long stall, the next tick is the next grid point.
+        assert_eq!(next_deadline(start, step, at(1_234_567)), at(1_240_000));
+    }
+}

@@ -1,0 +1,381 @@
+//! `hb-write`: argument parsing and the one-shot modes (a beat, a native
+//! beat, clearing the marker, removing an agent, one fallback tick). The
+//! long-lived loop is in [`crate::sidecar`], runtime hooks in [`crate::hook`].
+
+use crate::atomic;
+use crate::beat::{self, Beat};
+use crate::cli::{self, Parsed};
+use crate::config::{self, Env};
+use crate::error::{Error, Result};
+use crate::marker;
+use crate::proc;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+pub const HELP: &str = "\
+hb-write: write an agent's heartbeat atomically
+
+Usage:
+  hb-write [--status S] [--model M] [--pid P] NAME   one beat
+  hb-write --native [--status S] [--model M] NAME     a native beat, then the marker
+  hb-write --fallback [--pid P] NAME                  an ok beat unless the marker is fresh
+  hb-write --sidecar [--while-pid P] [--pid P] NAME   the sidecar loop
+  hb-write --clear-native NAME                        remove the marker only
+  hb-write --remove NAME                              remove the beat and the marker
+  hb-write --hook claude|codex [PAYLOAD]              a native beat from a runtime hook
+
+Options:
+  --status S       status word, [a-z][a-z0-9_-]{0,31}; default ok
+  --model M        the agent's model, 1 to 128 bytes, no control characters
+  --pid P          the agent's pid; default: the watched pid (sidecar), else
+                   this program's parent
+  --while-pid P    sidecar: watch P, write status=exited when it ends, and stop
+  --dir DIR        heartbeat directory; default $MOSAIC_HEARTBEAT_DIR, else
+                   $XDG_STATE_HOME/mosaic/fleet/hb, else
+                   $HOME/.local/state/mosaic/fleet/hb
+  --interval SECS  seconds between beats, 1 to 86400; default
+                   $MOSAIC_HEARTBEAT_INTERVAL, else 10
+  --dry-run        check everything, write nothing
+  -h, --help       this help
+  -V, --version    the version
+
+NAME is 1 to 64 bytes of A-Z a-z 0-9 _ -, starting with a letter or digit.
+The beat is DIR/NAME.hb; the native marker DIR/NAME.hb.native.
+
+Exit status: 0 done; 2 bad usage or input (nothing touched);
+3 system error (the previous beat is left intact).
+The sidecar exits 0 on SIGTERM/SIGINT and after the watched pid ends.
+Hook mode always exits 0 and never writes to stdout.
+
+Examples:
+  hb-write --native --status busy --model glm-5.2 w-jarvis
+  hb-defer-check w-jarvis || hb-write --pid \"$agent_pid\" w-jarvis
+";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Beat,
+    Native,
+    Fallback,
+    Sidecar,
+    ClearNative,
+    Remove,
+}
+
+/// hb-write's arguments, as given (before the environment is consulted).
+#[derive(Debug, Default)]
+pub struct Args {
+    pub mode: Option<Mode>,
+    pub name: Option<String>,
+    pub status: Option<String>,
+    pub model: Option<String>,
+    pub pid: Option<String>,
+    pub while_pid: Option<String>,
+    pub dir: Option<OsString>,
+    pub interval: Option<OsString>,
+    pub dry_run: bool,
+    pub hook: Option<String>,
+    /// Hook mode: the runtime's payload given as an argument (Codex notify).
+    pub payload: Option<OsString>,
+}
+
+pub fn parse_args<I>(args: I) -> Result<Parsed<Args>>
+where
+    I: IntoIterator,
+    I::Item: Into<OsString>,
+{
+    use lexopt::prelude::*;
+    let mut p = lexopt::Parser::from_args(args);
+    let mut a = Args::default();
+    let set_mode = |a: &mut Args, m: Mode, flag: &str| match a.mode {
+        Some(old) if old != m => Err(Error::usage(format!(
+            "{flag} cannot be combined with {}",
+            mode_flag(old)
+        ))),
+        _ => {
+            a.mode = Some(m);
+            Ok(())
+        }
+    };
+    while let Some(arg) = p.next()? {
+        match arg {
+            Short('h') | Long("help") => return Ok(Parsed::Help),
+            Short('V') | Long("version") => return Ok(Parsed::Version),
+            Long("native") => set_mode(&mut a, Mode::Native, "--native")?,
+            Long("fallback") => set_mode(&mut a, Mode::Fallback, "--fallback")?,
+            Long("sidecar") => set_mode(&mut a, Mode::Sidecar, "--sidecar")?,
+            Long("clear-native") => set_mode(&mut a, Mode::ClearNative, "--clear-native")?,
+            Long("remove") => set_mode(&mut a, Mode::Remove, "--remove")?,
+            Long("hook") => a.hook = Some(cli::string(&mut p, "--hook")?),
+            Long("status") => a.status = Some(cli::string(&mut p, "--status")?),
+            Long("model") => a.model = Some(cli::string(&mut p, "--model")?),
+            Long("pid") => a.pid = Some(cli::string(&mut p, "--pid")?),
+            Long("while-pid") => a.while_pid = Some(cli::string(&mut p, "--while-pid")?),
+            Long("dir") => a.dir = Some(cli::value(&mut p, "--dir")?),
+            Long("interval") => a.interval = Some(cli::value(&mut p, "--interval")?),
+            Long("dry-run") => a.dry_run = true,
+            Value(v) if a.hook.is_some() && a.payload.is_none() => a.payload = Some(v),
+            Value(v) if a.name.is_none() && a.hook.is_none() => a.name = Some(cli::name(v)?),
+            _ => return Err(cli::unexpected(arg)),
+        }
+    }
+    Ok(Parsed::Run(a))
+}
+
+fn mode_flag(m: Mode) -> &'static str {
+    match m {
+        Mode::Beat => "a beat",
+        Mode::Native => "--native",
+        Mode::Fallback => "--fallback",
+        Mode::Sidecar => "--sidecar",
+        Mode::ClearNative => "--clear-native",
+        Mode::Remove => "--remove",
+    }
+}
+
+/// A validated request: everything checked, nothing touched yet.
+#[derive(Debug)]
+pub struct Request {
+    pub mode: Mode,
+    pub name: String,
+    pub dir: PathBuf,
+    pub interval: u32,
+    pub status: String,
+    pub model: Option<String>,
+    pub pid: u32,
+    pub while_pid: Option<u32>,
+    pub dry_run: bool,
+}
+
+fn check_pid(v: &str, flag: &str) -> Result<u32> {
+    beat::parse_pid(v).map_err(|why| Error::usage(format!("{flag}: '{}': {why}", v.escape_debug())))
+}
+
+/// Checks every value against the contract before anything is touched.
+pub fn validate(a: Args, env: Env) -> Result<Request> {
+    let mode = a.mode.unwrap_or(Mode::Beat);
+    let name = a
+        .name
+        .ok_or_else(|| Error::usage("missing NAME (see --help)"))?;
+    let only_for = |given: bool, flag: &str, modes: &[Mode]| {
+        if given && !modes.contains(&mode) {
+            Err(Error::usage(format!(
+                "{flag} cannot be combined with {}",
+                mode_flag(mode)
+            )))
+        } else {
+            Ok(())
+        }
+    };
+    let writes_status = [Mode::Beat, Mode::Native];
+    only_for(a.status.is_some(), "--status", &writes_status)?;
+    only_for(a.model.is_some(), "--model", &writes_status)?;
+    only_for(
+        a.pid.is_some(),
+        "--pid",
+        &[Mode::Beat, Mode::Native, Mode::Fallback, Mode::Sidecar],
+    )?;
+    only_for(a.while_pid.is_some(), "--while-pid", &[Mode::Sidecar])?;
+
+    let status = a.status.unwrap_or_else(|| "ok".into());
+    beat::check_status(&status)
+        .map_err(|why| Error::usage(format!("--status '{}': {why}", status.escape_debug())))?;
+    if let Some(m) = &a.model {
+        beat::check_model(m)
+            .map_err(|why| Error::usage(format!("--model '{}': {why}", m.escape_debug())))?;
+    }
+    let while_pid = a
+        .while_pid
+        .as_deref()
+        .map(|v| check_pid(v, "--while-pid"))
+        .transpose()?;
+    let pid = match (&a.pid, while_pid) {
+        (Some(v), _) => check_pid(v, "--pid")?,
+        (None, Some(w)) => w,
+        (None, None) => proc::parent_pid(),
+    };
+    let interval = config::resolve_interval(a.interval, env)?;
+    let dir = config::resolve_dir(a.dir, env)?;
+    Ok(Request {
+        mode,
+        name,
+        dir,
+        interval,
+        status,
+        model: a.model,
+        pid,
+        while_pid,
+        dry_run: a.dry_run,
+    })
+}
+
+/// The beat this writer would write now.
+pub fn make_beat(pid: u32, status: &str, model: Option<String>) -> Beat {
+    Beat {
+        ts: proc::now_secs(),
+        pid,
+        status: status.to_string(),
+        model,
+        host: proc::hostname(),
+        pstart: proc::pstart(pid),
+    }
+}
+
+/// Writes `DIR/NAME.hb` atomically, creating DIR if needed.
+pub fn write_beat(dir: &Path, name: &str, beat: &Beat) -> Result<()> {
+    atomic::ensure_dir(dir)?;
+    atomic::write_file(dir, format!("{name}.hb").as_ref(), beat.encode().as_bytes())
+}
+
+/// Removes stale temporaries of `NAME.hb`.
+pub fn sweep(dir: &Path, name: &str) -> usize {
+    atomic::sweep(dir, format!("{name}.hb").as_ref())
+}
+
+/// One sidecar tick: an `ok` beat unless the native writer is active.
+/// Returns whether it wrote.
+pub fn fallback(dir: &Path, name: &str, interval: u32, beat: &Beat) -> Result<bool> {
+    if marker::is_fresh(dir, name, interval)? {
+        return Ok(false);
+    }
+    write_beat(dir, name, beat)?;
+    Ok(true)
+}
+
+/// Carries out a one-shot request; the sidecar mode runs its loop.
+pub fn execute(r: Request) -> Result<()> {
+    if r.dry_run {
+        return Ok(());
+    }
+    let (dir, name) = (r.dir.as_path(), r.name.as_str());
+    match r.mode {
+        Mode::Beat | Mode::Native => {
+            if atomic::should_sweep() {
+                sweep(dir, name);
+            }
+            write_beat(dir, name, &make_beat(r.pid, &r.status, r.model))?;
+            if r.mode == Mode::Native {
+                marker::touch(&marker::marker_path(dir, name))?;
+            }
+            Ok(())
+        }
+        Mode::Fallback => {
+            if atomic::should_sweep() {
+                sweep(dir, name);
+            }
+            fallback(dir, name, r.interval, &make_beat(r.pid, "ok", None)).map(drop)
+        }
+        Mode::ClearNative => marker::remove(&marker::marker_path(dir, name), "marker"),
+        Mode::Remove => {
+            marker::remove(&marker::beat_path(dir, name), "beat")?;
+            marker::remove(&marker::marker_path(dir, name), "marker")?;
+            sweep(dir, name);
+            Ok(())
+        }
+        Mode::Sidecar => crate::sidecar::run(&crate::sidecar::Sidecar {
+            dir: r.dir.clone(),
+            name: r.name.clone(),
+            interval: r.interval,
+            pid: r.pid,
+            while_pid: r.while_pid,
+        }),
+    }
+}
+
+/// hb-write's whole life: parse, validate, act.
+pub fn main<I>(args: I, env: Env) -> Result<u8>
+where
+    I: IntoIterator,
+    I::Item: Into<OsString>,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    if crate::hook::requested(&args) {
+        crate::hook::main(args, env);
+        return Ok(0);
+    }
+    match parse_args(args)? {
+        Parsed::Run(a) => {
+            execute(validate(a, env)?)?;
+            Ok(0)
+        }
+        other => cli::print_help_or_version("hb-write", HELP, &other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<OsString> {
+        None
+    }
+
+    fn req(args: &[&str]) -> Result<Request> {
+        match parse_args(args.iter().copied())? {
+            Parsed::Run(a) => validate(a, &no_env),
+            _ => panic!("not a run"),
+        }
+    }
+
+    #[test]
+    fn a_plain_beat_defaults_to_ok_and_the_parent_pid() {
+        let r = req(&["--dir", "/d", "w-1"]).unwrap();
+        assert_eq!(
+            (r.mode, r.status.as_str(), r.interval),
+            (Mode::Beat, "ok", 10)
+        );
+        assert_eq!(r.pid, proc::parent_pid());
+    }
+
+    #[test]
+    fn sidecar_pid_defaults_to_the_watched_pid() {
+        let r = req(&["--dir", "/d", "--sidecar", "--while-pid", "77", "w"]).unwrap();
+        assert_eq!((r.pid, r.while_pid), (77, Some(77)));
+        let r = req(&[
+            "--dir",
+            "/d",
+            "--sidecar",
+            "--while-pid",
+            "77",
+            "--pid",
+            "5",
+            "w",
+        ])
+        .unwrap();
+        assert_eq!((r.pid, r.while_pid), (5, Some(77)));
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        for args in [
+            &["--dir", "/d"][..],
+            &["--dir", "/d", "../x"],
+            &["--dir", "/d", "--status", "Busy", "w"],
+            &["--dir", "/d", "--model", "", "w"],
+            &["--dir", "/d", "--model", "a\nb", "w"],
+            &["--dir", "/d", "--pid", "0", "w"],
+            &["--dir", "/d", "--pid", "2147483648", "w"],
+            &["--dir", "/d", "--interval", "0", "w"],
+            &["--dir", "/d", "--native", "--remove", "w"],
+            &["--dir", "/d", "--fallback", "--status", "busy", "w"],
+            &["--dir", "/d", "--while-pid", "3", "w"],
+            &["--dir", "/d", "--bogus", "w"],
+            &["--dir", "/d", "a", "b"],
+            &["--dir", "/d", "--status"],
+            &["w"], // no directory resolvable
+        ] {
+            let e = req(args).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{args:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn help_and_version_win() {
+        assert!(parse_args(["--bogus-later", "-h"]).is_err());
+        assert!(matches!(parse_args(["-h"]), Ok(Parsed::Help)));
+        assert!(matches!(
+            parse_args(["w", "--version"]),
+            Ok(Parsed::Version)
+        ));
+    }
+}

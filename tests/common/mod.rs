@@ -1,0 +1,236 @@
+//! Shared helpers for the integration tests: the real binaries, a fresh
+//! directory per test with the `MOSAIC_*` variables cleared, snapshots to
+//! prove "nothing was touched", polling with a deadline, and failures that
+//! print the command, its status, stdout, stderr and the directory.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const WRITE: &str = env!("CARGO_BIN_EXE_hb-write");
+pub const DEFER: &str = env!("CARGO_BIN_EXE_hb-defer-check");
+pub const READ: &str = env!("CARGO_BIN_EXE_hb-read");
+
+/// A fresh directory for one test, removed when the test passes.
+pub struct Sandbox {
+    pub root: PathBuf,
+    /// The heartbeat directory, `root/hb` (not created).
+    pub dir: PathBuf,
+}
+
+impl Sandbox {
+    pub fn new(tag: &str) -> Sandbox {
+        let root = std::env::temp_dir().join(format!(
+            "hb-test-{tag}-{}-{}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        fs::create_dir_all(&root).unwrap();
+        let dir = root.join("hb");
+        Sandbox { root, dir }
+    }
+
+    /// A command for one of the binaries, with every `MOSAIC_*` and XDG
+    /// variable cleared and `--dir` pointing into the sandbox.
+    pub fn cmd(&self, bin: &str) -> Command {
+        let mut c = bare(bin);
+        c.arg("--dir").arg(&self.dir);
+        c
+    }
+
+    pub fn run(&self, bin: &str, args: &[&str]) -> Run {
+        Run::of(self.cmd(bin).args(args), self)
+    }
+
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.dir.join(file)
+    }
+
+    pub fn read(&self, file: &str) -> String {
+        fs::read_to_string(self.path(file)).unwrap_or_else(|e| {
+            panic!("read {file}: {e}\n{}", listing(&self.dir))
+        })
+    }
+
+    /// Every entry below the sandbox root with its type, mode, size, mtime
+    /// and content: equal snapshots mean nothing was touched.
+    pub fn snapshot(&self) -> BTreeMap<PathBuf, String> {
+        snapshot(&self.root)
+    }
+
+    pub fn mkdir(&self) {
+        fs::create_dir_all(&self.dir).unwrap();
+    }
+
+    /// Writes a file into the heartbeat directory (creating it).
+    pub fn put(&self, file: &str, bytes: &[u8]) {
+        self.mkdir();
+        fs::write(self.path(file), bytes).unwrap();
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            // A read-only or odd-mode leftover must not fail the test.
+            let _ = Command::new("chmod").arg("-R").arg("u+rwx").arg(&self.root).status();
+            let _ = fs::remove_dir_all(&self.root);
+        }
+    }
+}
+
+/// A binary with the environment cleaned of anything that could redirect it.
+pub fn bare(bin: &str) -> Command {
+    let mut c = Command::new(bin);
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        if k.starts_with("MOSAIC_") || k.starts_with("XDG_") {
+            c.env_remove(k);
+        }
+    }
+    c.stdin(Stdio::null());
+    c
+}
+
+pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            let m = fs::symlink_metadata(&p).unwrap();
+            let ft = m.file_type();
+            let content = if ft.is_file() {
+                format!("{:?}", fs::read(&p).unwrap_or_default())
+            } else if ft.is_symlink() {
+                format!("-> {:?}", fs::read_link(&p).unwrap())
+            } else {
+                String::new()
+            };
+            if ft.is_dir() {
+                stack.push(p.clone());
+            }
+            out.insert(
+                p,
+                format!(
+                    "mode={:o} size={} mtime={}.{} {content}",
+                    m.mode(),
+                    m.size(),
+                    m.mtime(),
+                    m.mtime_nsec()
+                ),
+            );
+        }
+    }
+    out
+}
+
+/// `ls -la` of a directory, for failure messages.
+pub fn listing(dir: &Path) -> String {
+    let out = Command::new("ls").arg("-la").arg(dir).output();
+    match out {
+        Ok(o) => String::from_utf8_lossy(&o.stdout).into_owned(),
+        Err(e) => format!("(ls failed: {e})"),
+    }
+}
+
+/// A finished command and everything needed to explain a failure.
+pub struct Run {
+    pub desc: String,
+    pub out: Output,
+    pub dir: PathBuf,
+}
+
+impl Run {
+    pub fn of(c: &mut Command, sb: &Sandbox) -> Run {
+        let desc = format!("{:?}", c);
+        let out = c.output().unwrap_or_else(|e| panic!("spawn {desc}: {e}"));
+        Run {
+            desc,
+            out,
+            dir: sb.dir.clone(),
+        }
+    }
+
+    pub fn code(&self) -> Option<i32> {
+        self.out.status.code()
+    }
+
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+
+    pub fn explain(&self) -> String {
+        format!(
+            "command: {}\nstatus: {}\nstdout:\n{}\nstderr:\n{}\ndirectory {}:\n{}",
+            self.desc,
+            self.out.status,
+            self.stdout(),
+            self.stderr(),
+            self.dir.display(),
+            listing(&self.dir)
+        )
+    }
+
+    /// Asserts the exact exit code; returns self for more checks.
+    #[track_caller]
+    pub fn expect(&self, code: i32) -> &Run {
+        assert_eq!(self.code(), Some(code), "wrong exit code\n{}", self.explain());
+        self
+    }
+
+    /// Asserts stderr is one line starting with `prefix`.
+    #[track_caller]
+    pub fn one_error_line(&self, prefix: &str) -> &Run {
+        let err = self.stderr();
+        assert!(
+            err.starts_with(prefix) && err.ends_with('\n') && err.lines().count() == 1,
+            "expected one stderr line starting {prefix:?}\n{}",
+            self.explain()
+        );
+        self
+    }
+}
+
+/// Polls `f` until it returns Some or the deadline passes.
+pub fn poll<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let end = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if Instant::now() >= end {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The `key=value` lines of a beat as a map (last wins).
+pub fn fields(beat: &str) -> BTreeMap<String, String> {
+    beat.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+pub fn os(s: &str) -> &OsStr {
+    OsStr::new(s)
+}
