@@ -52,9 +52,8 @@ impl Sandbox {
     }
 
     pub fn read(&self, file: &str) -> String {
-        fs::read_to_string(self.path(file)).unwrap_or_else(|e| {
-            panic!("read {file}: {e}\n{}", listing(&self.dir))
-        })
+        fs::read_to_string(self.path(file))
+            .unwrap_or_else(|e| panic!("read {file}: {e}\n{}", listing(&self.dir)))
     }
 
     /// Every entry below the sandbox root with its type, mode, size, mtime
@@ -78,7 +77,11 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         if !std::thread::panicking() {
             // A read-only or odd-mode leftover must not fail the test.
-            let _ = Command::new("chmod").arg("-R").arg("u+rwx").arg(&self.root).status();
+            let _ = Command::new("chmod")
+                .arg("-R")
+                .arg("u+rwx")
+                .arg(&self.root)
+                .status();
             let _ = fs::remove_dir_all(&self.root);
         }
     }
@@ -101,7 +104,9 @@ pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, String> {
     let mut out = BTreeMap::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = fs::read_dir(&d) else { continue };
+        let Ok(entries) = fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             let m = fs::symlink_metadata(&p).unwrap();
@@ -185,7 +190,12 @@ impl Run {
     /// Asserts the exact exit code; returns self for more checks.
     #[track_caller]
     pub fn expect(&self, code: i32) -> &Run {
-        assert_eq!(self.code(), Some(code), "wrong exit code\n{}", self.explain());
+        assert_eq!(
+            self.code(),
+            Some(code),
+            "wrong exit code\n{}",
+            self.explain()
+        );
         self
     }
 
