@@ -66,13 +66,14 @@ report="$table
 Binary sizes: ${sizes%; }."
 echo "$report"
 if [[ -n $out ]]; then
-    {
-        echo "## One-shot commands ($(date -u +%F), $(nproc) cores)"
-        echo
-        echo "Measured with \`make bench\` (\`bench/oneshot.sh target/static\`, hyperfine -N, 300 runs each, 20 warm-up)."
-        echo "hb-write fsyncs every beat; the bash tick does not, so it is cheaper per byte written and not durable."
-        echo
-        echo "$report"
-        echo
-    } >"$out"
+    "$(dirname "$0")/splice.sh" oneshot "$out" <<EOF
+## One-shot commands ($(date -u +%F), $(nproc) cores)
+
+Measured with \`bench/oneshot.sh $1\` (run by \`make bench\`): hyperfine -N,
+300 runs each after 20 warm-up runs, all in one run so the ratios compare
+like with like. hb-write fsyncs every beat; the bash tick does not, so it
+is not even durable.
+
+$report
+EOF
 fi

@@ -1,10 +1,105 @@
 #!/usr/bin/env bash
-# A few beats in a temporary directory, shown by hb-read.
+# `make demo`: a small live fleet on a private tmux socket and a temporary
+# heartbeat directory, watched with hb-read for about 15 seconds:
+#   w-native   writes native beats: busy during a pretend turn, ok between,
+#              with its model (scripts/demo-agent.sh); SRC native
+#   w-sidecar  an agent with only its sidecar: ok, no model; SRC sidecar
+#   w-brief    exits after 6 s: its sidecar records status=exited
+# Then w-native is stopped with stop-agent-session.sh, and everything is
+# torn down: no process, socket or file is left, also on Ctrl-C.
 set -euo pipefail
-bin=${HB_BIN:-$(cd "$(dirname "$0")/../target/release" && pwd)}
-dir=$(mktemp -d)
-trap 'rm -rf -- "$dir"' EXIT
-"$bin/hb-write" --dir "$dir" --native --status busy --model glm-5.2 --pid "$$" w-native
-"$bin/hb-write" --dir "$dir" --fallback --pid "$$" w-sidecar
-"$bin/hb-write" --dir "$dir" --status exited --pid "$$" w-exited
-"$bin/hb-read" --dir "$dir"
+
+here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+HB_BIN=$(cd -- "${HB_BIN:-$here/../target/release}" && pwd -P)
+export HB_BIN
+for b in hb-write hb-read; do
+    [[ -x $HB_BIN/$b ]] || { echo "demo: no $HB_BIN/$b (run: make demo)" >&2; exit 1; }
+done
+tmux=$(command -v tmux) || { echo "demo: needs tmux 3.2 or newer" >&2; exit 1; }
+unset TMUX
+
+socket=hb-demo-$$
+socket_file=${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$socket
+work=$(mktemp -d "${TMPDIR:-/tmp}/hb-demo.XXXXXX")
+dir=$work/hb
+interval=2
+pids=() # panes and sidecars, from the launcher's output
+
+# Alive and not a zombie.
+alive() {
+    local stat
+    { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+    stat=${stat##*) }
+    [[ ${stat:0:1} != [ZX] ]]
+}
+
+cleanup() {
+    trap - EXIT INT TERM
+    local p left end
+    "$tmux" -L "$socket" kill-server 2>/dev/null || true
+    # The sidecars see their panes end and stop by themselves; whatever is
+    # still there after 3 s is made to go.
+    end=$((SECONDS + 3))
+    while :; do
+        left=()
+        for p in ${pids[@]+"${pids[@]}"}; do
+            if alive "$p"; then left+=("$p"); fi
+        done
+        ((${#left[@]} > 0 && SECONDS < end)) || break
+        sleep 0.1
+    done
+    if ((${#left[@]} > 0)); then kill -KILL -- "${left[@]}" 2>/dev/null || true; fi
+    if [[ -S $socket_file ]]; then rm -f -- "$socket_file"; fi
+    rm -rf -- "$work"
+}
+trap cleanup EXIT
+trap 'echo; echo "demo: interrupted, cleaning up"; exit 130' INT
+trap 'exit 143' TERM
+
+start() {
+    local name=$1 line
+    shift
+    echo "\$ start-agent-session.sh -L $socket --dir \$DIR --interval $interval $name -- $*"
+    while IFS= read -r line; do
+        case $line in
+            pane_pid=* | sidecar_pid=*) pids+=("${line#*=}") ;;
+        esac
+        echo "    $line"
+    done < <("$here/start-agent-session.sh" -L "$socket" --dir "$dir" --interval "$interval" \
+        "$name" -- "$@")
+    wait $! # the launcher's status (set -e stops the demo on failure)
+}
+
+show() {
+    echo
+    echo "--- $1 ---"
+    "$HB_BIN/hb-read" --dir "$dir" --interval "$interval"
+}
+
+cat <<EOF
+hb demo: three agents in tmux (private socket $socket), heartbeats in
+DIR=$dir, one beat every ${interval}s.
+
+EOF
+start w-native "$here/demo-agent.sh" "$HB_BIN/hb-write" glm-5.2
+start w-sidecar sleep 600
+start w-brief sleep 6
+
+cat <<EOF
+
+Watch: w-native flips busy/ok with its model (SRC native); w-sidecar is the
+sidecar's plain ok (SRC sidecar, no model); w-brief ends after 6 s and its
+sidecar writes status=exited within a second.
+EOF
+t0=$SECONDS
+for at in 0 3 6 9 12 15; do
+    while ((SECONDS - t0 < at)); do sleep 0.2; done
+    show "after ${at}s"
+done
+
+echo
+echo "\$ stop-agent-session.sh -L $socket w-native"
+"$here/stop-agent-session.sh" -L "$socket" w-native
+show "after stopping w-native: its beat is handed back and says exited"
+echo
+echo "demo: done; removing the tmux server, the sidecars and $work"

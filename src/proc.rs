@@ -61,31 +61,48 @@ pub fn pid_exists(pid: u32) -> bool {
     std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
-/// Start time of `pid` in clock ticks since boot, when `/proc` has it.
-pub fn pstart(pid: u32) -> Option<u64> {
-    let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
-    parse_stat_starttime(&stat)
+/// What `/proc/PID/stat` says of a process: its state letter and its start
+/// time in clock ticks since boot (field 22).
+struct Stat {
+    state: u8,
+    start: Option<u64>,
 }
 
-/// Field 22 of `/proc/PID/stat`. The command name (field 2) may hold spaces
-/// and parentheses, so count fields after the last `)`.
-fn parse_stat_starttime(stat: &[u8]) -> Option<u64> {
+fn stat(pid: u32) -> Option<Stat> {
+    parse_stat(&std::fs::read(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// The command name (field 2) may hold spaces and parentheses, so fields
+/// are counted after the last `)`: field 3 is the state, 22 the start time.
+fn parse_stat(stat: &[u8]) -> Option<Stat> {
     let close = stat.iter().rposition(|&c| c == b')')?;
     let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
-    // After ")" come fields 3, 4, ...; field 22 is the 20th of them.
-    rest.split_ascii_whitespace().nth(19)?.parse().ok()
+    let mut fields = rest.split_ascii_whitespace();
+    let state = *fields.next()?.as_bytes().first()?;
+    Some(Stat {
+        state,
+        start: fields.nth(18).and_then(|f| f.parse().ok()),
+    })
 }
 
-/// Liveness as the reader judges it: `Some(false)` when the pid is gone or
+/// Start time of `pid` in clock ticks since boot, when `/proc` has it.
+pub fn pstart(pid: u32) -> Option<u64> {
+    stat(pid)?.start
+}
+
+/// Liveness as the reader judges it: false when the pid is gone, is a
+/// zombie (ended, not yet reaped: `kill(pid, 0)` still succeeds on it), or
 /// was reused (its start time differs from the beat's `pstart`).
 pub fn alive(pid: u32, pstart_in_beat: Option<u64>) -> bool {
     if !pid_exists(pid) {
         return false;
     }
-    match (pstart_in_beat, pstart(pid)) {
-        (Some(want), Some(have)) => want == have,
-        _ => true,
-    }
+    let Some(s) = stat(pid) else {
+        return true; // no /proc, or hidden from us: kill(0) is all we know
+    };
+    let ended = matches!(s.state, b'Z' | b'X');
+    let reused = matches!((pstart_in_beat, s.start), (Some(want), Some(have)) if want != have);
+    !ended && !reused
 }
 
 #[cfg(test)]
@@ -93,12 +110,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn starttime_survives_hostile_command_names() {
+    fn stat_survives_hostile_command_names() {
         let stat =
-            b"42 (a) b) (c) S 1 42 42 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 98765 1000 200";
-        assert_eq!(parse_stat_starttime(stat), Some(98765));
-        assert_eq!(parse_stat_starttime(b"42 (x"), None);
-        assert_eq!(parse_stat_starttime(b""), None);
+            b"42 (a) b) (c) Z 1 42 42 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 98765 1000 200";
+        let s = parse_stat(stat).unwrap();
+        assert_eq!((s.state, s.start), (b'Z', Some(98765)));
+        assert!(parse_stat(b"42 (x").is_none());
+        assert!(parse_stat(b"").is_none());
+        assert_eq!(parse_stat(b"42 (x) S 1").unwrap().start, None);
     }
 
     #[test]

@@ -7,12 +7,13 @@
 //! signalfd (SIGTERM, SIGINT) and a pidfd of the watched process, with a
 //! timeout to the next tick. Ticks fall on absolute monotonic deadlines
 //! `start + k x interval`, so the schedule never drifts however long a
-//! write takes; deadlines missed (a suspended machine) are skipped, not
-//! caught up in a burst.
+//! write takes; deadlines missed (a stopped or starved process) are
+//! skipped, not caught up in a burst. A pending signal always wins over a
+//! due tick, so SIGTERM never costs one more write.
 
 use crate::error::{Error, Result};
 use crate::{marker, proc, write};
-use std::io;
+use std::io::{self, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -72,7 +73,9 @@ impl Watch {
     }
 
     /// For the tick check without a pidfd: has the process ended (or been
-    /// replaced by another with the same pid)?
+    /// replaced by another with the same pid)? A zombie has ended too:
+    /// `kill(pid, 0)` still succeeds on it until its parent reaps it, and a
+    /// parent that never reaps must not keep the agent "alive".
     fn ended_by_check(&self) -> bool {
         match self {
             Watch::Poll { pid, pstart } => !proc::alive(*pid, *pstart),
@@ -114,15 +117,13 @@ enum Wake {
     WatchedExit,
 }
 
-/// Sleeps until `deadline`, a signal, or the watched process's end.
+/// Sleeps until `deadline`, a signal, or the watched process's end. Always
+/// polls at least once (with no wait when the deadline has passed), so a
+/// signal or an exit that is already pending wins over a due tick.
 fn wait_until(deadline: Instant, sig: &OwnedFd, watch: &Watch) -> Result<Wake> {
     loop {
-        let now = Instant::now();
-        if now >= deadline {
-            return Ok(Wake::Deadline);
-        }
         // Round up so we never wake a hair early and spin.
-        let left = deadline - now;
+        let left = deadline.saturating_duration_since(Instant::now());
         let ms = left
             .as_millis()
             .saturating_add(u128::from(left.subsec_nanos() % 1_000_000 != 0));
@@ -156,6 +157,9 @@ fn wait_until(deadline: Instant, sig: &OwnedFd, watch: &Watch) -> Result<Wake> {
         if fds[1].revents != 0 {
             return Ok(Wake::WatchedExit);
         }
+        if Instant::now() >= deadline {
+            return Ok(Wake::Deadline);
+        }
     }
 }
 
@@ -180,16 +184,22 @@ pub fn run(s: &Sidecar) -> Result<()> {
     // What does not change over the agent's life is read once.
     let pstart = proc::pstart(s.pid);
     let host = proc::hostname();
+    crate::atomic::ensure_dir(&s.dir)?;
+    write::sweep(&s.dir, &s.name);
     let Some(watch) = Watch::open(s.while_pid)? else {
         return write_exited(s, pstart);
     };
-    crate::atomic::ensure_dir(&s.dir)?;
-    write::sweep(&s.dir, &s.name);
 
     let step = Duration::from_secs(u64::from(s.interval));
     let start = Instant::now();
+    let mut deadline = start; // the first tick is due at once
     let mut ticks: u64 = 0;
     loop {
+        match wait_until(deadline, &sig, &watch)? {
+            Wake::Deadline => {}
+            Wake::Signal => return Ok(()),
+            Wake::WatchedExit => return write_exited(s, pstart),
+        }
         if watch.ended_by_check() {
             return write_exited(s, pstart);
         }
@@ -206,17 +216,17 @@ pub fn run(s: &Sidecar) -> Result<()> {
             // A broken set-up shows at once; later faults (a full disk for
             // a while) are reported and retried on the next tick.
             Err(e) if ticks == 0 => return Err(e),
-            Err(e) => eprintln!("hb-write: warning: {e}"),
+            // A closed stderr must not end the loop (nor panic, as
+            // `eprintln!` would).
+            Err(e) => {
+                let _ = writeln!(io::stderr().lock(), "hb-write: warning: {e}");
+            }
         }
         ticks += 1;
         if ticks % SWEEP_EVERY == 0 {
             write::sweep(&s.dir, &s.name);
         }
-        match wait_until(next_deadline(start, step, Instant::now()), &sig, &watch)? {
-            Wake::Deadline => {}
-            Wake::Signal => return Ok(()),
-            Wake::WatchedExit => return write_exited(s, pstart),
-        }
+        deadline = next_deadline(start, step, Instant::now());
     }
 }
 
@@ -236,5 +246,62 @@ mod tests {
         assert_eq!(next_deadline(start, step, at(13_000)), at(20_000));
         // After a long stall, the next tick is the next grid point.
         assert_eq!(next_deadline(start, step, at(1_234_567)), at(1_240_000));
+    }
+
+    /// A child that was killed but not reaped is a zombie: `kill(pid, 0)`
+    /// still succeeds, and the check without a pidfd must see it as ended.
+    #[test]
+    fn the_check_without_a_pidfd_sees_a_zombie_as_ended() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("1000")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let watch = Watch::Poll {
+            pid,
+            pstart: proc::pstart(pid),
+        };
+        assert!(!watch.ended_by_check());
+        child.kill().unwrap();
+        let end = Instant::now() + Duration::from_secs(10);
+        while !watch.ended_by_check() {
+            assert!(Instant::now() < end, "pid {pid} never ended");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(proc::pid_exists(pid), "kill(0) should still see the zombie");
+        child.wait().unwrap();
+        assert!(watch.ended_by_check());
+    }
+
+    #[test]
+    fn a_pidfd_watch_wakes_when_the_process_ends() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("1000")
+            .spawn()
+            .unwrap();
+        let Some(watch @ Watch::Pidfd(_)) = Watch::open(Some(child.id())).unwrap() else {
+            // A kernel without pidfd_open: nothing to test here.
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return;
+        };
+        // Not blocked here, so this signalfd never fires: only the pidfd can.
+        let empty: libc::sigset_t = unsafe { std::mem::zeroed() };
+        let quiet = unsafe { libc::signalfd(-1, &empty, libc::SFD_CLOEXEC) };
+        assert!(quiet >= 0);
+        let quiet = unsafe { OwnedFd::from_raw_fd(quiet) };
+        let soon = Instant::now() + Duration::from_millis(50);
+        assert!(matches!(
+            wait_until(soon, &quiet, &watch).unwrap(),
+            Wake::Deadline
+        ));
+        child.kill().unwrap();
+        let far = Instant::now() + Duration::from_secs(30);
+        assert!(matches!(
+            wait_until(far, &quiet, &watch).unwrap(),
+            Wake::WatchedExit
+        ));
+        assert!(Instant::now() < far);
+        child.wait().unwrap();
     }
 }
