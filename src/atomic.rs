@@ -111,11 +111,21 @@ pub fn write_file(dir: &Path, name: &OsStr, bytes: &[u8]) -> Result<()> {
 
 /// Creates `dir` and its parents like `mkdir -p`, mode 0755 before umask.
 pub fn ensure_dir(dir: &Path) -> Result<()> {
-    fs::DirBuilder::new()
+    match fs::DirBuilder::new()
         .recursive(true)
         .mode(0o755)
         .create(dir)
-        .map_err(|e| Error::io("create directory", dir, &e))
+    {
+        Ok(()) => Ok(()),
+        // `mkdir -p` answers "File exists" when it cannot stat what is
+        // there: look again, and report the real reason.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => match fs::metadata(dir) {
+            Ok(m) if m.is_dir() => Ok(()),
+            Ok(_) => Err(Error::io("create directory", dir, &e)),
+            Err(stat) => Err(Error::io("create directory", dir, &stat)),
+        },
+        Err(e) => Err(Error::io("create directory", dir, &e)),
+    }
 }
 
 fn temp_name(target: &OsStr, pid: u32) -> OsString {
@@ -146,29 +156,64 @@ fn temp_owner(file: &[u8], target: &[u8]) -> Option<u32> {
 /// older than [`STALE_TEMP_AGE`]. Returns how many it removed. Best effort:
 /// a temporary another sweeper removed first is not an error.
 pub fn sweep(dir: &Path, target: &OsStr) -> usize {
-    let Ok(entries) = fs::read_dir(dir) else {
+    let Ok(names) = dir_names(dir) else {
         return 0;
     };
     let me = proc::own_pid();
     let now = SystemTime::now();
     let mut removed = 0;
-    for entry in entries.flatten() {
-        let file = entry.file_name();
+    for file in names {
         let Some(owner) = temp_owner(file.as_bytes(), target.as_bytes()) else {
             continue;
         };
-        let old = entry
-            .metadata()
+        let path = dir.join(&file);
+        let old = fs::symlink_metadata(&path)
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| now.duration_since(t).ok())
             .is_some_and(|age| age > STALE_TEMP_AGE);
-        if (old || owner == me || !proc::pid_exists(owner)) && fs::remove_file(entry.path()).is_ok()
-        {
+        if (old || owner == me || !proc::pid_exists(owner)) && fs::remove_file(&path).is_ok() {
             removed += 1;
         }
     }
     removed
+}
+
+/// The names in `dir`, without `.` and `..`. Not `fs::read_dir`: its drop
+/// panics when `closedir` fails (EIO from a network or FUSE filesystem),
+/// and no panic may reach the user; a failed close of a directory that was
+/// only read loses nothing.
+pub fn dir_names(dir: &Path) -> io::Result<Vec<OsString>> {
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: a valid C string; the stream is closed below on every path.
+    let stream = unsafe { libc::opendir(path.as_ptr()) };
+    if stream.is_null() {
+        return Err(io::Error::last_os_error());
+    }
+    let mut names = Vec::new();
+    let result = loop {
+        // readdir reports an error only through errno.
+        // SAFETY: errno is thread-local; the stream is open.
+        unsafe { *libc::__errno_location() = 0 };
+        let entry = unsafe { libc::readdir(stream) };
+        if entry.is_null() {
+            let e = io::Error::last_os_error();
+            break if e.raw_os_error() == Some(0) {
+                Ok(names)
+            } else {
+                Err(e)
+            };
+        }
+        // SAFETY: readdir returned a valid entry with a NUL-terminated name.
+        let name = unsafe { std::ffi::CStr::from_ptr((*entry).d_name.as_ptr()) }.to_bytes();
+        if name != b"." && name != b".." {
+            names.push(OsStr::from_bytes(name).to_os_string());
+        }
+    };
+    // SAFETY: the stream is open and not used again.
+    unsafe { libc::closedir(stream) };
+    result
 }
 
 /// One write in `SWEEP_ODDS` sweeps: amortised O(1) per write, and after 300

@@ -1,7 +1,7 @@
 //! The one error type: a usage error (exit 2) or a system error (exit 3),
 //! each a single line that names the operation, the path and the cause.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io;
 use std::path::Path;
 
@@ -45,10 +45,18 @@ pub fn os_message(err: &io::Error) -> String {
 }
 
 impl fmt::Display for Error {
+    /// One line whatever a path or an argument in it holds: control
+    /// characters are shown escaped (`\n`, `\u{1b}`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Usage(m) | Error::System(m) => f.write_str(m),
+        let (Error::Usage(m) | Error::System(m)) = self;
+        for c in m.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_debug())?;
+            } else {
+                f.write_char(c)?;
+            }
         }
+        Ok(())
     }
 }
 

@@ -82,6 +82,9 @@ impl Listing {
 #[derive(Debug, PartialEq)]
 pub enum ReadBeat {
     Missing,
+    /// Stat, open or read failed (`verb`, OS error): the beat may be fine,
+    /// this reader just cannot see it.
+    Unreadable(&'static str, String),
     Invalid(String),
     Valid(Beat),
 }
@@ -109,9 +112,7 @@ pub fn read_beat(path: &Path) -> ReadBeat {
     let meta = match fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return ReadBeat::Missing,
-        Err(e) => {
-            return ReadBeat::Invalid(format!("unable to stat: {}", crate::error::os_message(&e)))
-        }
+        Err(e) => return ReadBeat::Unreadable("stat", crate::error::os_message(&e)),
     };
     if !meta.file_type().is_file() {
         return ReadBeat::Invalid(format!("{}, not a regular file", kind_of(meta.file_type())));
@@ -125,25 +126,21 @@ pub fn read_beat(path: &Path) -> ReadBeat {
     let file = match file {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return ReadBeat::Missing,
-        Err(e) => {
-            return ReadBeat::Invalid(format!("unable to open: {}", crate::error::os_message(&e)))
-        }
+        Err(e) => return ReadBeat::Unreadable("open", crate::error::os_message(&e)),
     };
     match file.metadata() {
         Ok(m) if m.file_type().is_file() => {}
         Ok(m) => {
             return ReadBeat::Invalid(format!("{}, not a regular file", kind_of(m.file_type())))
         }
-        Err(e) => {
-            return ReadBeat::Invalid(format!("unable to stat: {}", crate::error::os_message(&e)))
-        }
+        Err(e) => return ReadBeat::Unreadable("stat", crate::error::os_message(&e)),
     }
     let mut bytes = Vec::with_capacity(256);
     if let Err(e) = file
         .take(beat::MAX_BEAT_BYTES as u64 + 1)
         .read_to_end(&mut bytes)
     {
-        return ReadBeat::Invalid(format!("unable to read: {}", crate::error::os_message(&e)));
+        return ReadBeat::Unreadable("read", crate::error::os_message(&e));
     }
     match Beat::parse(&bytes) {
         Ok(b) => ReadBeat::Valid(b),
@@ -224,6 +221,7 @@ pub fn list(q: &Query) -> Result<Listing> {
                 error: None,
                 heartbeat: None,
             },
+            ReadBeat::Unreadable(verb, why) => invalid(format!("unable to {verb}: {why}")),
             ReadBeat::Invalid(why) => invalid(why),
             ReadBeat::Valid(beat) => {
                 let (health, judged) =
@@ -241,15 +239,13 @@ pub fn list(q: &Query) -> Result<Listing> {
 
     let mut rows = Vec::new();
     if q.names.is_empty() {
-        let entries = match fs::read_dir(q.dir) {
-            Ok(e) => e,
+        let names = match crate::atomic::dir_names(q.dir) {
+            Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(listing(q, rows)),
             Err(e) => return Err(Error::io("read directory", q.dir, &e)),
         };
         let mut files = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io("read directory", q.dir, &e))?;
-            let file = entry.file_name();
+        for file in names {
             let b = file.as_bytes();
             if b.starts_with(b".") || !b.ends_with(b".hb") {
                 continue;
@@ -340,6 +336,26 @@ mod tests {
         let mut b = beat(1000, me, "ok", None);
         b.pstart = proc::pstart(me).map(|s| s + 1);
         assert_eq!(judge(b, 1000, 10, 30, None).0, Health::Dead);
+    }
+
+    #[test]
+    fn an_unreaped_zombie_is_dead() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("1000")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let b = beat(1000, pid, "ok", None);
+        assert_eq!(judge(b.clone(), 1000, 10, 30, None).0, Health::Healthy);
+        child.kill().unwrap();
+        // Not reaped yet: kill(pid, 0) still succeeds on the zombie.
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while judge(b.clone(), 1000, 10, 30, None).0 != Health::Dead {
+            assert!(std::time::Instant::now() < end, "zombie {pid} still alive");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(proc::pid_exists(pid));
+        child.wait().unwrap();
     }
 
     #[test]
