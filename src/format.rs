@@ -199,29 +199,44 @@ pub fn prom_label(v: &str) -> String {
     out
 }
 
-/// Prometheus text format, no client-side timestamps (node_exporter's
-/// textfile collector rejects them). Every family is grouped, with its
-/// HELP and TYPE.
+/// Prometheus text format for node_exporter's textfile collector: every
+/// family once, with its HELP and TYPE, all gauges, and no client-side
+/// timestamps (the collector rejects them). Passes `promtool check metrics`.
+///
+/// Per-agent series carry `agent="NAME"`. Two files whose names differ only
+/// in bytes that are not UTF-8 read as the same lossy name; a repeated
+/// series is an error to node_exporter (it logs one on every scrape and
+/// drops the repeat), so only the first of them gets per-agent series (all
+/// are still counted by health).
 pub fn prometheus(l: &Listing) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let rows: Vec<&Row> = l
+        .rows
+        .iter()
+        .filter(|r| seen.insert(r.name.as_str()))
+        .collect();
     let mut out = String::new();
     let mut family =
         |name: &str, help: &str, samples: &mut dyn Iterator<Item = (String, String)>| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
             for (labels, value) in samples {
-                let _ = writeln!(out, "{name}{{{labels}}} {value}");
+                if labels.is_empty() {
+                    let _ = writeln!(out, "{name} {value}");
+                } else {
+                    let _ = writeln!(out, "{name}{{{labels}}} {value}");
+                }
             }
         };
     let agent = |r: &Row| format!("agent=\"{}\"", prom_label(&r.name));
     let valid = || {
-        l.rows
-            .iter()
-            .filter_map(|r| r.heartbeat.as_ref().map(|j| (r, j)))
+        rows.iter()
+            .filter_map(|r| r.heartbeat.as_ref().map(|j| (*r, j)))
     };
     let flag = |b: bool| if b { "1" } else { "0" }.to_string();
 
     family(
         "mosaic_agent_heartbeat_timestamp_seconds",
-        "Unix time of the agent's last heartbeat.",
+        "Unix time of the agent's last heartbeat (ts in the beat).",
         &mut valid().map(|(r, j)| (agent(r), j.beat.ts.to_string())),
     );
     family(
@@ -232,15 +247,14 @@ pub fn prometheus(l: &Listing) -> String {
     family(
         "mosaic_agent_healthy",
         "1 when the agent is healthy: valid beat, not exited, fresh, pid alive.",
-        &mut l
-            .rows
+        &mut rows
             .iter()
             .map(|r| (agent(r), flag(r.health == Health::Healthy))),
     );
     family(
         "mosaic_agent_health",
         "The agent's health as a state set: 1 for its current health, else 0.",
-        &mut l.rows.iter().flat_map(|r| {
+        &mut rows.iter().flat_map(|r| {
             Health::ALL.iter().map(move |h| {
                 (
                     format!("{},health=\"{}\"", agent(r), h.word()),
@@ -257,7 +271,7 @@ pub fn prometheus(l: &Listing) -> String {
     family(
         "mosaic_agent_native",
         "1 while the agent's native writer is active (fresh marker).",
-        &mut l.rows.iter().map(|r| (agent(r), flag(r.native))),
+        &mut rows.iter().map(|r| (agent(r), flag(r.native))),
     );
     family(
         "mosaic_agent_alive",
@@ -266,7 +280,7 @@ pub fn prometheus(l: &Listing) -> String {
     );
     family(
         "mosaic_agent_info",
-        "Constant 1, labelled with the agent's status, model and host.",
+        "Constant 1, labelled with the agent's status, model and host (empty when unknown).",
         &mut valid().map(|(r, j)| {
             (
                 format!(
@@ -280,8 +294,10 @@ pub fn prometheus(l: &Listing) -> String {
             )
         }),
     );
+    // Not `_count` or `_total`: promtool reserves those suffixes for
+    // histograms, summaries and counters.
     family(
-        "mosaic_agent_count",
+        "mosaic_agent_fleet_agents",
         "Number of agents listed, by health.",
         &mut Health::ALL.iter().map(|h| {
             let n = l.rows.iter().filter(|r| r.health == *h).count();
@@ -322,5 +338,132 @@ mod tests {
         assert_eq!(escape_field("a\nb\\"), "a\\nb\\\\");
         assert_eq!(escape_field("x\u{202E}y\u{9b}"), "x\\u{202e}y\\x9b");
         assert_eq!(prom_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+
+    fn row(name: &str, health: Health, beat: Option<(&str, Option<&str>)>) -> Row {
+        Row {
+            name: name.into(),
+            health,
+            native: false,
+            error: beat.is_none().then(|| "line 1: no '=' in line".into()),
+            heartbeat: beat.map(|(status, model)| crate::listing::Judged {
+                beat: crate::beat::Beat {
+                    ts: 1750556599,
+                    pid: 4242,
+                    status: status.into(),
+                    model: model.map(Into::into),
+                    host: Some("build-07".into()),
+                    pstart: None,
+                },
+                age: 1,
+                alive: Some(health != Health::Dead),
+                healthy: health == Health::Healthy,
+            }),
+        }
+    }
+
+    fn fleet(rows: Vec<Row>) -> Listing {
+        Listing {
+            dir: "/d".into(),
+            now: 1750556600,
+            interval: 10,
+            stale_after: 30,
+            rows,
+        }
+    }
+
+    /// The text format's shape: each family once, HELP then TYPE, then only
+    /// its own samples, each `name{labels} value` with no timestamp.
+    fn check_exposition(text: &str) -> Vec<String> {
+        let mut families = Vec::new();
+        let mut current = String::new();
+        let mut lines = text.lines().peekable();
+        while let Some(line) = lines.next() {
+            if let Some(rest) = line.strip_prefix("# HELP ") {
+                let name = rest.split(' ').next().unwrap().to_string();
+                assert!(!families.contains(&name), "{name} twice");
+                assert_eq!(lines.next(), Some(format!("# TYPE {name} gauge").as_str()));
+                families.push(name.clone());
+                current = name;
+                continue;
+            }
+            let (series, value) = line.rsplit_once(' ').expect(line);
+            assert!(value.parse::<f64>().is_ok(), "{line}");
+            let metric = series.split('{').next().unwrap();
+            assert_eq!(metric, current, "{line}");
+            assert!(!series.ends_with("{}"), "{line}");
+            // The value is the last field: no timestamp after it.
+            assert!(!series.contains('}') || series.ends_with('}'), "{line}");
+        }
+        families
+    }
+
+    #[test]
+    fn prometheus_families_are_whole_and_timestamp_free() {
+        let text = prometheus(&fleet(vec![
+            row("w-ok", Health::Healthy, Some(("busy", Some("glm-5.2")))),
+            row("w-dead", Health::Dead, Some(("ok", None))),
+            row("w-bad", Health::Invalid, None),
+        ]));
+        let families = check_exposition(&text);
+        assert!(families.iter().all(|f| f.starts_with("mosaic_agent_")));
+        for want in [
+            "mosaic_agent_heartbeat_timestamp_seconds{agent=\"w-ok\"} 1750556599",
+            "mosaic_agent_busy{agent=\"w-ok\"} 1",
+            "mosaic_agent_busy{agent=\"w-dead\"} 0",
+            "mosaic_agent_health{agent=\"w-dead\",health=\"dead\"} 1",
+            "mosaic_agent_health{agent=\"w-bad\",health=\"invalid\"} 1",
+            "mosaic_agent_healthy{agent=\"w-bad\"} 0",
+            "mosaic_agent_info{agent=\"w-ok\",status=\"busy\",model=\"glm-5.2\",host=\"build-07\"} 1",
+            "mosaic_agent_info{agent=\"w-dead\",status=\"ok\",model=\"\",host=\"build-07\"} 1",
+            "mosaic_agent_fleet_agents{health=\"healthy\"} 1",
+            "mosaic_agent_fleet_agents{health=\"invalid\"} 1",
+            "mosaic_agent_fleet_agents{health=\"missing\"} 0",
+            "mosaic_agent_stale_after_seconds 30",
+        ] {
+            assert!(text.lines().any(|l| l == want), "no {want:?} in\n{text}");
+        }
+        // An invalid beat has no time, no status, no model.
+        assert!(!text.contains("timestamp_seconds{agent=\"w-bad\""));
+        assert!(!text.contains("info{agent=\"w-bad\""));
+    }
+
+    #[test]
+    fn prometheus_label_values_are_escaped() {
+        let text = prometheus(&fleet(vec![row(
+            "w\"q\\\nx",
+            Health::Stale,
+            Some(("ok", Some("m\"o\\d\nel"))),
+        )]));
+        check_exposition(&text);
+        assert!(text.contains("model=\"m\\\"o\\\\d\\nel\""), "{text}");
+        assert!(text.contains("{agent=\"w\\\"q\\\\\\nx\"}"), "{text}");
+    }
+
+    #[test]
+    fn prometheus_never_repeats_a_series() {
+        let lossy = "a\u{FFFD}";
+        let text = prometheus(&fleet(vec![
+            row(lossy, Health::Invalid, None),
+            row(lossy, Health::Invalid, None),
+        ]));
+        check_exposition(&text);
+        let mut series: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.rsplit_once(' ').unwrap().0)
+            .collect();
+        let n = series.len();
+        series.sort();
+        series.dedup();
+        assert_eq!(series.len(), n, "{text}");
+        assert!(text.contains("mosaic_agent_fleet_agents{health=\"invalid\"} 2"));
+    }
+
+    #[test]
+    fn an_empty_fleet_still_reports_its_totals() {
+        let text = prometheus(&fleet(vec![]));
+        assert_eq!(check_exposition(&text).len(), 10);
+        assert!(text.contains("mosaic_agent_fleet_agents{health=\"healthy\"} 0\n"));
     }
 }

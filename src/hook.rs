@@ -7,14 +7,17 @@
 //! and on any problem writes one line to stderr and leaves every file as
 //! it was. Payloads are checked by a strict JSON validator before nanoserde
 //! sees them, because nanoserde's skipping of unknown fields can panic or
-//! loop on malformed input.
+//! loop on malformed input. The validator also cuts the payload down to the
+//! few top-level members that matter: a tool's output (Claude's
+//! `tool_response`) may hold numbers or escapes nanoserde refuses, and they
+//! must not cost the agent its beat.
 
 use crate::beat::{self, Beat};
 use crate::cli::Parsed;
 use crate::config::{self, Env};
 use crate::error::{Error, Result};
 use crate::listing::{read_beat, ReadBeat};
-use crate::{marker, proc, write};
+use crate::{atomic, marker, proc, write};
 use nanoserde::{DeJson, DeJsonErr, DeJsonState, DeJsonTok};
 use std::ffi::OsString;
 use std::io::Read;
@@ -116,10 +119,40 @@ fn text(f: Option<Model>) -> Option<String> {
     f.and_then(|m| m.0)
 }
 
+/// The top-level members a hook reads; the rest of a payload is skipped
+/// unparsed.
+const WANTED: [&str; 5] = [
+    "hook_event_name",
+    "type",
+    "model",
+    "notification_type",
+    "message",
+];
+
+/// The payload cut down to the members in [`WANTED`], as a JSON object.
+/// `json` must have passed [`scan_json`].
+fn wanted_members(json: &str, members: &[Member]) -> String {
+    let mut out = String::from("{");
+    for m in members {
+        let key = &json[m.key.0 + 1..m.key.1 - 1];
+        if WANTED.contains(&key) {
+            if out.len() > 1 {
+                out.push(',');
+            }
+            out.push_str(&json[m.key.0..m.key.1]);
+            out.push(':');
+            out.push_str(&json[m.value.0..m.value.1]);
+        }
+    }
+    out.push('}');
+    out
+}
+
 /// Maps a payload to what it asks of the heartbeat.
 pub fn interpret(runtime: Runtime, json: &str) -> std::result::Result<Event, String> {
-    check_json(json.as_bytes())?;
-    let p = Payload::deserialize_json(json).map_err(|e| format!("unreadable payload: {e}"))?;
+    let members = scan_json(json.as_bytes())?;
+    let p = Payload::deserialize_json(&wanted_members(json, &members))
+        .map_err(|e| format!("unreadable payload: {e}"))?;
     let model = text(p.model);
     let event = text(p.hook_event_name);
     let kind = text(p.kind);
@@ -139,9 +172,10 @@ fn claude_style(
     message: Option<String>,
 ) -> std::result::Result<Action, String> {
     Ok(match event {
-        "SessionStart" | "Stop" | "StopFailure" | "SubagentStop" => Action::Beat("ok"),
+        "SessionStart" | "Stop" | "StopFailure" => Action::Beat("ok"),
+        // A subagent's end is not the turn's: the main agent carries on.
         "UserPromptSubmit" | "PreToolUse" | "PostToolUse" | "PostToolUseFailure" | "PreCompact"
-        | "SubagentStart" => Action::Beat("busy"),
+        | "SubagentStart" | "SubagentStop" => Action::Beat("busy"),
         "PermissionRequest" => Action::Beat("waiting"),
         "SessionEnd" => Action::ClearNative,
         "Notification" => notification(notification_type.as_deref(), message.as_deref())?,
@@ -177,7 +211,36 @@ fn notification(kind: Option<&str>, message: Option<&str>) -> std::result::Resul
 /// A strict RFC 8259 check, iterative so that no nesting depth can
 /// overflow the stack. nanoserde only ever sees well-formed text.
 pub fn check_json(b: &[u8]) -> std::result::Result<(), String> {
+    scan_json(b).map(drop)
+}
+
+/// A member of the top-level object: byte ranges of its key (quotes
+/// included) and of its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Member {
+    pub key: (usize, usize),
+    pub value: (usize, usize),
+}
+
+/// [`check_json`], returning the top-level object's members in order (none
+/// when the text is not an object).
+pub fn scan_json(b: &[u8]) -> std::result::Result<Vec<Member>, String> {
     let bad = |at: usize| Err(format!("malformed JSON at byte {at}"));
+    let mut members = Vec::new();
+    // A top-level member whose value is being read: its key and the
+    // value's start.
+    let mut open: Option<((usize, usize), usize)> = None;
+    // Called when a value ends at `end` and the stack is back to `depth`.
+    let mut value_done = |depth: usize, end: usize, open: &mut Option<((usize, usize), usize)>| {
+        if depth == 1 {
+            if let Some((key, start)) = open.take() {
+                members.push(Member {
+                    key,
+                    value: (start, end),
+                });
+            }
+        }
+    };
     let ws = |i: &mut usize| {
         while *i < b.len() && matches!(b[*i], b' ' | b'\t' | b'\n' | b'\r') {
             *i += 1
@@ -207,20 +270,26 @@ pub fn check_json(b: &[u8]) -> std::result::Result<(), String> {
                         want_value = false;
                         if stack.last() == Some(&b':') {
                             stack.pop();
+                            value_done(stack.len(), i, &mut open);
                         }
                     }
                     continue;
                 }
                 Some(b'"') => {
+                    let start = i;
                     i = string_end(b, i)
                         .ok_or_else(|| format!("malformed JSON string at byte {i}"))?;
                     if stack.last() == Some(&b'{') {
+                        let key = (start, i);
                         ws(&mut i);
                         if b.get(i) != Some(&b':') {
                             return bad(i);
                         }
                         i += 1;
                         ws(&mut i);
+                        if stack.len() == 1 {
+                            open = Some((key, i));
+                        }
                         // The member's value: push a marker so the key is
                         // not asked for again.
                         stack.push(b':');
@@ -239,10 +308,11 @@ pub fn check_json(b: &[u8]) -> std::result::Result<(), String> {
             want_value = false;
             if stack.last() == Some(&b':') {
                 stack.pop();
+                value_done(stack.len(), i, &mut open);
             }
         } else {
             match (stack.last(), b.get(i)) {
-                (None, None) => return Ok(()),
+                (None, None) => return Ok(members),
                 (None, Some(_)) => return bad(i),
                 (Some(_), Some(b',')) => {
                     i += 1;
@@ -253,6 +323,7 @@ pub fn check_json(b: &[u8]) -> std::result::Result<(), String> {
                     stack.pop();
                     if stack.last() == Some(&b':') {
                         stack.pop();
+                        value_done(stack.len(), i, &mut open);
                     }
                 }
                 _ => return bad(i),
@@ -346,6 +417,8 @@ fn run(args: Vec<OsString>, env: Env) -> Result<()> {
         .map_err(|why| Error::usage(format!("MOSAIC_AGENT_NAME: {why}")))?
         .to_string();
     let dir = config::resolve_dir(a.dir, env)?;
+    // Unused here, but a bad value is still bad input, as in every mode.
+    config::resolve_interval(a.interval, env)?;
 
     let payload = match a.payload {
         Some(p) => p
@@ -379,33 +452,86 @@ fn run(args: Vec<OsString>, env: Env) -> Result<()> {
     if a.dry_run {
         return Ok(());
     }
+    let marker_path = marker::marker_path(&dir, &name);
     match event.action {
-        Action::ClearNative => marker::remove(&marker::marker_path(&dir, &name), "marker"),
+        Action::ClearNative => marker::remove(&marker_path, "marker"),
         Action::Beat(status) => {
+            // The marker is refreshed after the beat; refuse up front what
+            // would make that fail, so a problem leaves the beat untouched.
+            if let Ok(m) = std::fs::symlink_metadata(&marker_path) {
+                if !m.file_type().is_file() {
+                    return Err(Error::System(format!(
+                        "unable to refresh marker {}: not a regular file",
+                        marker_path.display()
+                    )));
+                }
+            }
             // Keep the agent's pid (the sidecar wrote the pane's) and its
             // model across busy/ok flips.
-            let existing = match read_beat(&marker::beat_path(&dir, &name)) {
+            let beat_path = marker::beat_path(&dir, &name);
+            let existing = match read_beat(&beat_path) {
                 ReadBeat::Valid(b) => Some(b),
-                _ => None,
+                // Not "no beat": writing now would replace the agent's pid
+                // and model with guesses.
+                ReadBeat::Unreadable(verb, why) => {
+                    return Err(Error::System(format!(
+                        "unable to {verb} beat {}: {why}",
+                        beat_path.display()
+                    )))
+                }
+                ReadBeat::Missing | ReadBeat::Invalid(_) => None,
             };
-            let pid = existing.as_ref().map_or_else(proc::parent_pid, |b| b.pid);
+            let pid = existing
+                .as_ref()
+                .filter(|b| pid_still_ours(b))
+                .map_or_else(proc::parent_pid, |b| b.pid);
             let model = model.or_else(|| existing.and_then(|b| b.model));
-            let beat = Beat {
-                pstart: proc::pstart(pid),
-                ..write::make_beat(pid, status, model)
-            };
-            write::write_beat(&dir, &name, &beat)?;
-            marker::touch(&marker::marker_path(&dir, &name))
+            if atomic::should_sweep() {
+                write::sweep(&dir, &name);
+            }
+            write::write_beat(&dir, &name, &write::make_beat(pid, status, model))?;
+            marker::touch(&marker_path)
         }
     }
+}
+
+/// Is the existing beat's pid worth keeping? Not when it is from another
+/// host, nor when that process is gone or was reused (a beat left by an
+/// earlier session): keeping it would report a live agent as dead for as
+/// long as its hooks keep the marker fresh.
+fn pid_still_ours(b: &Beat) -> bool {
+    let here = match (&b.host, proc::hostname()) {
+        (Some(h), Some(local)) => *h == local,
+        (Some(_), None) => false,
+        (None, _) => true,
+    };
+    here && proc::alive(b.pid, b.pstart)
 }
 
 /// Hook mode's whole life: whatever happens, the caller exits 0.
 pub fn main(args: Vec<OsString>, env: Env) {
     if let Err(e) = run(args, env) {
         use std::io::Write;
-        let _ = writeln!(std::io::stderr().lock(), "hb-write: hook: {e}");
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "hb-write: hook: {}",
+            one_line(&e.to_string())
+        );
     }
+}
+
+/// Control characters escaped, so that a path or value holding a line feed
+/// cannot stretch the message past its one line.
+fn one_line(msg: &str) -> String {
+    msg.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -524,6 +650,60 @@ mod tests {
         }
         let deep = "[".repeat(100_000) + &"]".repeat(100_000);
         assert_eq!(check_json(deep.as_bytes()), Ok(()));
+    }
+
+    #[test]
+    fn the_scanner_finds_the_top_level_members() {
+        let json = r#" {"a" : [1,{"b":2}] ,"c":"x\"y", "d":{}, "e" : -1.5e3,"f":[] } "#;
+        let got: Vec<(&str, &str)> = scan_json(json.as_bytes())
+            .unwrap()
+            .iter()
+            .map(|m| (&json[m.key.0..m.key.1], &json[m.value.0..m.value.1]))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (r#""a""#, r#"[1,{"b":2}]"#),
+                (r#""c""#, r#""x\"y""#),
+                (r#""d""#, "{}"),
+                (r#""e""#, "-1.5e3"),
+                (r#""f""#, "[]"),
+            ]
+        );
+        assert_eq!(scan_json(b"[1,2]"), Ok(vec![]));
+        assert_eq!(scan_json(b"{}"), Ok(vec![]));
+    }
+
+    #[test]
+    fn what_nanoserde_refuses_elsewhere_in_a_payload_costs_nothing() {
+        // A lone surrogate and a number past f64 in a tool's response.
+        let e = ev(
+            Runtime::Claude,
+            r#"{"hook_event_name":"PostToolUse","tool_response":{"s":"\ud800","n":1e400,"m":123456789012345678901234567890},"model":"opus"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (e.action, e.model.as_deref()),
+            (Action::Beat("busy"), Some("opus"))
+        );
+        // In a member that matters, it is still an error.
+        assert!(ev(
+            Runtime::Claude,
+            r#"{"hook_event_name":"Stop","model":"\ud800"}"#
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn a_subagent_ending_leaves_the_turn_busy() {
+        let e = ev(Runtime::Claude, r#"{"hook_event_name":"SubagentStop"}"#).unwrap();
+        assert_eq!(e.action, Action::Beat("busy"));
+    }
+
+    #[test]
+    fn error_lines_stay_one_line() {
+        assert_eq!(one_line("a\nb\rc\td"), "a\\nb\\rc\\td");
+        assert_eq!(one_line("plain é"), "plain é");
     }
 
     #[test]

@@ -1,0 +1,553 @@
+//! `hb-write --hook claude|codex` driven by recorded payloads
+//! (`tests/fixtures/hooks/`), each checked for the beat it leaves; and the
+//! promise that a hook never disturbs the agent: exit 0, nothing on stdout,
+//! at most one stderr line, and every file left as it was on any problem.
+
+mod common;
+
+use common::*;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime};
+
+const NAME: &str = "w-hook";
+
+fn fixture(path: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/hooks")
+        .join(path);
+    fs::read_to_string(&p).unwrap_or_else(|e| panic!("fixture {}: {e}", p.display()))
+}
+
+/// A hook call as a runtime makes it: NAME in the environment, the payload
+/// on stdin (or as the last argument for Codex's `notify`).
+fn hook(sb: &Sandbox, runtime: &str, payload: Payload, extra: &[&str]) -> Run {
+    let mut c = sb.cmd(WRITE);
+    c.env("MOSAIC_AGENT_NAME", NAME)
+        .arg("--hook")
+        .arg(runtime)
+        .args(extra);
+    run_with(c, sb, payload)
+}
+
+enum Payload<'a> {
+    Stdin(&'a str),
+    Arg(&'a str),
+}
+
+fn run_with(mut c: Command, sb: &Sandbox, payload: Payload) -> Run {
+    let stdin = match payload {
+        Payload::Stdin(s) => Some(s.to_string()),
+        Payload::Arg(s) => {
+            c.arg(s);
+            None
+        }
+    };
+    c.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let desc = format!("{c:?}");
+    let mut child = c.spawn().unwrap_or_else(|e| panic!("spawn {desc}: {e}"));
+    if let Some(s) = stdin {
+        // The hook may stop reading early; a closed pipe is not our concern.
+        let _ = child.stdin.take().unwrap().write_all(s.as_bytes());
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        desc,
+        out,
+        dir: sb.dir.clone(),
+    }
+}
+
+/// Exit 0, nothing on stdout, nothing on stderr.
+#[track_caller]
+fn quiet(r: &Run) {
+    r.expect(0);
+    assert_eq!(
+        (r.stdout().as_str(), r.stderr().as_str()),
+        ("", ""),
+        "{}",
+        r.explain()
+    );
+}
+
+/// Exit 0, nothing on stdout, exactly one stderr line from the hook.
+#[track_caller]
+fn refused(r: &Run) {
+    r.expect(0).one_error_line("hb-write: hook: ");
+    assert_eq!(r.stdout(), "", "{}", r.explain());
+}
+
+/// The beat a sidecar leaves for the agent's pane: this test process plays
+/// the pane (its pid is alive and on this host).
+fn sidecar_beat(sb: &Sandbox, model: Option<&str>) {
+    let pid = std::process::id().to_string();
+    let mut args = vec!["--pid", pid.as_str()];
+    if let Some(m) = model {
+        args.extend(["--model", m]);
+    }
+    args.push(NAME);
+    sb.run(WRITE, &args).expect(0);
+}
+
+fn beat(sb: &Sandbox) -> std::collections::BTreeMap<String, String> {
+    fields(&sb.read(&format!("{NAME}.hb")))
+}
+
+fn marker(sb: &Sandbox) -> PathBuf {
+    sb.path(&format!("{NAME}.hb.native"))
+}
+
+#[track_caller]
+fn assert_fresh_marker(sb: &Sandbox) {
+    let m = fs::symlink_metadata(marker(sb))
+        .unwrap_or_else(|e| panic!("marker: {e}\n{}", listing(&sb.dir)));
+    assert!(m.file_type().is_file());
+    let age = SystemTime::now()
+        .duration_since(m.modified().unwrap())
+        .unwrap_or_default();
+    assert!(age < Duration::from_secs(5), "marker is {age:?} old");
+}
+
+/// What each recorded event must leave: a status, or the marker cleared.
+const EVENTS: &[(&str, &str, Option<&str>)] = &[
+    // (fixture, status or "clear", the payload's model)
+    (
+        "claude/session-start.json",
+        "ok",
+        Some("claude-sonnet-4-5-20250929"),
+    ),
+    ("claude/user-prompt-submit.json", "busy", None),
+    ("claude/pre-tool-use.json", "busy", None),
+    ("claude/post-tool-use.json", "busy", None),
+    ("claude/permission-request.json", "waiting", None),
+    ("claude/notification-permission.json", "waiting", None),
+    ("claude/notification-idle.json", "ok", None),
+    ("claude/notification-idle-untyped.json", "ok", None),
+    ("claude/stop.json", "ok", None),
+    ("claude/stop-failure.json", "ok", None),
+    ("claude/subagent-stop.json", "busy", None),
+    ("claude/session-end.json", "clear", None),
+    ("codex/session-start.json", "ok", Some("gpt-5.1-codex")),
+    (
+        "codex/user-prompt-submit.json",
+        "busy",
+        Some("gpt-5.1-codex"),
+    ),
+    ("codex/pre-tool-use.json", "busy", Some("gpt-5.1-codex")),
+    (
+        "codex/permission-request.json",
+        "waiting",
+        Some("gpt-5.1-codex"),
+    ),
+    ("codex/post-tool-use.json", "busy", Some("gpt-5.1-codex")),
+    ("codex/stop.json", "ok", Some("gpt-5.1-codex")),
+    ("codex/notify-agent-turn-complete.json", "ok", None),
+];
+
+#[test]
+fn every_recorded_event_leaves_its_beat() {
+    let me = std::process::id().to_string();
+    for &(file, want, payload_model) in EVENTS {
+        let sb = Sandbox::new("hook-event");
+        sidecar_beat(&sb, Some("prior-model"));
+        let before = sb.read(&format!("{NAME}.hb"));
+        let runtime = file.split('/').next().unwrap();
+        let json = fixture(file);
+        let payload = if file.contains("/notify-") {
+            Payload::Arg(json.as_str())
+        } else {
+            Payload::Stdin(json.as_str())
+        };
+        let r = hook(&sb, runtime, payload, &[]);
+        quiet(&r);
+        if want == "clear" {
+            assert!(
+                !marker(&sb).exists(),
+                "{file}: marker left\n{}",
+                r.explain()
+            );
+            assert_eq!(
+                sb.read(&format!("{NAME}.hb")),
+                before,
+                "{file}: beat touched"
+            );
+            continue;
+        }
+        let b = beat(&sb);
+        assert_eq!(b["status"], want, "{file}\n{}", r.explain());
+        assert_eq!(b["pid"], me, "{file}: the pane's pid must be kept");
+        assert_eq!(
+            b["model"],
+            payload_model.unwrap_or("prior-model"),
+            "{file}: model"
+        );
+        assert!(
+            b.contains_key("host") && b.contains_key("pstart"),
+            "{file}: {b:?}"
+        );
+        assert!((b["ts"].parse::<i64>().unwrap() - now()).abs() <= 2);
+        assert_fresh_marker(&sb);
+        // The reader sees a native, healthy agent.
+        let r = sb.run(READ, &["--check", NAME]);
+        r.expect(0);
+    }
+}
+
+#[test]
+fn a_session_flips_status_and_keeps_pid_and_model() {
+    let sb = Sandbox::new("hook-flow");
+    sidecar_beat(&sb, None);
+    let me = std::process::id().to_string();
+    let steps = [
+        ("claude/session-start.json", "ok"),
+        ("claude/user-prompt-submit.json", "busy"),
+        ("claude/pre-tool-use.json", "busy"),
+        ("claude/notification-permission.json", "waiting"),
+        ("claude/post-tool-use.json", "busy"),
+        ("claude/stop.json", "ok"),
+        ("claude/notification-idle.json", "ok"),
+    ];
+    for (file, want) in steps {
+        quiet(&hook(&sb, "claude", Payload::Stdin(&fixture(file)), &[]));
+        let b = beat(&sb);
+        assert_eq!((file, b["status"].as_str()), (file, want));
+        assert_eq!(b["pid"], me);
+        assert_eq!(b["model"], "claude-sonnet-4-5-20250929", "{file}");
+    }
+    let r = sb.run(READ, &["--json", NAME]);
+    r.expect(0);
+    assert!(r.stdout().contains("\"native\":true"), "{}", r.explain());
+
+    // SessionEnd hands the beat back to the sidecar at once.
+    let before = sb.read(&format!("{NAME}.hb"));
+    quiet(&hook(
+        &sb,
+        "claude",
+        Payload::Stdin(&fixture("claude/session-end.json")),
+        &[],
+    ));
+    assert!(!marker(&sb).exists());
+    assert_eq!(sb.read(&format!("{NAME}.hb")), before);
+    sb.run(DEFER, &[NAME]).expect(1);
+    sb.run(WRITE, &["--fallback", "--pid", &me, NAME]).expect(0);
+    let b = beat(&sb);
+    assert_eq!((b["status"].as_str(), b.get("model")), ("ok", None));
+}
+
+#[test]
+fn without_a_beat_the_pid_is_the_hooks_parent() {
+    let sb = Sandbox::new("hook-parent");
+    quiet(&hook(
+        &sb,
+        "claude",
+        Payload::Stdin(&fixture("claude/user-prompt-submit.json")),
+        &[],
+    ));
+    let b = beat(&sb);
+    assert_eq!(b["pid"], std::process::id().to_string());
+    assert_eq!((b["status"].as_str(), b.get("model")), ("busy", None));
+}
+
+#[test]
+fn a_dead_pid_from_an_earlier_session_is_not_kept() {
+    let sb = Sandbox::new("hook-deadpid");
+    let mut gone = Command::new("true").spawn().unwrap();
+    let gone_pid = gone.id();
+    gone.wait().unwrap();
+    sb.run(
+        WRITE,
+        &["--pid", &gone_pid.to_string(), "--status", "exited", NAME],
+    )
+    .expect(0);
+    quiet(&hook(
+        &sb,
+        "claude",
+        Payload::Stdin(&fixture("claude/session-start.json")),
+        &[],
+    ));
+    let b = beat(&sb);
+    assert_eq!(b["pid"], std::process::id().to_string(), "{b:?}");
+    sb.run(READ, &["--check", NAME]).expect(0);
+}
+
+#[test]
+fn the_environment_names_the_directory() {
+    let sb = Sandbox::new("hook-env");
+    let mut c = bare(WRITE);
+    c.env("MOSAIC_AGENT_NAME", NAME)
+        .env("MOSAIC_HEARTBEAT_DIR", &sb.dir)
+        .args(["--hook", "codex"]);
+    quiet(&run_with(
+        c,
+        &sb,
+        Payload::Arg(&fixture("codex/notify-agent-turn-complete.json")),
+    ));
+    assert_eq!(beat(&sb)["status"], "ok");
+    assert_fresh_marker(&sb);
+}
+
+#[test]
+fn an_explicit_model_wins_over_the_payloads() {
+    let sb = Sandbox::new("hook-model");
+    let r = hook(
+        &sb,
+        "claude",
+        Payload::Stdin(&fixture("claude/session-start.json")),
+        &["--model", "opus-via-config"],
+    );
+    quiet(&r);
+    assert_eq!(beat(&sb)["model"], "opus-via-config");
+}
+
+/// Every problem: exit 0, one stderr line, nothing on stdout, no file
+/// changed (beat, marker, directory).
+#[test]
+fn problems_leave_every_file_as_it_was() {
+    let good = fixture("claude/stop.json");
+    let cases: Vec<(&str, Vec<&str>, Option<&str>, String)> = vec![
+        // (what, extra args, MOSAIC_AGENT_NAME, stdin payload)
+        ("no NAME", vec!["--hook", "claude"], None, good.clone()),
+        (
+            "bad NAME",
+            vec!["--hook", "claude"],
+            Some("../etc"),
+            good.clone(),
+        ),
+        (
+            "dotted NAME",
+            vec!["--hook", "claude"],
+            Some("a.b"),
+            good.clone(),
+        ),
+        (
+            "empty payload",
+            vec!["--hook", "claude"],
+            Some(NAME),
+            String::new(),
+        ),
+        (
+            "truncated JSON",
+            vec!["--hook", "claude"],
+            Some(NAME),
+            good[..good.len() / 2].into(),
+        ),
+        (
+            "not an object",
+            vec!["--hook", "claude"],
+            Some(NAME),
+            "[1,2]".into(),
+        ),
+        (
+            "unknown event",
+            vec!["--hook", "claude"],
+            Some(NAME),
+            r#"{"hook_event_name":"Teleport"}"#.into(),
+        ),
+        (
+            "notification that means nothing",
+            vec!["--hook", "claude"],
+            Some(NAME),
+            fixture("claude/notification-auth-success.json"),
+        ),
+        (
+            "model with a control character",
+            vec!["--hook", "claude"],
+            Some(NAME),
+            r#"{"hook_event_name":"SessionStart","model":"a\u0007b"}"#.into(),
+        ),
+        (
+            "model too long",
+            vec!["--hook", "claude"],
+            Some(NAME),
+            format!(
+                r#"{{"hook_event_name":"Stop","model":"{}"}}"#,
+                "m".repeat(129)
+            ),
+        ),
+        (
+            "unknown runtime",
+            vec!["--hook", "gemini"],
+            Some(NAME),
+            good.clone(),
+        ),
+        (
+            "a status flag",
+            vec!["--hook", "claude", "--status", "busy"],
+            Some(NAME),
+            good.clone(),
+        ),
+        (
+            "a mode flag",
+            vec!["--hook", "claude", "--remove"],
+            Some(NAME),
+            good.clone(),
+        ),
+        (
+            "notify shape for claude",
+            vec!["--hook", "claude"],
+            Some(NAME),
+            fixture("codex/notify-agent-turn-complete.json"),
+        ),
+        (
+            "bad interval",
+            vec!["--hook", "claude", "--interval", "0"],
+            Some(NAME),
+            good.clone(),
+        ),
+        (
+            "help",
+            vec!["--hook", "claude", "--help"],
+            Some(NAME),
+            good.clone(),
+        ),
+        (
+            "raw control character in a string",
+            vec!["--hook", "claude"],
+            Some(NAME),
+            "{\"hook_event_name\":\"Stop\",\"x\":\"a\u{1}b\"}".into(),
+        ),
+    ];
+    for (what, args, name, payload) in cases {
+        let sb = Sandbox::new("hook-bad");
+        sidecar_beat(&sb, Some("prior-model"));
+        sb.put(&format!("{NAME}.hb.native"), b"");
+        let before = sb.snapshot();
+        let mut c = sb.cmd(WRITE);
+        c.args(&args);
+        if let Some(n) = name {
+            c.env("MOSAIC_AGENT_NAME", n);
+        }
+        let r = run_with(c, &sb, Payload::Stdin(&payload));
+        refused(&r);
+        assert_eq!(
+            sb.snapshot(),
+            before,
+            "{what}: files changed\n{}",
+            r.explain()
+        );
+    }
+}
+
+#[test]
+fn a_payload_with_invalid_utf8_is_refused_quietly() {
+    let sb = Sandbox::new("hook-utf8");
+    sidecar_beat(&sb, None);
+    let before = sb.snapshot();
+    let mut c = sb.cmd(WRITE);
+    c.env("MOSAIC_AGENT_NAME", NAME)
+        .args(["--hook", "claude"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let _ = child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"{\"hook_event_name\":\"Stop\",\"x\":\"\xff\"}");
+    let out = child.wait_with_output().unwrap();
+    let r = Run {
+        desc: format!("{c:?}"),
+        out,
+        dir: sb.dir.clone(),
+    };
+    refused(&r);
+    assert_eq!(sb.snapshot(), before);
+}
+
+#[test]
+fn system_errors_are_one_line_and_exit_zero() {
+    // The marker's place is taken by a directory: refusing up front keeps
+    // the beat as it was.
+    let sb = Sandbox::new("hook-sys");
+    sidecar_beat(&sb, None);
+    fs::create_dir(marker(&sb)).unwrap();
+    let before = sb.snapshot();
+    let r = hook(
+        &sb,
+        "claude",
+        Payload::Stdin(&fixture("claude/stop.json")),
+        &[],
+    );
+    refused(&r);
+    assert_eq!(sb.snapshot(), before, "{}", r.explain());
+
+    // The directory is a file: nothing can be written.
+    let sb = Sandbox::new("hook-notdir");
+    fs::write(&sb.dir, b"not a directory").unwrap();
+    let before = sb.snapshot();
+    let r = hook(
+        &sb,
+        "claude",
+        Payload::Stdin(&fixture("claude/stop.json")),
+        &[],
+    );
+    refused(&r);
+    assert_eq!(sb.snapshot(), before);
+
+    // A directory whose name holds a line feed still gives one line.
+    let sb = Sandbox::new("hook-lf");
+    let odd = sb.root.join("a\nb");
+    fs::write(&odd, b"").unwrap();
+    let mut c = bare(WRITE);
+    c.env("MOSAIC_AGENT_NAME", NAME)
+        .arg("--dir")
+        .arg(odd.join("hb"))
+        .args(["--hook", "claude"]);
+    let r = run_with(c, &sb, Payload::Stdin(&fixture("claude/stop.json")));
+    refused(&r);
+}
+
+/// The shipped configurations call the hook the way these tests do.
+#[test]
+fn the_shipped_configurations_call_the_hook() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("integrations");
+    let claude = fs::read_to_string(root.join("claude-code/settings.json")).unwrap();
+    hb::hook::check_json(claude.as_bytes()).expect("settings.json is JSON");
+    for event in [
+        "SessionStart",
+        "UserPromptSubmit",
+        "PreToolUse",
+        "PostToolUse",
+        "PermissionRequest",
+        "Notification",
+        "Stop",
+        "StopFailure",
+        "SessionEnd",
+    ] {
+        assert!(
+            claude.contains(&format!("\"{event}\"")),
+            "settings.json lacks {event}"
+        );
+    }
+    assert!(claude.contains("\"command\": \"hb-write --hook claude\""));
+
+    let hooks = fs::read_to_string(root.join("codex/hooks.json")).unwrap();
+    hb::hook::check_json(hooks.as_bytes()).expect("hooks.json is JSON");
+    for event in [
+        "SessionStart",
+        "UserPromptSubmit",
+        "PreToolUse",
+        "PermissionRequest",
+        "PostToolUse",
+        "Stop",
+    ] {
+        assert!(
+            hooks.contains(&format!("\"{event}\"")),
+            "hooks.json lacks {event}"
+        );
+    }
+    assert!(hooks.contains("\"command\": \"hb-write --hook codex\""));
+    let config = fs::read_to_string(root.join("codex/config.toml")).unwrap();
+    assert!(config
+        .lines()
+        .any(|l| l.trim() == r#"notify = ["hb-write", "--hook", "codex"]"#));
+}
