@@ -86,4 +86,10 @@ mod tests {
         assert_eq!(e.exit_code(), 3);
         assert_eq!(Error::usage("bad").exit_code(), 2);
     }
+
+    #[test]
+    fn a_message_is_one_line_whatever_it_quotes() {
+        let e = Error::usage("invalid NAME 'a\nb\x1b': plain é");
+        assert_eq!(e.to_string(), "invalid NAME 'a\\nb\\u{1b}': plain é");
+    }
 }

@@ -512,26 +512,9 @@ fn pid_still_ours(b: &Beat) -> bool {
 pub fn main(args: Vec<OsString>, env: Env) {
     if let Err(e) = run(args, env) {
         use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "hb-write: hook: {}",
-            one_line(&e.to_string())
-        );
+        // Error's Display escapes control characters: always one line.
+        let _ = writeln!(std::io::stderr().lock(), "hb-write: hook: {e}");
     }
-}
-
-/// Control characters escaped, so that a path or value holding a line feed
-/// cannot stretch the message past its one line.
-fn one_line(msg: &str) -> String {
-    msg.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -698,12 +681,6 @@ mod tests {
     fn a_subagent_ending_leaves_the_turn_busy() {
         let e = ev(Runtime::Claude, r#"{"hook_event_name":"SubagentStop"}"#).unwrap();
         assert_eq!(e.action, Action::Beat("busy"));
-    }
-
-    #[test]
-    fn error_lines_stay_one_line() {
-        assert_eq!(one_line("a\nb\rc\td"), "a\\nb\\rc\\td");
-        assert_eq!(one_line("plain é"), "plain é");
     }
 
     #[test]
