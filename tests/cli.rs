@@ -669,10 +669,6 @@ fn four_writers_and_a_reader_never_see_a_torn_beat() {
     );
     // hb-read agrees the beat is whole, and no temporary outlived its writer.
     sb.run(READ, &["--check", "w"]).expect(0);
-    let leftovers: Vec<_> = fs::read_dir(&sb.dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .filter(|n| n.to_string_lossy().starts_with('.'))
-        .collect();
+    let leftovers = temporaries(&sb.dir);
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -204,18 +204,6 @@ fn run_traced(sb: &Sandbox, s: &Scenario, inject: Option<String>) -> Outcome {
     }
 }
 
-/// Temporaries (dot-files) left in the watched directory.
-fn temporaries(dir: &Path) -> Vec<String> {
-    fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with('.'))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// What holds after every run, whichever call failed: no panic, a
 /// documented exit status, no temporary, a target that is whole.
 fn check_invariants(s: &Scenario, o: &Outcome, old: &[u8]) {

@@ -95,18 +95,6 @@ fn quiet_hook(r: &Run) {
     r.one_error_line("hb-write: hook: ");
 }
 
-/// Temporaries (dot-files) in a directory.
-fn temporaries(dir: &Path) -> Vec<String> {
-    fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with('.'))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// A tmpfs mounted on `at` for the life of the value.
 struct Mount(PathBuf);
 

@@ -136,6 +136,18 @@ pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, String> {
     out
 }
 
+/// Temporaries (dot-files) in a directory: what a writer must not leave.
+pub fn temporaries(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// `ls -la` of a directory, for failure messages.
 pub fn listing(dir: &Path) -> String {
     let out = Command::new("ls").arg("-la").arg(dir).output();
