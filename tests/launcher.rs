@@ -336,12 +336,14 @@ fn the_pane_gets_its_name_and_settings_from_a_server_started_without_them() {
     assert_eq!(get("MOSAIC_HEARTBEAT_INTERVAL"), Some("1".into()));
     // With nothing but its environment, the agent's native beat lands in
     // the directory the sidecar and the reader use.
-    let b = poll("the native beat", LONG, || {
-        f.beat("w-env").filter(|b| b.get("model").is_some())
+    // The marker follows the beat's rename, so wait for both: right after
+    // the first native rename there is an instant with no marker yet.
+    let b = poll("the native beat and its marker", LONG, || {
+        f.beat("w-env")
+            .filter(|b| b.get("model").is_some() && f.sb.path("w-env.hb.native").exists())
     });
     assert_eq!(b["status"], "busy");
     assert_eq!(b["pid"], fields(&r.stdout())["pane_pid"]);
-    assert!(f.sb.path("w-env.hb.native").exists());
 }
 
 #[test]
