@@ -458,14 +458,7 @@ fn run(args: Vec<OsString>, env: Env) -> Result<()> {
         Action::Beat(status) => {
             // The marker is refreshed after the beat; refuse up front what
             // would make that fail, so a problem leaves the beat untouched.
-            if let Ok(m) = std::fs::symlink_metadata(&marker_path) {
-                if !m.file_type().is_file() {
-                    return Err(Error::System(format!(
-                        "unable to refresh marker {}: not a regular file",
-                        marker_path.display()
-                    )));
-                }
-            }
+            marker::check_touchable(&marker_path)?;
             // Keep the agent's pid (the sidecar wrote the pane's) and its
             // model across busy/ok flips.
             let beat_path = marker::beat_path(&dir, &name);
@@ -500,12 +493,7 @@ fn run(args: Vec<OsString>, env: Env) -> Result<()> {
 /// earlier session): keeping it would report a live agent as dead for as
 /// long as its hooks keep the marker fresh.
 fn pid_still_ours(b: &Beat) -> bool {
-    let here = match (&b.host, proc::hostname()) {
-        (Some(h), Some(local)) => *h == local,
-        (Some(_), None) => false,
-        (None, _) => true,
-    };
-    here && proc::alive(b.pid, b.pstart)
+    proc::is_local(b.host.as_deref(), proc::hostname().as_deref()) && proc::alive(b.pid, b.pstart)
 }
 
 /// Hook mode's whole life: whatever happens, the caller exits 0.

@@ -157,11 +157,8 @@ pub fn judge(
     local_host: Option<&str>,
 ) -> (Health, Judged) {
     let age = now.saturating_sub(beat.ts);
-    let alive = match (&beat.host, local_host) {
-        (Some(h), Some(local)) if h != local => None,
-        (Some(_), None) => None,
-        _ => Some(proc::alive(beat.pid, beat.pstart)),
-    };
+    let alive = proc::is_local(beat.host.as_deref(), local_host)
+        .then(|| proc::alive(beat.pid, beat.pstart));
     let in_range = -i64::from(interval) <= age && age <= i64::from(stale_after);
     let health = if beat.status == "exited" {
         Health::Exited

@@ -16,18 +16,27 @@ pub fn marker_path(dir: &Path, name: &str) -> PathBuf {
     dir.join(format!("{name}.hb.native"))
 }
 
+fn not_regular(path: &Path) -> Error {
+    Error::System(format!(
+        "unable to refresh marker {}: not a regular file",
+        path.display()
+    ))
+}
+
+/// Refuses a marker path that holds anything but a regular file (a missing
+/// one is fine: [`touch`] creates it). Lets a writer refuse before it
+/// writes a beat whose marker it could not refresh.
+pub fn check_touchable(path: &Path) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if !m.file_type().is_file() => Err(not_regular(path)),
+        _ => Ok(()),
+    }
+}
+
 /// Creates the marker if missing and sets its mtime to now, never through
 /// a symlink and never opening anything but a regular file.
 pub fn touch(path: &Path) -> Result<()> {
-    match fs::symlink_metadata(path) {
-        Ok(m) if !m.file_type().is_file() => {
-            return Err(Error::System(format!(
-                "unable to refresh marker {}: not a regular file",
-                path.display()
-            )))
-        }
-        _ => {}
-    }
+    check_touchable(path)?;
     // O_NONBLOCK: should a FIFO appear between the check and the open, the
     // open fails or returns at once instead of waiting for a reader.
     let file = OpenOptions::new()
@@ -41,10 +50,7 @@ pub fn touch(path: &Path) -> Result<()> {
         .metadata()
         .map_err(|e| Error::io("stat marker", path, &e))?;
     if !meta.file_type().is_file() {
-        return Err(Error::System(format!(
-            "unable to refresh marker {}: not a regular file",
-            path.display()
-        )));
+        return Err(not_regular(path));
     }
     // SAFETY: a valid fd; a null times pointer means "now".
     if unsafe { libc::futimens(file.as_raw_fd(), std::ptr::null()) } != 0 {

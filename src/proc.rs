@@ -35,6 +35,16 @@ pub fn hostname() -> Option<String> {
         .filter(|h| !h.is_empty() && !h.chars().any(|c| c.is_control() || c.is_whitespace()))
 }
 
+/// Can a beat's pid be checked here? Not when the beat names another host,
+/// nor when it names one and ours is unknown.
+pub fn is_local(beat_host: Option<&str>, local: Option<&str>) -> bool {
+    match (beat_host, local) {
+        (Some(h), Some(l)) => h == l,
+        (Some(_), None) => false,
+        (None, _) => true,
+    }
+}
+
 /// The parent's pid: the default agent pid of a one-shot write.
 pub fn parent_pid() -> u32 {
     // SAFETY: getppid cannot fail.

@@ -11,6 +11,7 @@
 //! skipped, not caught up in a burst. A pending signal always wins over a
 //! due tick, so SIGTERM never costs one more write.
 
+use crate::beat::Beat;
 use crate::error::{Error, Result};
 use crate::{marker, proc, write};
 use std::io::{self, Write};
@@ -172,22 +173,40 @@ fn next_deadline(start: Instant, step: Duration, now: Instant) -> Instant {
 
 /// The agent ended: a last beat with `status=exited`, and the marker goes
 /// too, since no native writer outlives its agent.
-fn write_exited(s: &Sidecar, pstart: Option<u64>) -> Result<()> {
-    let mut beat = write::make_beat(s.pid, "exited", None);
-    beat.pstart = pstart;
-    write::write_beat(&s.dir, &s.name, &beat)?;
+fn write_exited(s: &Sidecar, facts: &Facts) -> Result<()> {
+    write::write_beat(&s.dir, &s.name, &facts.beat(s.pid, "exited"))?;
     marker::remove(&marker::marker_path(&s.dir, &s.name), "marker")
+}
+
+/// What does not change over the agent's life, read once at start.
+struct Facts {
+    host: Option<String>,
+    pstart: Option<u64>,
+}
+
+impl Facts {
+    fn beat(&self, pid: u32, status: &str) -> Beat {
+        Beat {
+            ts: proc::now_secs(),
+            pid,
+            status: status.into(),
+            model: None,
+            host: self.host.clone(),
+            pstart: self.pstart,
+        }
+    }
 }
 
 pub fn run(s: &Sidecar) -> Result<()> {
     let sig = signal_fd()?;
-    // What does not change over the agent's life is read once.
-    let pstart = proc::pstart(s.pid);
-    let host = proc::hostname();
-    crate::atomic::ensure_dir(&s.dir)?;
+    let facts = Facts {
+        host: proc::hostname(),
+        pstart: proc::pstart(s.pid),
+    };
+    // The first write creates the directory if it is missing.
     write::sweep(&s.dir, &s.name);
     let Some(watch) = Watch::open(s.while_pid)? else {
-        return write_exited(s, pstart);
+        return write_exited(s, &facts);
     };
 
     let step = Duration::from_secs(u64::from(s.interval));
@@ -198,20 +217,12 @@ pub fn run(s: &Sidecar) -> Result<()> {
         match wait_until(deadline, &sig, &watch)? {
             Wake::Deadline => {}
             Wake::Signal => return Ok(()),
-            Wake::WatchedExit => return write_exited(s, pstart),
+            Wake::WatchedExit => return write_exited(s, &facts),
         }
         if watch.ended_by_check() {
-            return write_exited(s, pstart);
+            return write_exited(s, &facts);
         }
-        let beat = crate::beat::Beat {
-            ts: proc::now_secs(),
-            pid: s.pid,
-            status: "ok".into(),
-            model: None,
-            host: host.clone(),
-            pstart,
-        };
-        match write::fallback(&s.dir, &s.name, s.interval, &beat) {
+        match write::fallback(&s.dir, &s.name, s.interval, &facts.beat(s.pid, "ok")) {
             Ok(_) => {}
             // A broken set-up shows at once; later faults (a full disk for
             // a while) are reported and retried on the next tick.

@@ -23,7 +23,6 @@ use hb::beat::Beat;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const ERRNOS: [(&str, &str); 5] = [
     ("ENOSPC", "No space left on device"),
@@ -35,17 +34,6 @@ const ERRNOS: [(&str, &str); 5] = [
 
 const OLD_BEAT: &[u8] = b"ts=1700000000\npid=1\nstatus=ok\nmodel=old\n";
 const PAYLOAD: &[u8] = br#"{"hook_event_name":"UserPromptSubmit","prompt":"hi"}"#;
-
-fn have_strace() -> bool {
-    let ok = Command::new("strace")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("SKIP: strace is not installed; the fault-injection tests need it");
-    }
-    ok
-}
 
 /// One system call of a trace that touched the watched directory.
 #[derive(Debug, Clone)]

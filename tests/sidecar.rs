@@ -281,17 +281,6 @@ fn it_sweeps_its_stale_temporaries_when_it_starts() {
     assert!(sb.path(other).exists(), "{}", listing(&sb.dir));
 }
 
-fn have_strace() -> bool {
-    let ok = Command::new("strace")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("SKIP: strace is not installed");
-    }
-    ok
-}
-
 /// Under strace for three ticks: one process, one thread, no fork, clone
 /// or exec after its own start, and a handful of calls per tick, i.e. no
 /// busy wait.

@@ -136,6 +136,18 @@ pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, String> {
     out
 }
 
+/// Is strace here? Tests that trace print a SKIP line when it is not.
+pub fn have_strace() -> bool {
+    let ok = Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("SKIP: strace is not installed; tracing tests need it");
+    }
+    ok
+}
+
 /// Temporaries (dot-files) in a directory: what a writer must not leave.
 pub fn temporaries(dir: &Path) -> Vec<String> {
     fs::read_dir(dir)
