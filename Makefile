@@ -6,8 +6,9 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR   = $(DESTDIR)$(PREFIX)/bin
 UNITDIR  = $(DESTDIR)$(PREFIX)/lib/systemd/system
-# Where `install` takes the binaries from (tests install debug builds).
-BINSRC  ?= target/release
+# Where `install` takes the binaries from: the static ones when `make
+# static` built them, else the release build (tests install debug builds).
+BINSRC  ?= $(if $(wildcard dist/hb-write),dist,target/release)
 BINS     = hb-write hb-defer-check hb-read
 SCRIPTS  = start-agent-session.sh stop-agent-session.sh
 
@@ -18,18 +19,28 @@ all: build
 build:
 	$(CARGO) build --release --locked
 
-# Static binaries for hosts with no libc: musl where rustup can add the
-# target, else glibc linked statically (no NSS is used, so that is safe).
-MUSL       = x86_64-unknown-linux-musl
-GNU        = x86_64-unknown-linux-gnu
-STATIC_DIR = target/static
+# Static binaries for hosts with no libc, stripped, in dist/: musl where
+# rustup can add the target, else glibc linked statically (no NSS is used,
+# so that is safe). The benchmarks' floor programs (bench/floor/) are built
+# in the same cargo run, so with the same profile, into target/floor/.
+MUSL      = x86_64-unknown-linux-musl
+GNU       = x86_64-unknown-linux-gnu
+DIST      = dist
+FLOOR_DIR = target/floor
+FLOORS    = floor-noop floor-write floor-tick
+# Not position-independent: no relocations to apply at start-up, smaller
+# files, and `file` says "statically linked" (bench/RESULTS.md, profiles).
+STATIC_FLAGS = -C relocation-model=static
 static:
 	@if rustup target list --installed 2>/dev/null | grep -qx $(MUSL) || rustup target add $(MUSL) >/dev/null 2>&1; then \
-		$(CARGO) build --release --locked --target $(MUSL) && t=$(MUSL); \
+		RUSTFLAGS="$(STATIC_FLAGS)" $(CARGO) build --release --locked --bins --examples --target $(MUSL) && t=$(MUSL); \
 	else \
-		echo "musl target unavailable: linking glibc statically"; \
-		RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --locked --target $(GNU) && t=$(GNU); \
-	fi && mkdir -p $(STATIC_DIR) && for b in $(BINS); do cp target/$$t/release/$$b $(STATIC_DIR)/; done
+		echo "make static: the musl target is unavailable: linking glibc statically instead"; \
+		RUSTFLAGS="$(STATIC_FLAGS) -C target-feature=+crt-static" $(CARGO) build --release --locked --bins --examples --target $(GNU) && t=$(GNU); \
+	fi && mkdir -p $(DIST) $(FLOOR_DIR) && \
+	for b in $(BINS); do cp target/$$t/release/$$b $(DIST)/; done && \
+	for f in $(FLOORS); do cp target/$$t/release/examples/$$f $(FLOOR_DIR)/; done
+	@file $(DIST)/hb-* | sed 's/, BuildID[^,]*//'
 
 # The whole gate: formatting, lints as errors, then every test.
 test:
@@ -38,22 +49,19 @@ test:
 	$(CARGO) test --locked
 	shellcheck scripts/*.sh bench/*.sh
 	$(MAKE) --no-print-directory static
-	scripts/check-static.sh $(STATIC_DIR)
+	scripts/check-static.sh $(DIST)
 
 demo: build
 	HB_BIN=$(CURDIR)/target/release scripts/demo.sh
 
-# Benchmarks on the static build that ships, each writing its own section
-# of bench/RESULTS.md: the sidecar's CPU per beat and memory; one-shot
-# commands against the bash way and a static no-op (needs hyperfine).
-.PHONY: bench bench-sidecar bench-oneshot
-bench: bench-sidecar bench-oneshot
-bench-sidecar: static
-	bench/sidecar.sh $(STATIC_DIR) bench/RESULTS.md
-bench-oneshot: static
-	bench/oneshot.sh $(STATIC_DIR) bench/RESULTS.md
+# Benchmarks of the static build that ships against the bash it replaces
+# and against the floors; writes bench/RESULTS.md. Needs hyperfine, valgrind
+# and perf (Debian: hyperfine valgrind linux-perf).
+.PHONY: bench
+bench: static
+	scripts/bench.sh $(DIST) $(FLOOR_DIR) bench/RESULTS.md
 
-install: build
+install: $(if $(wildcard dist/hb-write),,build)
 	install -d $(BINDIR)
 	for b in $(BINS); do install -m 0755 $(BINSRC)/$$b $(BINDIR)/$$b; done
 	for s in $(SCRIPTS); do [ ! -f scripts/$$s ] || install -m 0755 scripts/$$s $(BINDIR)/$$s; done
@@ -70,6 +78,7 @@ uninstall:
 
 clean:
 	$(CARGO) clean
+	rm -rf $(DIST)
 
 # Coverage-guided fuzzing (cargo-fuzz on a nightly toolchain, so not part of
 # `make test`): the beat parser and each binary's argument parsing, each for

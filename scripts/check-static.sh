@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Proves the static binaries run on a host with no libc at all: each one in
-# an empty chroot holding only itself and a heartbeat directory.
+# Proves the static binaries run on a minimal host with no libc at all: in
+# an empty root that holds only them (no libc, no /proc, no /etc, no /tmp),
+# they write, defer-check and read beats.
 # Usage: scripts/check-static.sh DIR_WITH_STATIC_BINARIES
 set -euo pipefail
 
@@ -11,22 +12,39 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 root=$(mktemp -d)
 trap 'rm -rf -- "$root"' EXIT
-mkdir -p "$root/bin" "$root/hb" "$root/proc"
+fail() { echo "check-static: $*" >&2; exit 1; }
 for b in hb-write hb-defer-check hb-read; do
     # No program interpreter and no NEEDED libraries: nothing to load.
     if readelf -lW "$bin/$b" | grep -q INTERP || readelf -d "$bin/$b" | grep -q NEEDED; then
-        echo "check-static: $bin/$b is dynamically linked" >&2
-        exit 1
+        fail "$bin/$b is dynamically linked"
     fi
-    cp "$bin/$b" "$root/bin/"
+    cp "$bin/$b" "$root/"
 done
+# Only the three binaries, and the empty environment a bare init would give.
+chroot=$(command -v chroot)
+run() { env -i "$chroot" "$root" "$@"; }
+[[ $(find "$root" -mindepth 1 | wc -l) -eq 3 ]] || fail "the root holds more than the binaries"
 
-chroot "$root" /bin/hb-write --dir /hb --native --status busy --model m --pid 1 w-static
-chroot "$root" /bin/hb-defer-check --dir /hb w-static
-out=$(chroot "$root" /bin/hb-read --dir /hb --json w-static)
+# A native beat, then the sidecar's tick defers to its fresh marker.
+run /hb-write --dir /hb --native --status busy --model m --pid 1 w-static
+run /hb-defer-check --dir /hb w-static || fail "hb-defer-check: a fresh marker should defer (exit $?)"
+run /hb-write --dir /hb --fallback --pid 1 w-static
+out=$(run /hb-read --dir /hb --json w-static)
 case $out in
-    *'"status":"busy"'*'"model":"m"'*) ;;
-    *) echo "check-static: unexpected listing: $out" >&2; exit 1 ;;
+    *'"health":"healthy","native":true'*'"status":"busy","model":"m"'*) ;;
+    *) fail "unexpected listing after the deferred tick: $out" ;;
 esac
-size=$(du -cb "$root"/bin/* | tail -n1 | cut -f1)
-echo "check-static: ok: the three binaries ($size bytes together) run in an empty chroot"
+# The native writer leaves: the tick writes the fallback beat, and a
+# reader with no /proc still judges it (pid 1 answers kill(1, 0)).
+run /hb-write --dir /hb --clear-native w-static
+if run /hb-defer-check --dir /hb w-static; then fail "hb-defer-check: no marker should not defer"; fi
+run /hb-write --dir /hb --fallback --pid 1 w-static
+run /hb-read --dir /hb --check w-static >/dev/null || fail "hb-read --check: the fallback beat is not healthy"
+out=$(run /hb-read --dir /hb --json)
+case $out in
+    *'"native":false'*'"status":"ok","model":null'*) ;;
+    *) fail "unexpected listing after the fallback tick: $out" ;;
+esac
+[[ ! -e $root/proc && ! -e $root/etc ]] || fail "a binary created /proc or /etc"
+size=$(du -cb "$root"/hb-* | tail -n1 | cut -f1)
+echo "check-static: ok: the three binaries ($size bytes together) write, defer-check and read beats in an empty root"
