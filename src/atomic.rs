@@ -11,11 +11,12 @@
 
 use crate::error::{Error, Result};
 use crate::proc;
+use crate::sys;
 use std::ffi::{OsStr, OsString};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -34,21 +35,17 @@ pub struct AtomicFile {
 }
 
 impl AtomicFile {
-    /// Creates the temporary for `dir/name`, mode 0644 before umask.
-    /// `O_EXCL|O_NOFOLLOW` means a planted file or symlink at the chosen
-    /// name fails the open rather than redirecting the write.
-    pub fn create(dir: &Path, name: &OsStr) -> Result<AtomicFile> {
+    /// Creates the temporary for `dir/name`, mode 0644 before umask, and
+    /// with `create_dir`, `dir` too if it is missing. `O_EXCL|O_NOFOLLOW`
+    /// means a planted file or symlink at the chosen name fails the open
+    /// rather than redirecting the write.
+    pub fn create(dir: &Path, name: &OsStr, create_dir: bool) -> Result<AtomicFile> {
         let target = dir.join(name);
-        let mut attempts = 0;
+        let (mut planted, mut made_dir) = (0, false);
         loop {
             let temp = dir.join(temp_name(name, proc::own_pid()));
-            match OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o644)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-                .open(&temp)
-            {
+            let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW;
+            match sys::open(&temp, flags, 0o644) {
                 Ok(file) => {
                     return Ok(AtomicFile {
                         file,
@@ -58,7 +55,19 @@ impl AtomicFile {
                     })
                 }
                 // Someone planted a file at our random name: pick another.
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 8 => attempts += 1,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && planted < 8 => planted += 1,
+                // Only now, not before every write: the directory almost
+                // always exists, and asking costs two system calls. A
+                // missing or non-directory part of the path is reported
+                // by `mkdir -p`, which says it best.
+                Err(e)
+                    if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR))
+                        && create_dir
+                        && !made_dir =>
+                {
+                    ensure_dir(dir)?;
+                    made_dir = true;
+                }
                 Err(e) => return Err(Error::io("create temporary", &temp, &e)),
             }
         }
@@ -102,9 +111,9 @@ impl Drop for AtomicFile {
     }
 }
 
-/// Writes `bytes` to `dir/name` atomically.
-pub fn write_file(dir: &Path, name: &OsStr, bytes: &[u8]) -> Result<()> {
-    let mut f = AtomicFile::create(dir, name)?;
+/// Writes `bytes` to `dir/name` atomically; see [`AtomicFile::create`].
+pub fn write_file(dir: &Path, name: &OsStr, bytes: &[u8], create_dir: bool) -> Result<()> {
+    let mut f = AtomicFile::create(dir, name, create_dir)?;
     f.write_all(bytes)?;
     f.commit()
 }
@@ -156,13 +165,13 @@ fn temp_owner(file: &[u8], target: &[u8]) -> Option<u32> {
 /// older than [`STALE_TEMP_AGE`]. Returns how many it removed. Best effort:
 /// a temporary another sweeper removed first is not an error.
 pub fn sweep(dir: &Path, target: &OsStr) -> usize {
-    let Ok(names) = dir_names(dir) else {
+    let Ok(entries) = sys::dir_entries(dir) else {
         return 0;
     };
     let me = proc::own_pid();
     let now = SystemTime::now();
     let mut removed = 0;
-    for file in names {
+    for sys::Entry { name: file, .. } in entries {
         let Some(owner) = temp_owner(file.as_bytes(), target.as_bytes()) else {
             continue;
         };
@@ -177,43 +186,6 @@ pub fn sweep(dir: &Path, target: &OsStr) -> usize {
         }
     }
     removed
-}
-
-/// The names in `dir`, without `.` and `..`. Not `fs::read_dir`: its drop
-/// panics when `closedir` fails (EIO from a network or FUSE filesystem),
-/// and no panic may reach the user; a failed close of a directory that was
-/// only read loses nothing.
-pub fn dir_names(dir: &Path) -> io::Result<Vec<OsString>> {
-    let path = std::ffi::CString::new(dir.as_os_str().as_bytes())
-        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // SAFETY: a valid C string; the stream is closed below on every path.
-    let stream = unsafe { libc::opendir(path.as_ptr()) };
-    if stream.is_null() {
-        return Err(io::Error::last_os_error());
-    }
-    let mut names = Vec::new();
-    let result = loop {
-        // readdir reports an error only through errno.
-        // SAFETY: errno is thread-local; the stream is open.
-        unsafe { *libc::__errno_location() = 0 };
-        let entry = unsafe { libc::readdir(stream) };
-        if entry.is_null() {
-            let e = io::Error::last_os_error();
-            break if e.raw_os_error() == Some(0) {
-                Ok(names)
-            } else {
-                Err(e)
-            };
-        }
-        // SAFETY: readdir returned a valid entry with a NUL-terminated name.
-        let name = unsafe { std::ffi::CStr::from_ptr((*entry).d_name.as_ptr()) }.to_bytes();
-        if name != b"." && name != b".." {
-            names.push(OsStr::from_bytes(name).to_os_string());
-        }
-    };
-    // SAFETY: the stream is open and not used again.
-    unsafe { libc::closedir(stream) };
-    result
 }
 
 /// One write in `SWEEP_ODDS` sweeps: amortised O(1) per write, and after 300
@@ -254,11 +226,11 @@ mod tests {
     #[test]
     fn commit_replaces_and_drop_cleans_up() {
         let d = tempdir("commit");
-        write_file(&d, OsStr::new("a.hb"), b"one").unwrap();
-        write_file(&d, OsStr::new("a.hb"), b"two").unwrap();
+        write_file(&d, OsStr::new("a.hb"), b"one", false).unwrap();
+        write_file(&d, OsStr::new("a.hb"), b"two", false).unwrap();
         assert_eq!(fs::read(d.join("a.hb")).unwrap(), b"two");
         {
-            let mut f = AtomicFile::create(&d, OsStr::new("a.hb")).unwrap();
+            let mut f = AtomicFile::create(&d, OsStr::new("a.hb"), false).unwrap();
             f.write_all(b"never").unwrap();
             assert!(f.temp_path().exists());
         }

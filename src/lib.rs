@@ -17,4 +17,5 @@ pub mod marker;
 pub mod proc;
 pub mod read;
 pub mod sidecar;
+pub mod sys;
 pub mod write;

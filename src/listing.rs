@@ -3,11 +3,11 @@
 
 use crate::beat::{self, Beat};
 use crate::error::{Error, Result};
-use crate::{marker, proc};
-use std::fs::{self, OpenOptions};
-use std::io::{self, Read};
+use crate::{marker, proc, sys};
+use std::fs;
+use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,44 +105,60 @@ fn kind_of(ft: fs::FileType) -> &'static str {
     }
 }
 
+/// What a directory entry's `d_type` says the file is: None when it is a
+/// regular file or the filesystem does not say.
+fn kind_of_entry(d_type: u8) -> Option<&'static str> {
+    match d_type {
+        libc::DT_REG | libc::DT_UNKNOWN => None,
+        libc::DT_LNK => Some("a symlink"),
+        libc::DT_DIR => Some("a directory"),
+        libc::DT_FIFO => Some("a FIFO"),
+        libc::DT_SOCK => Some("a socket"),
+        libc::DT_BLK | libc::DT_CHR => Some("a device"),
+        _ => Some("not a regular file"),
+    }
+}
+
+fn not_regular(kind: &str) -> ReadBeat {
+    ReadBeat::Invalid(format!("{kind}, not a regular file"))
+}
+
 /// Reads a beat by reader rule 1: never follows a symlink, never opens
 /// anything but a regular file (a FIFO would block, a device could act),
-/// reads at most one byte past the cap.
+/// never reads past the cap.
 pub fn read_beat(path: &Path) -> ReadBeat {
-    let meta = match fs::symlink_metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return ReadBeat::Missing,
-        Err(e) => return ReadBeat::Unreadable("stat", crate::error::os_message(&e)),
-    };
-    if !meta.file_type().is_file() {
-        return ReadBeat::Invalid(format!("{}, not a regular file", kind_of(meta.file_type())));
+    match fs::symlink_metadata(path) {
+        Ok(m) if !m.file_type().is_file() => not_regular(kind_of(m.file_type())),
+        Ok(_) => read_regular(path),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => ReadBeat::Missing,
+        Err(e) => ReadBeat::Unreadable("stat", crate::error::os_message(&e)),
     }
-    // O_NOFOLLOW and O_NONBLOCK guard the window between the lstat and the
-    // open, should the file be swapped for a link or a FIFO meanwhile.
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path);
-    let file = match file {
+}
+
+/// Reads a beat already seen to be a regular file (by `lstat`, or by the
+/// directory listing's `d_type`, which spares a system call per beat).
+fn read_regular(path: &Path) -> ReadBeat {
+    // O_NOFOLLOW and O_NONBLOCK guard the window since it was seen, should
+    // the file be swapped for a link or a FIFO meanwhile.
+    let flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY;
+    let mut file = match sys::open(path, flags, 0) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return ReadBeat::Missing,
         Err(e) => return ReadBeat::Unreadable("open", crate::error::os_message(&e)),
     };
-    match file.metadata() {
-        Ok(m) if m.file_type().is_file() => {}
-        Ok(m) => {
-            return ReadBeat::Invalid(format!("{}, not a regular file", kind_of(m.file_type())))
-        }
+    let size = match file.metadata() {
+        Ok(m) if m.file_type().is_file() => m.len(),
+        Ok(m) => return not_regular(kind_of(m.file_type())),
         Err(e) => return ReadBeat::Unreadable("stat", crate::error::os_message(&e)),
-    }
-    let mut bytes = Vec::with_capacity(256);
-    if let Err(e) = file
-        .take(beat::MAX_BEAT_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-    {
-        return ReadBeat::Unreadable("read", crate::error::os_message(&e));
-    }
-    match Beat::parse(&bytes) {
+    };
+    // One byte past the cap tells an oversized file from a full one.
+    let mut buf = [0u8; beat::MAX_BEAT_BYTES + 1];
+    let expected = usize::try_from(size).unwrap_or(usize::MAX);
+    let n = match sys::read_into(&mut file, &mut buf, expected) {
+        Ok(n) => n,
+        Err(e) => return ReadBeat::Unreadable("read", crate::error::os_message(&e)),
+    };
+    match Beat::parse(&buf[..n]) {
         Ok(b) => ReadBeat::Valid(b),
         Err(why) => ReadBeat::Invalid(why),
     }
@@ -196,71 +212,81 @@ pub struct Query<'a> {
 pub fn list(q: &Query) -> Result<Listing> {
     let local = proc::hostname();
     let now_ns = proc::now_nanos();
-    let row_for = |name: String, file: &Path, valid_name: bool| -> Row {
-        let native = valid_name
-            && marker::freshness(&marker::marker_path(q.dir, &name), q.interval, now_ns)
-                .is_ok_and(|f| f.is_fresh());
-        let invalid = |why: String| Row {
-            name: name.clone(),
-            health: Health::Invalid,
-            native,
-            error: Some(why),
-            heartbeat: None,
-        };
-        if !valid_name {
-            return invalid("file name is not a valid NAME".into());
-        }
-        match read_beat(file) {
-            ReadBeat::Missing => Row {
-                name: name.clone(),
-                health: Health::Missing,
-                native,
-                error: None,
-                heartbeat: None,
-            },
-            ReadBeat::Unreadable(verb, why) => invalid(format!("unable to {verb}: {why}")),
-            ReadBeat::Invalid(why) => invalid(why),
+    let fresh = |name: &str| {
+        marker::freshness(&marker::marker_path(q.dir, name), q.interval, now_ns)
+            .is_ok_and(|f| f.is_fresh())
+    };
+    let row = |name: String, native: bool, read: ReadBeat| -> Row {
+        let (health, error, heartbeat) = match read {
+            ReadBeat::Missing => (Health::Missing, None, None),
+            ReadBeat::Unreadable(verb, why) => (
+                Health::Invalid,
+                Some(format!("unable to {verb}: {why}")),
+                None,
+            ),
+            ReadBeat::Invalid(why) => (Health::Invalid, Some(why), None),
             ReadBeat::Valid(beat) => {
                 let (health, judged) =
                     judge(beat, q.now, q.interval, q.stale_after, local.as_deref());
-                Row {
-                    name: name.clone(),
-                    health,
-                    native,
-                    error: None,
-                    heartbeat: Some(judged),
-                }
+                (health, None, Some(judged))
             }
+        };
+        Row {
+            name,
+            health,
+            native,
+            error,
+            heartbeat,
         }
     };
 
     let mut rows = Vec::new();
-    if q.names.is_empty() {
-        let names = match crate::atomic::dir_names(q.dir) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(listing(q, rows)),
-            Err(e) => return Err(Error::io("read directory", q.dir, &e)),
-        };
-        let mut files = Vec::new();
-        for file in names {
-            let b = file.as_bytes();
-            if b.starts_with(b".") || !b.ends_with(b".hb") {
-                continue;
+    if !q.names.is_empty() {
+        for (i, name) in q.names.iter().enumerate() {
+            if !q.names[..i].contains(name) {
+                let read = read_beat(&marker::beat_path(q.dir, name));
+                rows.push(row(name.clone(), fresh(name), read));
             }
-            files.push(file);
         }
-        files.sort();
-        for file in files {
-            let stem = &file.as_bytes()[..file.len() - 3];
-            let name = String::from_utf8_lossy(stem).into_owned();
-            let valid = std::str::from_utf8(stem).is_ok_and(|s| beat::check_name(s).is_ok());
-            rows.push(row_for(name, &q.dir.join(&file), valid));
+        return Ok(listing(q, rows));
+    }
+
+    let entries = match sys::dir_entries(q.dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(listing(q, rows)),
+        Err(e) => return Err(Error::io("read directory", q.dir, &e)),
+    };
+    // The markers this listing saw: only their agents' markers are worth a
+    // stat (one created since is as if the listing had been taken before).
+    let mut markers: Vec<&[u8]> = entries
+        .iter()
+        .filter_map(|e| e.name.as_bytes().strip_suffix(b".hb.native"))
+        .collect();
+    markers.sort_unstable();
+    let mut beats: Vec<&sys::Entry> = entries
+        .iter()
+        .filter(|e| {
+            let b = e.name.as_bytes();
+            !b.starts_with(b".") && b.ends_with(b".hb")
+        })
+        .collect();
+    beats.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    for e in beats {
+        let stem = &e.name.as_bytes()[..e.name.len() - 3];
+        let name = String::from_utf8_lossy(stem).into_owned();
+        if !std::str::from_utf8(stem).is_ok_and(|s| beat::check_name(s).is_ok()) {
+            let why = "file name is not a valid NAME".to_string();
+            rows.push(row(name, false, ReadBeat::Invalid(why)));
+            continue;
         }
-    } else {
-        let mut seen = std::collections::HashSet::new();
-        for name in q.names.iter().filter(|n| seen.insert(n.as_str())) {
-            rows.push(row_for(name.clone(), &marker::beat_path(q.dir, name), true));
-        }
+        let native = markers.binary_search(&stem).is_ok() && fresh(&name);
+        let path = q.dir.join(&e.name);
+        let read = match (e.kind, kind_of_entry(e.kind)) {
+            (_, Some(kind)) => not_regular(kind),
+            (libc::DT_UNKNOWN, None) => read_beat(&path),
+            (_, None) => read_regular(&path),
+        };
+        rows.push(row(name, native, read));
     }
     Ok(listing(q, rows))
 }

@@ -78,8 +78,15 @@ struct Stat {
     start: Option<u64>,
 }
 
+/// One open and one read: the line is generated whole on the first read,
+/// and field 22 comes well within the first 512 bytes (a command name is
+/// at most 64 bytes, the fields before 22 are numbers).
 fn stat(pid: u32) -> Option<Stat> {
-    parse_stat(&std::fs::read(format!("/proc/{pid}/stat")).ok()?)
+    let path = format!("/proc/{pid}/stat");
+    let mut file = crate::sys::open(path.as_ref(), libc::O_RDONLY, 0).ok()?;
+    let mut buf = [0u8; 1024];
+    let n = std::io::Read::read(&mut file, &mut buf).ok()?;
+    parse_stat(&buf[..n])
 }
 
 /// The command name (field 2) may hold spaces and parentheses, so fields
@@ -102,13 +109,12 @@ pub fn pstart(pid: u32) -> Option<u64> {
 
 /// Liveness as the reader judges it: false when the pid is gone, is a
 /// zombie (ended, not yet reaped: `kill(pid, 0)` still succeeds on it), or
-/// was reused (its start time differs from the beat's `pstart`).
+/// was reused (its start time differs from the beat's `pstart`). A pid
+/// `/proc` shows exists, so `kill(pid, 0)` is asked only when `/proc`
+/// cannot tell (not mounted, or hiding other users' processes).
 pub fn alive(pid: u32, pstart_in_beat: Option<u64>) -> bool {
-    if !pid_exists(pid) {
-        return false;
-    }
     let Some(s) = stat(pid) else {
-        return true; // no /proc, or hidden from us: kill(0) is all we know
+        return pid_exists(pid);
     };
     let ended = matches!(s.state, b'Z' | b'X');
     let reused = matches!((pstart_in_beat, s.start), (Some(want), Some(have)) if want != have);

@@ -158,7 +158,7 @@ where
             if atomic::should_sweep() {
                 atomic::sweep(&out_dir, &file);
             }
-            atomic::write_file(&out_dir, &file, text.as_bytes())?;
+            atomic::write_file(&out_dir, &file, text.as_bytes(), false)?;
         }
         None => cli::print(text.as_bytes())?,
     }

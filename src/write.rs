@@ -223,8 +223,8 @@ pub fn make_beat(pid: u32, status: &str, model: Option<String>) -> Beat {
 
 /// Writes `DIR/NAME.hb` atomically, creating DIR if needed.
 pub fn write_beat(dir: &Path, name: &str, beat: &Beat) -> Result<()> {
-    atomic::ensure_dir(dir)?;
-    atomic::write_file(dir, format!("{name}.hb").as_ref(), beat.encode().as_bytes())
+    let file = format!("{name}.hb");
+    atomic::write_file(dir, file.as_ref(), beat.encode().as_bytes(), true)
 }
 
 /// Removes stale temporaries of `NAME.hb`.

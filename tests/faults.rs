@@ -209,7 +209,12 @@ fn check_invariants(s: &Scenario, o: &Outcome, old: &[u8]) {
         Vec::<String>::new(),
         "temporary left\n{e}"
     );
-    let now = fs::read(&s.target).unwrap_or_else(|err| panic!("target gone: {err}\n{e}"));
+    let now = match fs::read(&s.target) {
+        Ok(now) => now,
+        // The first beat: there was none to keep.
+        Err(_) if old.is_empty() && o.code == Some(3) => return,
+        Err(err) => panic!("target gone: {err}\n{e}"),
+    };
     if s.target.extension().is_some_and(|x| x == "hb") {
         Beat::parse(&now).unwrap_or_else(|why| panic!("invalid beat: {why}\n{e}"));
     } else if now != old {
@@ -387,19 +392,13 @@ fn beat_scenario(title: &'static str, args: &[&str], marker: bool, mark: &'stati
 
 /// Every call except those a known bug makes fail; see the `bug_` tests.
 fn all_but_bugs(c: &Call) -> bool {
-    !stats_the_directory(c) && !reads_the_old_beat(c) && !closes_the_directory(c)
+    !reads_the_old_beat(c) && !closes_the_directory(c)
 }
 
 /// Closing a directory that was listed (the sweep, `hb-read`'s listing):
 /// `std::fs::ReadDir`'s drop panics when `closedir` fails.
 fn closes_the_directory(c: &Call) -> bool {
     c.sig == format!("{} fd:DIR", c.sc) && c.sc == "close"
-}
-
-/// The stat that `mkdir -p` makes when the directory exists: a fault there
-/// is reported as "File exists" instead of the error that happened.
-fn stats_the_directory(c: &Call) -> bool {
-    c.sc != "mkdir" && c.sig == format!("{} path:DIR", c.sc)
 }
 
 /// Hook mode reads the old beat to keep its pid and model; a fault there is
@@ -510,11 +509,51 @@ fn a_hook_survives_every_fault_and_exits_0() {
     inject_everywhere(hook_scenario(), all_but_bugs);
 }
 
+/// The first beat ever: the directory is created only when the temporary
+/// cannot be, so a missing directory is the only case that makes `mkdir`.
+fn first_beat() -> Scenario {
+    let mut s = plain();
+    s.title = "fault-first";
+    s.setup = Box::new(|sb| {
+        let _ = fs::remove_dir_all(&sb.dir);
+    });
+    s
+}
+
 #[test]
-fn bug_a_failed_stat_of_the_directory_is_reported_or_got_over() {
-    for s in [plain(), native(true), fallback()] {
-        inject_everywhere(s, stats_the_directory);
+fn a_first_beat_creating_its_directory_survives_every_fault() {
+    let tally = inject_everywhere(first_beat(), all_but_bugs);
+    if let Some(t) = tally {
+        assert!(t.contains_key("mkdir"), "no fault in mkdir: {t:?}");
     }
+}
+
+/// `mkdir -p` answers "File exists" when what is there is not a directory
+/// it can stat; the error must be the real one.
+#[test]
+fn bug_mkdir_p_meeting_a_vanished_directory_names_the_real_error() {
+    if !have_strace() {
+        return;
+    }
+    let sb = Sandbox::new("fault-vanished");
+    let s = first_beat();
+    let s = Scenario {
+        watched: sb.dir.clone(),
+        target: sb.dir.join("w1.hb"),
+        ..s
+    };
+    (s.setup)(&sb);
+    let o = run_traced(&sb, &s, Some("inject=mkdir:error=EEXIST".into()));
+    assert_eq!(o.code, Some(3), "{}", o.explain);
+    assert!(
+        o.stderr
+            .starts_with("hb-write: error: unable to create directory ")
+            && o.stderr.ends_with(": No such file or directory\n")
+            && o.stderr.lines().count() == 1,
+        "{}",
+        o.explain
+    );
+    assert!(!sb.dir.exists());
 }
 
 #[test]
