@@ -121,7 +121,7 @@ pub fn parse_ts(s: &str) -> Result<i64, String> {
 }
 
 /// Plain ASCII digits only: no sign, no space, no `+`, at most `max` of them.
-fn parse_digits(s: &str, max: usize) -> Option<u64> {
+pub fn parse_digits(s: &str, max: usize) -> Option<u64> {
     let b = s.as_bytes();
     if b.is_empty() || b.len() > max || !b.iter().all(u8::is_ascii_digit) {
         return None;

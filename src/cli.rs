@@ -2,9 +2,9 @@
 //! status and one `PROG: error: ...` line, writing to stdout so that a closed
 //! pipe is a quiet exit rather than a panic, and the common flags.
 
-use crate::error::{Error, Result};
+use crate::error::{quote, Error, Result};
 use std::ffi::OsString;
-use std::io::{self, Write};
+use std::io;
 use std::process::ExitCode;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -23,17 +23,43 @@ pub fn exit(prog: &str, outcome: Result<u8>) -> ExitCode {
     match outcome {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let _ = writeln!(io::stderr().lock(), "{prog}: error: {e}");
+            eprint_line(&format!("{prog}: error: {e}"));
             ExitCode::from(e.exit_code())
         }
     }
 }
 
+/// Writes all of `bytes` to a file descriptor of ours. Straight to the fd:
+/// std's buffered stdout and stderr cost the binaries a few KB, and each
+/// output here is one write of a finished text anyway.
+fn write_fd(fd: libc::c_int, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        // SAFETY: a valid buffer of that length; a closed fd is EBADF.
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        match usize::try_from(n) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = bytes.get(n..).unwrap_or_default(),
+            Err(_) => {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One line on stderr (the newline is added). A failure to write it has
+/// nowhere to be reported, so it is ignored, never a panic.
+pub fn eprint_line(line: &str) {
+    let _ = write_fd(2, format!("{line}\n").as_bytes());
+}
+
 /// Writes all of `bytes` to stdout. A reader that went away (EPIPE) is not
 /// our failure: the caller exits quietly with its normal status.
 pub fn print(bytes: &[u8]) -> Result<()> {
-    let mut out = io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
+    match write_fd(1, bytes) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Error::System(format!(
@@ -73,8 +99,8 @@ pub fn name(v: OsString) -> Result<String> {
         .map(str::to_string)
         .map_err(|why| {
             Error::usage(format!(
-                "invalid NAME '{}': {why}",
-                v.to_string_lossy().escape_debug()
+                "invalid NAME {}: {why}",
+                quote(&v.to_string_lossy())
             ))
         })
 }

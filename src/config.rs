@@ -68,12 +68,11 @@ pub fn parse_interval(v: &std::ffi::OsStr) -> std::result::Result<u32, String> {
 /// A whole number of seconds within `min..=max`, plain ASCII digits.
 pub fn parse_seconds(v: &std::ffi::OsStr, min: u32, max: u32) -> std::result::Result<u32, String> {
     let s = v.to_string_lossy();
-    let ok = !s.is_empty() && s.len() <= 10 && s.bytes().all(|c| c.is_ascii_digit());
-    match s.parse::<u64>() {
-        Ok(n) if ok && n >= u64::from(min) && n <= u64::from(max) => Ok(n as u32),
+    match crate::beat::parse_digits(&s, 10) {
+        Some(n) if n >= u64::from(min) && n <= u64::from(max) => Ok(n as u32),
         _ => Err(format!(
-            "'{}' is not a whole number of seconds from {min} to {max}",
-            s.escape_debug()
+            "{} is not a whole number of seconds from {min} to {max}",
+            crate::error::quote(&s)
         )),
     }
 }

@@ -63,9 +63,13 @@ where
     Ok(Parsed::Run(a))
 }
 
-/// Seconds with one decimal, for humans.
+/// Seconds with one decimal, for humans: `1.5s`, `-0.2s`. Integer
+/// arithmetic: float formatting would cost the binary kilobytes.
 fn secs(ns: i128) -> String {
-    format!("{:.1}s", ns as f64 / 1e9)
+    let sign = if ns < 0 { "-" } else { "" };
+    // Tenths of a second, rounded half up.
+    let tenths = u64::try_from((ns.unsigned_abs() + 50_000_000) / 100_000_000).unwrap_or(u64::MAX);
+    format!("{sign}{}.{}s", tenths / 10, tenths % 10)
 }
 
 pub fn main<I>(args: I, env: Env) -> Result<u8>
@@ -101,7 +105,36 @@ where
                 None => format!("not fresh: {why}: {}: write the fallback", path.display()),
             },
         };
-        eprintln!("hb-defer-check: {line}");
+        // Not eprintln!: a failed write to stderr must not panic.
+        cli::eprint_line(&format!("hb-defer-check: {line}"));
     }
     Ok(if verdict.is_fresh() { 0 } else { 1 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_have_one_decimal() {
+        assert_eq!(secs(0), "0.0s");
+        assert_eq!(secs(1_500_000_000), "1.5s");
+        assert_eq!(secs(19_960_000_000), "20.0s");
+        assert_eq!(secs(49_999_999), "0.0s");
+        assert_eq!(secs(50_000_000), "0.1s");
+        assert_eq!(secs(-40_000_000), "-0.0s");
+        assert_eq!(secs(-1_260_000_000), "-1.3s");
+        assert_eq!(secs(86_400_000_000_000), "86400.0s");
+        // As the float formatting this replaced printed them.
+        for ns in [
+            0,
+            7,
+            123_456_789,
+            999_999_999,
+            3_141_592_653,
+            -2_718_281_828,
+        ] {
+            assert_eq!(secs(ns), format!("{:.1}s", ns as f64 / 1e9), "{ns}");
+        }
+    }
 }

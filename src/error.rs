@@ -38,22 +38,51 @@ impl Error {
 /// The OS error text without Rust's " (os error 28)" suffix.
 pub fn os_message(err: &io::Error) -> String {
     let text = err.to_string();
-    match text.rfind(" (os error ") {
-        Some(i) => text[..i].to_string(),
+    // A suffix compare, not a search: no substring searcher in the binaries.
+    match err.raw_os_error() {
+        Some(code) => match text.strip_suffix(&format!(" (os error {code})")) {
+            Some(t) => t.to_string(),
+            None => text,
+        },
         None => text,
     }
 }
 
+/// Characters that could drive or disguise a terminal: control characters
+/// and the invisible ones that reorder or hide text.
+pub fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// A value to quote in a message, between single quotes: `\` and `'` are
+/// escaped so the quoting stays unambiguous; [`Error`]'s `Display` escapes
+/// the characters in [`is_hidden`].
+pub fn quote(v: &str) -> String {
+    let mut out = String::with_capacity(v.len() + 2);
+    out.push('\'');
+    for c in v.chars() {
+        if c == '\\' || c == '\'' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
+}
+
 impl fmt::Display for Error {
-    /// One line whatever a path or an argument in it holds: control
-    /// characters are shown escaped (`\n`, `\u{1b}`).
+    /// One line whatever a path or an argument in it holds: the characters
+    /// in [`is_hidden`] are shown escaped (`\n`, `\u{1b}`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (Error::Usage(m) | Error::System(m)) = self;
         for c in m.chars() {
-            if c.is_control() {
-                write!(f, "{}", c.escape_debug())?;
-            } else {
-                f.write_char(c)?;
+            match c {
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\t' => f.write_str("\\t")?,
+                c if is_hidden(c) => write!(f, "\\u{{{:x}}}", c as u32)?,
+                c => f.write_char(c)?,
             }
         }
         Ok(())
@@ -89,7 +118,18 @@ mod tests {
 
     #[test]
     fn a_message_is_one_line_whatever_it_quotes() {
-        let e = Error::usage("invalid NAME 'a\nb\x1b': plain é");
-        assert_eq!(e.to_string(), "invalid NAME 'a\\nb\\u{1b}': plain é");
+        let e = Error::usage("invalid NAME 'a\nb\x1b\u{202e}': plain é");
+        assert_eq!(
+            e.to_string(),
+            "invalid NAME 'a\\nb\\u{1b}\\u{202e}': plain é"
+        );
+    }
+
+    #[test]
+    fn quoted_values_keep_their_quotes_unambiguous() {
+        assert_eq!(quote("w-1"), "'w-1'");
+        assert_eq!(quote(r"a'b\c"), r"'a\'b\\c'");
+        let e = Error::usage(format!("invalid NAME {}", quote("a\nb")));
+        assert_eq!(e.to_string(), "invalid NAME 'a\\nb'");
     }
 }

@@ -2,16 +2,15 @@
 //! (the contract's normative shape), and the Prometheus text format for
 //! node_exporter's textfile collector.
 
+use crate::error::is_hidden;
 use crate::listing::{Health, Listing, Row};
-use nanoserde::SerJson;
 use std::fmt::Write as _;
 
 /// Makes a field safe to print on a terminal: control characters and the
 /// invisible characters that reorder or hide text are shown escaped, so a
 /// beat cannot drive the terminal or disguise itself.
 pub fn escape_field(s: &str) -> String {
-    let hidden = |c: char| matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}');
-    if !s.chars().any(|c| c.is_control() || hidden(c) || c == '\\') {
+    if !s.chars().any(|c| is_hidden(c) || c == '\\') {
         return s.to_string();
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -24,7 +23,7 @@ pub fn escape_field(s: &str) -> String {
             c if (c as u32) < 0x100 && (c.is_control()) => {
                 let _ = write!(out, "\\x{:02x}", c as u32);
             }
-            c if c.is_control() || hidden(c) => {
+            c if is_hidden(c) => {
                 let _ = write!(out, "\\u{{{:x}}}", c as u32);
             }
             c => out.push(c),
@@ -116,86 +115,117 @@ pub fn table(l: &Listing) -> String {
     out
 }
 
-#[derive(SerJson)]
-#[nserde(serialize_none_as_null)]
-struct JsonListing {
-    dir: String,
-    now: i64,
-    interval: u32,
-    stale_after: u32,
-    rows: Vec<JsonRow>,
+/// Appends `s` as a JSON string: `"`, `\` and the ASCII control
+/// characters escaped (DEL too, as the nanoserde this replaced did),
+/// everything else verbatim UTF-8.
+fn json_str(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f | 0x7f => "\\u00",
+            _ => continue,
+        };
+        // ASCII, so `i` is a character boundary.
+        out.push_str(&s[start..i]);
+        out.push_str(esc);
+        if esc.len() == 4 {
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
-#[derive(SerJson)]
-#[nserde(serialize_none_as_null)]
-struct JsonRow {
-    name: String,
-    health: String,
-    native: bool,
-    error: Option<String>,
-    heartbeat: Option<JsonBeat>,
-}
-
-#[derive(SerJson)]
-#[nserde(serialize_none_as_null)]
-struct JsonBeat {
-    ts: i64,
-    pid: u32,
-    status: String,
-    model: Option<String>,
-    host: Option<String>,
-    pstart: Option<u64>,
-    age: i64,
-    alive: Option<bool>,
-    healthy: bool,
+/// A JSON string, or `null`.
+fn json_opt(out: &mut String, s: Option<&str>) {
+    match s {
+        Some(s) => json_str(out, s),
+        None => out.push_str("null"),
+    }
 }
 
 /// One JSON object in the contract's shape, on one line.
 pub fn json(l: &Listing) -> String {
-    let doc = JsonListing {
-        dir: l.dir.to_string_lossy().into_owned(),
-        now: l.now,
-        interval: l.interval,
-        stale_after: l.stale_after,
-        rows: l
-            .rows
-            .iter()
-            .map(|r| JsonRow {
-                name: r.name.clone(),
-                health: r.health.word().to_string(),
-                native: r.native,
-                error: r.error.clone(),
-                heartbeat: r.heartbeat.as_ref().map(|j| JsonBeat {
-                    ts: j.beat.ts,
-                    pid: j.beat.pid,
-                    status: j.beat.status.clone(),
-                    model: j.beat.model.clone(),
-                    host: j.beat.host.clone(),
-                    pstart: j.beat.pstart,
-                    age: j.age,
-                    alive: j.alive,
-                    healthy: j.healthy,
-                }),
-            })
-            .collect(),
-    };
-    let mut s = doc.serialize_json();
-    s.push('\n');
-    s
+    let mut o = String::from("{\"dir\":");
+    json_str(&mut o, &l.dir.to_string_lossy());
+    let _ = write!(
+        o,
+        ",\"now\":{},\"interval\":{},\"stale_after\":{},\"rows\":[",
+        l.now, l.interval, l.stale_after
+    );
+    for (i, r) in l.rows.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        o.push_str("{\"name\":");
+        json_str(&mut o, &r.name);
+        let _ = write!(
+            o,
+            ",\"health\":\"{}\",\"native\":{},\"error\":",
+            r.health.word(),
+            r.native
+        );
+        json_opt(&mut o, r.error.as_deref());
+        o.push_str(",\"heartbeat\":");
+        let Some(j) = &r.heartbeat else {
+            o.push_str("null}");
+            continue;
+        };
+        let b = &j.beat;
+        let _ = write!(o, "{{\"ts\":{},\"pid\":{},\"status\":", b.ts, b.pid);
+        json_str(&mut o, &b.status);
+        o.push_str(",\"model\":");
+        json_opt(&mut o, b.model.as_deref());
+        o.push_str(",\"host\":");
+        json_opt(&mut o, b.host.as_deref());
+        match b.pstart {
+            Some(p) => _ = write!(o, ",\"pstart\":{p}"),
+            None => o.push_str(",\"pstart\":null"),
+        }
+        let alive = match j.alive {
+            Some(true) => "true",
+            Some(false) => "false",
+            None => "null",
+        };
+        let _ = write!(
+            o,
+            ",\"age\":{},\"alive\":{alive},\"healthy\":{}}}}}",
+            j.age, j.healthy
+        );
+    }
+    o.push_str("]}\n");
+    o
 }
 
 /// A label value escaped as the exposition format says: backslash, double
 /// quote and line feed.
 pub fn prom_label(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
-    for c in v.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
+    let mut start = 0;
+    for (i, b) in v.bytes().enumerate() {
+        let esc = match b {
+            b'\\' => "\\\\",
+            b'"' => "\\\"",
+            b'\n' => "\\n",
+            _ => continue,
+        };
+        // ASCII, so `i` is a character boundary.
+        out.push_str(&v[start..i]);
+        out.push_str(esc);
+        start = i + 1;
     }
+    out.push_str(&v[start..]);
     out
 }
 
@@ -209,107 +239,145 @@ pub fn prom_label(v: &str) -> String {
 /// drops the repeat), so only the first of them gets per-agent series (all
 /// are still counted by health).
 pub fn prometheus(l: &Listing) -> String {
-    let mut seen = std::collections::HashSet::new();
+    // Only a name made lossy can repeat: the listing asks for each NAME
+    // once, and distinct UTF-8 file names stay distinct. A lossy name holds
+    // U+FFFD, so it is not ASCII; such names are rare, and a look-back
+    // among them alone is enough, with no hashing code in the binary.
+    let mut lossy: Vec<&str> = Vec::new();
     let rows: Vec<&Row> = l
         .rows
         .iter()
-        .filter(|r| seen.insert(r.name.as_str()))
-        .collect();
-    let mut out = String::new();
-    let mut family =
-        |name: &str, help: &str, samples: &mut dyn Iterator<Item = (String, String)>| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
-            for (labels, value) in samples {
-                if labels.is_empty() {
-                    let _ = writeln!(out, "{name} {value}");
-                } else {
-                    let _ = writeln!(out, "{name}{{{labels}}} {value}");
-                }
+        .filter(|r| {
+            let name = r.name.as_str();
+            if name.is_ascii() {
+                return true;
             }
-        };
-    let agent = |r: &Row| format!("agent=\"{}\"", prom_label(&r.name));
+            let first = !lossy.contains(&name);
+            if first {
+                lossy.push(name);
+            }
+            first
+        })
+        .collect();
+    // Each row's `agent="NAME"`, escaped once.
+    let agents: Vec<(&Row, String)> = rows
+        .iter()
+        .map(|r| (*r, format!("agent=\"{}\"", prom_label(&r.name))))
+        .collect();
     let valid = || {
-        rows.iter()
-            .filter_map(|r| r.heartbeat.as_ref().map(|j| (*r, j)))
-    };
-    let flag = |b: bool| if b { "1" } else { "0" }.to_string();
-
-    family(
-        "mosaic_agent_heartbeat_timestamp_seconds",
-        "Unix time of the agent's last heartbeat (ts in the beat).",
-        &mut valid().map(|(r, j)| (agent(r), j.beat.ts.to_string())),
-    );
-    family(
-        "mosaic_agent_heartbeat_age_seconds",
-        "Seconds since the agent's last heartbeat when this file was written.",
-        &mut valid().map(|(r, j)| (agent(r), j.age.to_string())),
-    );
-    family(
-        "mosaic_agent_healthy",
-        "1 when the agent is healthy: valid beat, not exited, fresh, pid alive.",
-        &mut rows
+        agents
             .iter()
-            .map(|r| (agent(r), flag(r.health == Health::Healthy))),
-    );
+            .filter_map(|(r, a)| r.heartbeat.as_ref().map(|j| (j, a)))
+    };
+    let mut out = String::new();
+    let o = &mut out;
+
+    let name = "mosaic_agent_heartbeat_timestamp_seconds";
     family(
-        "mosaic_agent_health",
+        o,
+        name,
+        "Unix time of the agent's last heartbeat (ts in the beat).",
+    );
+    for (j, a) in valid() {
+        sample(o, name, a, j.beat.ts);
+    }
+    let name = "mosaic_agent_heartbeat_age_seconds";
+    family(
+        o,
+        name,
+        "Seconds since the agent's last heartbeat when this file was written.",
+    );
+    for (j, a) in valid() {
+        sample(o, name, a, j.age);
+    }
+    let name = "mosaic_agent_healthy";
+    family(
+        o,
+        name,
+        "1 when the agent is healthy: valid beat, not exited, fresh, pid alive.",
+    );
+    for (r, a) in &agents {
+        sample(o, name, a, i64::from(r.health == Health::Healthy));
+    }
+    let name = "mosaic_agent_health";
+    family(
+        o,
+        name,
         "The agent's health as a state set: 1 for its current health, else 0.",
-        &mut rows.iter().flat_map(|r| {
-            Health::ALL.iter().map(move |h| {
-                (
-                    format!("{},health=\"{}\"", agent(r), h.word()),
-                    flag(r.health == *h),
-                )
-            })
-        }),
     );
+    for (r, a) in &agents {
+        for h in Health::ALL {
+            let labels = format!("{a},health=\"{}\"", h.word());
+            sample(o, name, &labels, i64::from(r.health == h));
+        }
+    }
+    let name = "mosaic_agent_busy";
+    family(o, name, "1 while the agent is in a turn (status busy).");
+    for (j, a) in valid() {
+        sample(o, name, a, i64::from(j.beat.status == "busy"));
+    }
+    let name = "mosaic_agent_native";
     family(
-        "mosaic_agent_busy",
-        "1 while the agent is in a turn (status busy).",
-        &mut valid().map(|(r, j)| (agent(r), flag(j.beat.status == "busy"))),
-    );
-    family(
-        "mosaic_agent_native",
+        o,
+        name,
         "1 while the agent's native writer is active (fresh marker).",
-        &mut rows.iter().map(|r| (agent(r), flag(r.native))),
     );
+    for (r, a) in &agents {
+        sample(o, name, a, i64::from(r.native));
+    }
+    let name = "mosaic_agent_alive";
     family(
-        "mosaic_agent_alive",
+        o,
+        name,
         "1 when the agent's pid is alive; absent when it is on another host.",
-        &mut valid().filter_map(|(r, j)| j.alive.map(|a| (agent(r), flag(a)))),
     );
+    for (j, a) in valid() {
+        if let Some(alive) = j.alive {
+            sample(o, name, a, i64::from(alive));
+        }
+    }
+    let name = "mosaic_agent_info";
     family(
-        "mosaic_agent_info",
+        o,
+        name,
         "Constant 1, labelled with the agent's status, model and host (empty when unknown).",
-        &mut valid().map(|(r, j)| {
-            (
-                format!(
-                    "{},status=\"{}\",model=\"{}\",host=\"{}\"",
-                    agent(r),
-                    prom_label(&j.beat.status),
-                    prom_label(j.beat.model.as_deref().unwrap_or("")),
-                    prom_label(j.beat.host.as_deref().unwrap_or("")),
-                ),
-                "1".to_string(),
-            )
-        }),
     );
+    for (j, a) in valid() {
+        let labels = format!(
+            "{a},status=\"{}\",model=\"{}\",host=\"{}\"",
+            prom_label(&j.beat.status),
+            prom_label(j.beat.model.as_deref().unwrap_or("")),
+            prom_label(j.beat.host.as_deref().unwrap_or("")),
+        );
+        sample(o, name, &labels, 1);
+    }
     // Not `_count` or `_total`: promtool reserves those suffixes for
     // histograms, summaries and counters.
-    family(
-        "mosaic_agent_fleet_agents",
-        "Number of agents listed, by health.",
-        &mut Health::ALL.iter().map(|h| {
-            let n = l.rows.iter().filter(|r| r.health == *h).count();
-            (format!("health=\"{}\"", h.word()), n.to_string())
-        }),
-    );
-    family(
-        "mosaic_agent_stale_after_seconds",
-        "Age in seconds past which a beat counts as stale.",
-        &mut std::iter::once((String::new(), l.stale_after.to_string())),
-    );
+    let name = "mosaic_agent_fleet_agents";
+    family(o, name, "Number of agents listed, by health.");
+    for h in Health::ALL {
+        let n = l.rows.iter().filter(|r| r.health == h).count();
+        let labels = format!("health=\"{}\"", h.word());
+        sample(o, name, &labels, n as i64);
+    }
+    let name = "mosaic_agent_stale_after_seconds";
+    family(o, name, "Age in seconds past which a beat counts as stale.");
+    sample(o, name, "", i64::from(l.stale_after));
     out
+}
+
+/// A family's HELP and TYPE lines; every family here is a gauge.
+fn family(out: &mut String, name: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+}
+
+/// One sample, `name{labels} value`, or `name value` without labels.
+fn sample(out: &mut String, name: &str, labels: &str, value: i64) {
+    if labels.is_empty() {
+        let _ = writeln!(out, "{name} {value}");
+    } else {
+        let _ = writeln!(out, "{name}{{{labels}}} {value}");
+    }
 }
 
 #[cfg(test)]
@@ -458,6 +526,63 @@ mod tests {
         series.dedup();
         assert_eq!(series.len(), n, "{text}");
         assert!(text.contains("mosaic_agent_fleet_agents{health=\"invalid\"} 2"));
+    }
+
+    #[test]
+    fn json_is_one_line_in_the_contracts_shape() {
+        let mut ok = row("w-ok", Health::Healthy, Some(("busy", Some("glm-5.2"))));
+        ok.native = true;
+        if let Some(j) = ok.heartbeat.as_mut() {
+            j.beat.pstart = Some(81734452);
+        }
+        let mut away = row("w-away", Health::Stale, Some(("ok", None)));
+        if let Some(j) = away.heartbeat.as_mut() {
+            j.beat.host = None;
+            j.age = -3;
+            j.alive = None;
+        }
+        let text = json(&fleet(vec![ok, away, row("w-bad", Health::Invalid, None)]));
+        assert_eq!(
+            text,
+            concat!(
+                r#"{"dir":"/d","now":1750556600,"interval":10,"stale_after":30,"rows":["#,
+                r#"{"name":"w-ok","health":"healthy","native":true,"error":null,"heartbeat":"#,
+                r#"{"ts":1750556599,"pid":4242,"status":"busy","model":"glm-5.2","host":"build-07","#,
+                r#""pstart":81734452,"age":1,"alive":true,"healthy":true}},"#,
+                r#"{"name":"w-away","health":"stale","native":false,"error":null,"heartbeat":"#,
+                r#"{"ts":1750556599,"pid":4242,"status":"ok","model":null,"host":null,"#,
+                r#""pstart":null,"age":-3,"alive":null,"healthy":false}},"#,
+                r#"{"name":"w-bad","health":"invalid","native":false,"#,
+                r#""error":"line 1: no '=' in line","heartbeat":null}]}"#,
+                "\n"
+            )
+        );
+        assert_eq!(
+            json(&fleet(vec![])),
+            r#"{"dir":"/d","now":1750556600,"interval":10,"stale_after":30,"rows":[]}"#.to_owned()
+                + "\n"
+        );
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        let mut r = row(
+            "w",
+            Health::Stale,
+            Some((
+                "ok",
+                Some("m\"o\\d\n\r\t\u{8}\u{c}\u{1}\u{1f}\u{7f}\u{9b}é\u{202e}/"),
+            )),
+        );
+        r.name = "w\u{0}\"".into();
+        let text = json(&fleet(vec![r]));
+        assert!(text.contains(r#""name":"w\u0000\"""#), "{text}");
+        assert!(
+            text.contains(
+                "\"model\":\"m\\\"o\\\\d\\n\\r\\t\\b\\f\\u0001\\u001f\\u007f\u{9b}é\u{202e}/\""
+            ),
+            "{text}"
+        );
     }
 
     #[test]

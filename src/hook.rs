@@ -5,23 +5,20 @@
 //! A hook must never disturb the agent: Claude Code reads exit 2 as "block
 //! this tool call". So hook mode always exits 0, never writes to stdout,
 //! and on any problem writes one line to stderr and leaves every file as
-//! it was. Payloads are checked by a strict JSON validator before nanoserde
-//! sees them, because nanoserde's skipping of unknown fields can panic or
-//! loop on malformed input. The validator also cuts the payload down to the
-//! few top-level members that matter: a tool's output (Claude's
-//! `tool_response`) may hold numbers or escapes nanoserde refuses, and they
-//! must not cost the agent its beat.
+//! it was. Payloads are read with the strict JSON scanner below and only
+//! the few top-level members that matter are decoded: a tool's output
+//! (Claude's `tool_response`) may hold anything, and it must not cost the
+//! agent its beat. No JSON library: one costs tens of KB of float code in
+//! a size-budgeted binary, and the scanner was needed anyway.
 
 use crate::beat::{self, Beat};
 use crate::cli::Parsed;
 use crate::config::{self, Env};
-use crate::error::{Error, Result};
+use crate::error::{quote, Error, Result};
 use crate::listing::{read_beat, ReadBeat};
 use crate::{atomic, marker, proc, write};
-use nanoserde::{DeJson, DeJsonErr, DeJsonState, DeJsonTok};
 use std::ffi::OsString;
 use std::io::Read;
-use std::str::Chars;
 
 /// Payloads past this size are refused (Claude's PostToolUse carries the
 /// tool's whole response, so it can be large, but not unbounded).
@@ -51,63 +48,6 @@ pub enum Action {
     ClearNative,
 }
 
-/// A model field as runtimes send it: a string, or an object with an `id`
-/// or `display_name` (Claude's status-line shape). Anything else is no model.
-#[derive(Debug, Default, PartialEq)]
-pub struct Model(Option<String>);
-
-impl DeJson for Model {
-    fn de_json(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<Self, DeJsonErr> {
-        match s.tok {
-            DeJsonTok::Str => {
-                let v = s.as_string()?;
-                s.next_tok(i)?;
-                Ok(Model(Some(v)))
-            }
-            DeJsonTok::CurlyOpen => {
-                let o = ModelObject::de_json(s, i)?;
-                Ok(Model(
-                    o.id.and_then(|m| m.0).or(o.display_name.and_then(|m| m.0)),
-                ))
-            }
-            _ => {
-                // Safe: the payload was validated, so a value follows.
-                s.whole_field(i)?;
-                Ok(Model(None))
-            }
-        }
-    }
-}
-
-/// The derived parsers live in their own module: the code nanoserde's
-/// derive generates trips a clippy style lint we cannot fix there.
-#[allow(clippy::question_mark)]
-mod wire {
-    use super::Model;
-    use nanoserde::DeJson;
-
-    #[derive(DeJson)]
-    pub struct ModelObject {
-        pub id: Option<Model>,
-        pub display_name: Option<Model>,
-    }
-
-    /// The fields of either runtime's payload that matter here; the rest
-    /// are skipped. Every field is optional and loosely typed where
-    /// runtimes vary.
-    #[derive(DeJson)]
-    pub struct Payload {
-        pub hook_event_name: Option<Model>,
-        /// Codex `notify`: `{"type": "agent-turn-complete", ...}`.
-        #[nserde(rename = "type")]
-        pub kind: Option<Model>,
-        pub model: Option<Model>,
-        pub notification_type: Option<Model>,
-        pub message: Option<Model>,
-    }
-}
-use wire::{ModelObject, Payload};
-
 /// An event and the model it reports.
 #[derive(Debug, PartialEq)]
 pub struct Event {
@@ -115,61 +55,153 @@ pub struct Event {
     pub model: Option<String>,
 }
 
-fn text(f: Option<Model>) -> Option<String> {
-    f.and_then(|m| m.0)
+/// The fields of either runtime's payload that matter here, each a string
+/// or absent. The rest of a payload is skipped unparsed.
+#[derive(Debug)]
+struct Payload {
+    hook_event_name: Option<String>,
+    /// Codex `notify`: `{"type": "agent-turn-complete", ...}`.
+    kind: Option<String>,
+    model: Option<String>,
+    notification_type: Option<String>,
+    message: Option<String>,
 }
 
-/// The top-level members a hook reads; the rest of a payload is skipped
-/// unparsed.
-const WANTED: [&str; 5] = [
-    "hook_event_name",
-    "type",
-    "model",
-    "notification_type",
-    "message",
-];
-
-/// The payload cut down to the members in [`WANTED`], as a JSON object.
-/// `json` must have passed [`scan_json`].
-fn wanted_members(json: &str, members: &[Member]) -> String {
-    let mut out = String::from("{");
-    for m in members {
-        let key = &json[m.key.0 + 1..m.key.1 - 1];
-        if WANTED.contains(&key) {
-            if out.len() > 1 {
-                out.push(',');
-            }
-            out.push_str(&json[m.key.0..m.key.1]);
-            out.push(':');
-            out.push_str(&json[m.value.0..m.value.1]);
+impl Payload {
+    /// Reads the members that matter; as in most JSON readers, the last of
+    /// repeated keys wins. Keys are compared as written: runtimes never
+    /// escape these.
+    fn read(json: &str) -> std::result::Result<Payload, String> {
+        let mut values: [Option<&str>; 5] = [None; 5];
+        for m in scan_json(json.as_bytes())? {
+            let slot = match &json[m.key.0 + 1..m.key.1 - 1] {
+                "hook_event_name" => 0,
+                "type" => 1,
+                "model" => 2,
+                "notification_type" => 3,
+                "message" => 4,
+                _ => continue,
+            };
+            values[slot] = Some(&json[m.value.0..m.value.1]);
         }
+        let [hook_event_name, kind, model, notification_type, message] =
+            values.map(|v| v.and_then(text));
+        Ok(Payload {
+            hook_event_name,
+            kind,
+            model,
+            notification_type,
+            message,
+        })
     }
-    out.push('}');
-    out
+}
+
+/// A member's value (valid JSON) as runtimes send text: a string, or an
+/// object with an `id` or else a `display_name` string (Claude's
+/// status-line model). Anything else is no text.
+fn text(value: &str) -> Option<String> {
+    match value.as_bytes().first() {
+        Some(b'"') => unescape(value),
+        Some(b'{') => {
+            let members = scan_json(value.as_bytes()).ok()?;
+            let field = |name: &str| {
+                let m = members
+                    .iter()
+                    .rev()
+                    .find(|m| &value[m.key.0 + 1..m.key.1 - 1] == name)?;
+                let v = &value[m.value.0..m.value.1];
+                v.starts_with('"').then(|| unescape(v)).flatten()
+            };
+            field("id").or_else(|| field("display_name"))
+        }
+        _ => None,
+    }
+}
+
+/// The text of a JSON string literal, quotes included. `None` when it is
+/// not a well-formed literal, or holds a lone surrogate (`"\ud800"`): no
+/// Rust string can, and such a field is treated as absent rather than
+/// guessed at.
+fn unescape(lit: &str) -> Option<String> {
+    let body = lit.strip_prefix('"')?.strip_suffix('"')?;
+    let b = body.as_bytes();
+    let mut out = String::with_capacity(b.len());
+    let (mut i, mut start) = (0, 0);
+    while i < b.len() {
+        match b[i] {
+            b'\\' => {}
+            b'"' => return None,
+            _ => {
+                i += 1;
+                continue;
+            }
+        }
+        // ASCII, so `i` is a character boundary.
+        out.push_str(&body[start..i]);
+        let (c, len) = match b.get(i + 1)? {
+            b'"' => ('"', 2),
+            b'\\' => ('\\', 2),
+            b'/' => ('/', 2),
+            b'b' => ('\u{8}', 2),
+            b'f' => ('\u{c}', 2),
+            b'n' => ('\n', 2),
+            b'r' => ('\r', 2),
+            b't' => ('\t', 2),
+            b'u' => {
+                let hi = hex4(b.get(i + 2..i + 6)?)?;
+                if (0xD800..0xDC00).contains(&hi) {
+                    // A high surrogate must be followed by a low one.
+                    if b.get(i + 6..i + 8)? != b"\\u" {
+                        return None;
+                    }
+                    let lo = hex4(b.get(i + 8..i + 12)?)?;
+                    if !(0xDC00..0xE000).contains(&lo) {
+                        return None;
+                    }
+                    let c = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                    (char::from_u32(c)?, 12)
+                } else {
+                    // None for a lone low surrogate.
+                    (char::from_u32(hi)?, 6)
+                }
+            }
+            _ => return None,
+        };
+        out.push(c);
+        i += len;
+        start = i;
+    }
+    out.push_str(&body[start..]);
+    Some(out)
+}
+
+/// The value of hex digits (callers pass four); `None` for anything else,
+/// a sign included (unlike `from_str_radix`).
+fn hex4(b: &[u8]) -> Option<u32> {
+    b.iter()
+        .try_fold(0, |n, &d| Some(n << 4 | char::from(d).to_digit(16)?))
 }
 
 /// Maps a payload to what it asks of the heartbeat.
 pub fn interpret(runtime: Runtime, json: &str) -> std::result::Result<Event, String> {
-    let members = scan_json(json.as_bytes())?;
-    let p = Payload::deserialize_json(&wanted_members(json, &members))
-        .map_err(|e| format!("unreadable payload: {e}"))?;
-    let model = text(p.model);
-    let event = text(p.hook_event_name);
-    let kind = text(p.kind);
-    let action = match (event.as_deref(), kind.as_deref()) {
-        (Some(ev), _) => claude_style(ev, text(p.notification_type), text(p.message))?,
+    let p = Payload::read(json)?;
+    let action = match (p.hook_event_name.as_deref(), p.kind.as_deref()) {
+        (Some(ev), _) => claude_style(ev, p.notification_type.as_deref(), p.message.as_deref())?,
         (None, Some("agent-turn-complete")) if runtime == Runtime::Codex => Action::Beat("ok"),
-        (None, Some(k)) => return Err(format!("unknown event type '{}'", k.escape_debug())),
+        (None, Some(k)) => return Err(format!("unknown event type {}", quote(k))),
         (None, None) => return Err("payload names no event".into()),
     };
-    Ok(Event { action, model })
+    Ok(Event {
+        action,
+        model: p.model,
+    })
 }
 
 /// Claude Code's events; Codex's hooks use the same names.
 fn claude_style(
     event: &str,
-    notification_type: Option<String>,
-    message: Option<String>,
+    notification_type: Option<&str>,
+    message: Option<&str>,
 ) -> std::result::Result<Action, String> {
     Ok(match event {
         "SessionStart" | "Stop" | "StopFailure" => Action::Beat("ok"),
@@ -178,8 +210,8 @@ fn claude_style(
         | "SubagentStart" | "SubagentStop" => Action::Beat("busy"),
         "PermissionRequest" => Action::Beat("waiting"),
         "SessionEnd" => Action::ClearNative,
-        "Notification" => notification(notification_type.as_deref(), message.as_deref())?,
-        other => return Err(format!("unknown event '{}'", other.escape_debug())),
+        "Notification" => notification(notification_type, message)?,
+        other => return Err(format!("unknown event {}", quote(other))),
     })
 }
 
@@ -191,15 +223,12 @@ fn notification(kind: Option<&str>, message: Option<&str>) -> std::result::Resul
     match kind {
         Some("permission_prompt") | Some("elicitation_dialog") => Ok(Action::Beat("waiting")),
         Some("idle_prompt") => Ok(Action::Beat("ok")),
-        Some(other) => Err(format!(
-            "notification '{}' changes no status",
-            other.escape_debug()
-        )),
+        Some(other) => Err(format!("notification {} changes no status", quote(other))),
         None => {
-            let m = message.unwrap_or("").to_ascii_lowercase();
-            if m.contains("permission") {
+            let m = message.unwrap_or("");
+            if mentions(m, "permission") {
                 Ok(Action::Beat("waiting"))
-            } else if m.contains("waiting for your input") || m.contains("idle") {
+            } else if mentions(m, "waiting for your input") || mentions(m, "idle") {
                 Ok(Action::Beat("ok"))
             } else {
                 Err("notification changes no status".into())
@@ -208,8 +237,16 @@ fn notification(kind: Option<&str>, message: Option<&str>) -> std::result::Resul
     }
 }
 
+/// Does `text` contain `word` (ASCII, any case)? A plain scan: the words
+/// are short, and a substring searcher costs the binary more than it saves.
+fn mentions(text: &str, word: &str) -> bool {
+    text.as_bytes()
+        .windows(word.len())
+        .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+}
+
 /// A strict RFC 8259 check, iterative so that no nesting depth can
-/// overflow the stack. nanoserde only ever sees well-formed text.
+/// overflow the stack.
 pub fn check_json(b: &[u8]) -> std::result::Result<(), String> {
     scan_json(b).map(drop)
 }
@@ -395,8 +432,8 @@ fn run(args: Vec<OsString>, env: Env) -> Result<()> {
         Some("codex") => Runtime::Codex,
         Some(other) => {
             return Err(Error::usage(format!(
-                "unknown runtime '{}': claude or codex",
-                other.escape_debug()
+                "unknown runtime {}: claude or codex",
+                quote(other)
             )))
         }
         None => return Err(Error::usage("--hook needs a runtime")),
@@ -424,30 +461,14 @@ fn run(args: Vec<OsString>, env: Env) -> Result<()> {
         Some(p) => p
             .into_string()
             .map_err(|_| Error::usage("payload is not valid UTF-8"))?,
-        None => {
-            let mut s = String::new();
-            std::io::stdin()
-                .lock()
-                .take(MAX_PAYLOAD + 1)
-                .read_to_string(&mut s)
-                .map_err(|e| {
-                    Error::System(format!(
-                        "unable to read the payload: {}",
-                        crate::error::os_message(&e)
-                    ))
-                })?;
-            if s.len() as u64 > MAX_PAYLOAD {
-                return Err(Error::usage("payload is larger than 32 MiB"));
-            }
-            s
-        }
+        None => String::from_utf8(read_stdin()?)
+            .map_err(|_| Error::usage("payload is not valid UTF-8"))?,
     };
     let event = interpret(runtime, &payload).map_err(Error::Usage)?;
     // An explicit --model (from the hook's configuration) beats the payload's.
     let model = a.model.or(event.model);
     if let Some(m) = &model {
-        beat::check_model(m)
-            .map_err(|why| Error::usage(format!("model '{}': {why}", m.escape_debug())))?;
+        beat::check_model(m).map_err(|why| Error::usage(format!("model {}: {why}", quote(m))))?;
     }
     if a.dry_run {
         return Ok(());
@@ -488,6 +509,34 @@ fn run(args: Vec<OsString>, env: Env) -> Result<()> {
     }
 }
 
+/// The payload on stdin, refused past [`MAX_PAYLOAD`]. Plain reads of fd 0
+/// into one buffer: std's buffered stdin and `read_to_string` cost the
+/// binary a few KB.
+fn read_stdin() -> Result<Vec<u8>> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: fd 0 is never closed here (ManuallyDrop), as std's own stdin
+    // does; a closed fd 0 reads as EBADF.
+    let mut input = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(0) });
+    let mut buf = Vec::new();
+    let mut chunk = vec![0; 64 << 10];
+    loop {
+        match input.read(&mut chunk) {
+            Ok(0) => return Ok(buf),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(Error::System(format!(
+                    "unable to read the payload: {}",
+                    crate::error::os_message(&e)
+                )))
+            }
+        }
+        if buf.len() as u64 > MAX_PAYLOAD {
+            return Err(Error::usage("payload is larger than 32 MiB"));
+        }
+    }
+}
+
 /// Is the existing beat's pid worth keeping? Not when it is from another
 /// host, nor when that process is gone or was reused (a beat left by an
 /// earlier session): keeping it would report a live agent as dead for as
@@ -499,9 +548,8 @@ fn pid_still_ours(b: &Beat) -> bool {
 /// Hook mode's whole life: whatever happens, the caller exits 0.
 pub fn main(args: Vec<OsString>, env: Env) {
     if let Err(e) = run(args, env) {
-        use std::io::Write;
         // Error's Display escapes control characters: always one line.
-        let _ = writeln!(std::io::stderr().lock(), "hb-write: hook: {e}");
+        crate::cli::eprint_line(&format!("hb-write: hook: {e}"));
     }
 }
 
@@ -646,7 +694,7 @@ mod tests {
     }
 
     #[test]
-    fn what_nanoserde_refuses_elsewhere_in_a_payload_costs_nothing() {
+    fn what_a_json_library_might_refuse_elsewhere_in_a_payload_costs_nothing() {
         // A lone surrogate and a number past f64 in a tool's response.
         let e = ev(
             Runtime::Claude,
@@ -657,12 +705,78 @@ mod tests {
             (e.action, e.model.as_deref()),
             (Action::Beat("busy"), Some("opus"))
         );
-        // In a member that matters, it is still an error.
-        assert!(ev(
+        // In a member that matters, the field is absent: the beat keeps
+        // the model it had.
+        let e = ev(
             Runtime::Claude,
-            r#"{"hook_event_name":"Stop","model":"\ud800"}"#
+            r#"{"hook_event_name":"Stop","model":"\ud800"}"#,
         )
-        .is_err());
+        .unwrap();
+        assert_eq!((e.action, e.model), (Action::Beat("ok"), None));
+    }
+
+    #[test]
+    fn strings_are_unescaped() {
+        let u = |lit: &str| unescape(lit);
+        assert_eq!(u(r#""""#).as_deref(), Some(""));
+        assert_eq!(u(r#""plain é 模""#).as_deref(), Some("plain é 模"));
+        assert_eq!(
+            u(r#""\"\\\/\b\f\n\r\t""#).as_deref(),
+            Some("\"\\/\u{8}\u{c}\n\r\t")
+        );
+        assert_eq!(u(r#""a\u00e9\u6A21z""#).as_deref(), Some("aé模z"));
+        assert_eq!(u(r#""\u0000""#).as_deref(), Some("\0"));
+        // A surrogate pair is one character.
+        assert_eq!(u(r#""\ud83e\udd80!""#).as_deref(), Some("🦀!"));
+        assert_eq!(u(r#""\uD83E\uDD80""#).as_deref(), Some("🦀"));
+        // Lone surrogates, bad escapes and broken literals are no text.
+        for bad in [
+            r#""\ud800""#,
+            r#""\ud800x""#,
+            r#""\ud800\u0041""#,
+            r#""\ud800\ud800""#,
+            r#""\udc00""#,
+            r#""\udd80\ud83e""#,
+            r#""\u12""#,
+            r#""\u+123""#,
+            r#""\x""#,
+            r#""\""#,
+            r#""a"b""#,
+            r#"""#,
+            "x",
+        ] {
+            assert_eq!(u(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_model_object_gives_its_id_else_its_display_name() {
+        let m = |model: &str| {
+            let json = format!(r#"{{"hook_event_name":"SessionStart","model":{model}}}"#);
+            ev(Runtime::Claude, &json).unwrap().model
+        };
+        assert_eq!(
+            m(r#"{"display_name":"Opus","id":"op\u0075s"}"#).as_deref(),
+            Some("opus")
+        );
+        assert_eq!(
+            m(r#"{"id":null,"display_name":"Opus"}"#).as_deref(),
+            Some("Opus")
+        );
+        assert_eq!(
+            m(r#"{"id":{"id":"x"},"display_name":"Opus"}"#).as_deref(),
+            Some("Opus")
+        );
+        assert_eq!(m(r#"{"name":"x"}"#), None);
+        assert_eq!(m("{}"), None);
+        assert_eq!(m(r#"["opus"]"#), None);
+        // The last of repeated keys wins, at either level.
+        assert_eq!(m(r#"{"id":"a","id":"b"}"#).as_deref(), Some("b"));
+        let e = ev(
+            Runtime::Claude,
+            r#"{"model":"a","hook_event_name":"Stop","model":"b"}"#,
+        );
+        assert_eq!(e.unwrap().model.as_deref(), Some("b"));
     }
 
     #[test]
