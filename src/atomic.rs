@@ -17,8 +17,9 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// A temporary older than this is stale even if its writer's pid is alive
 /// (the pid may have been reused).
@@ -140,7 +141,8 @@ pub fn ensure_dir(dir: &Path) -> Result<()> {
 fn temp_name(target: &OsStr, pid: u32) -> OsString {
     let mut n = OsString::from(".");
     n.push(target);
-    let rand: String = (0..RAND_LEN).map(|_| fastrand::alphanumeric()).collect();
+    let mut rng = rng();
+    let rand: String = (0..RAND_LEN).map(|_| rng.alphanumeric()).collect();
     n.push(format!(".{pid}.{rand}"));
     n
 }
@@ -169,7 +171,7 @@ pub fn sweep(dir: &Path, target: &OsStr) -> usize {
         return 0;
     };
     let me = proc::own_pid();
-    let now = SystemTime::now();
+    let now = proc::now_nanos();
     let mut removed = 0;
     for sys::Entry { name: file, .. } in entries {
         let Some(owner) = temp_owner(file.as_bytes(), target.as_bytes()) else {
@@ -177,10 +179,9 @@ pub fn sweep(dir: &Path, target: &OsStr) -> usize {
         };
         let path = dir.join(&file);
         let old = fs::symlink_metadata(&path)
-            .and_then(|m| m.modified())
             .ok()
-            .and_then(|t| now.duration_since(t).ok())
-            .is_some_and(|age| age > STALE_TEMP_AGE);
+            .map(|m| now - (i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec())))
+            .is_some_and(|age| age > STALE_TEMP_AGE.as_nanos() as i128);
         if (old || owner == me || !proc::pid_exists(owner)) && fs::remove_file(&path).is_ok() {
             removed += 1;
         }
@@ -193,7 +194,23 @@ pub fn sweep(dir: &Path, target: &OsStr) -> usize {
 pub const SWEEP_ODDS: u32 = 16;
 
 pub fn should_sweep() -> bool {
-    fastrand::u32(..SWEEP_ODDS) == 0
+    rng().u32(..SWEEP_ODDS) == 0
+}
+
+/// A generator for one name or one toss, seeded by the kernel. Not
+/// fastrand's global one: its thread-local seeding (std's hasher, thread
+/// ids, the clock) costs each binary about 5 KB.
+fn rng() -> fastrand::Rng {
+    let mut seed = [0u8; 8];
+    // SAFETY: a valid buffer of that length.
+    let n = unsafe { libc::getrandom(seed.as_mut_ptr().cast(), seed.len(), libc::GRND_NONBLOCK) };
+    let mut seed = u64::from_ne_bytes(seed);
+    if n != 8 {
+        // No entropy yet (early boot): the pid and the clock still differ
+        // between writers and between calls.
+        seed ^= u64::from(proc::own_pid()) << 32 ^ proc::now_nanos() as u64;
+    }
+    fastrand::Rng::with_seed(seed)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! (`pstart`, field 22 of `/proc/PID/stat`) to detect pid reuse, the host's
 //! nodename, and the clock.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Whole Unix seconds now; a clock before 1970 reads as 0.
 pub fn now_secs() -> i64 {
@@ -11,10 +11,31 @@ pub fn now_secs() -> i64 {
 
 /// Unix time in nanoseconds, signed so that a clock before 1970 still orders.
 pub fn now_nanos() -> i128 {
-    match SystemTime::now().duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_nanos() as i128,
-        Err(e) => -(e.duration().as_nanos() as i128),
-    }
+    let t = clock(libc::CLOCK_REALTIME);
+    i128::from(t.tv_sec) * 1_000_000_000 + i128::from(t.tv_nsec)
+}
+
+/// Time since an arbitrary start that never goes back (CLOCK_MONOTONIC),
+/// for deadlines.
+pub fn monotonic() -> Duration {
+    let t = clock(libc::CLOCK_MONOTONIC);
+    Duration::new(
+        t.tv_sec.max(0) as u64,
+        t.tv_nsec.clamp(0, 999_999_999) as u32,
+    )
+}
+
+/// `clock_gettime(2)` itself: std's `SystemTime` and `Instant` unwrap its
+/// result, which links io::Error's `Debug` and more, about 7 KB per
+/// binary. It cannot fail for these clocks; if it did, the time is 0.
+fn clock(id: libc::clockid_t) -> libc::timespec {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: t is a valid timespec to fill.
+    unsafe { libc::clock_gettime(id, &mut t) };
+    t
 }
 
 /// The nodename from `uname(2)`, or None if it is empty or not UTF-8.

@@ -92,8 +92,8 @@ where
                     "prometheus" => Format::Prometheus,
                     other => {
                         return Err(Error::usage(format!(
-                            "--format: '{}' is not table, json or prometheus",
-                            other.escape_debug()
+                            "--format: {} is not table, json or prometheus",
+                            crate::error::quote(other)
                         )))
                     }
                 };

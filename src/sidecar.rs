@@ -14,10 +14,10 @@
 use crate::beat::Beat;
 use crate::error::{Error, Result};
 use crate::{marker, proc, write};
-use std::io::{self, Write};
+use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Sweep stale temporaries every this many ticks (and at start).
 const SWEEP_EVERY: u64 = 32;
@@ -121,10 +121,10 @@ enum Wake {
 /// Sleeps until `deadline`, a signal, or the watched process's end. Always
 /// polls at least once (with no wait when the deadline has passed), so a
 /// signal or an exit that is already pending wins over a due tick.
-fn wait_until(deadline: Instant, sig: &OwnedFd, watch: &Watch) -> Result<Wake> {
+fn wait_until(deadline: Duration, sig: &OwnedFd, watch: &Watch) -> Result<Wake> {
     loop {
         // Round up so we never wake a hair early and spin.
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = deadline.saturating_sub(proc::monotonic());
         let ms = left
             .as_millis()
             .saturating_add(u128::from(left.subsec_nanos() % 1_000_000 != 0));
@@ -158,15 +158,15 @@ fn wait_until(deadline: Instant, sig: &OwnedFd, watch: &Watch) -> Result<Wake> {
         if fds[1].revents != 0 {
             return Ok(Wake::WatchedExit);
         }
-        if Instant::now() >= deadline {
+        if proc::monotonic() >= deadline {
             return Ok(Wake::Deadline);
         }
     }
 }
 
 /// The next deadline strictly after `now` on the grid `start + k x step`.
-fn next_deadline(start: Instant, step: Duration, now: Instant) -> Instant {
-    let elapsed = now.saturating_duration_since(start).as_nanos();
+fn next_deadline(start: Duration, step: Duration, now: Duration) -> Duration {
+    let elapsed = now.saturating_sub(start).as_nanos();
     let k = elapsed / step.as_nanos() + 1;
     start + Duration::from_nanos((k * step.as_nanos()) as u64)
 }
@@ -210,7 +210,7 @@ pub fn run(s: &Sidecar) -> Result<()> {
     };
 
     let step = Duration::from_secs(u64::from(s.interval));
-    let start = Instant::now();
+    let start = proc::monotonic();
     let mut deadline = start; // the first tick is due at once
     let mut ticks: u64 = 0;
     loop {
@@ -229,15 +229,13 @@ pub fn run(s: &Sidecar) -> Result<()> {
             Err(e) if ticks == 0 => return Err(e),
             // A closed stderr must not end the loop (nor panic, as
             // `eprintln!` would).
-            Err(e) => {
-                let _ = writeln!(io::stderr().lock(), "hb-write: warning: {e}");
-            }
+            Err(e) => crate::cli::eprint_line(&format!("hb-write: warning: {e}")),
         }
         ticks += 1;
         if ticks % SWEEP_EVERY == 0 {
             write::sweep(&s.dir, &s.name);
         }
-        deadline = next_deadline(start, step, Instant::now());
+        deadline = next_deadline(start, step, proc::monotonic());
     }
 }
 
@@ -247,7 +245,7 @@ mod tests {
 
     #[test]
     fn deadlines_stay_on_the_grid_and_skip_missed_ones() {
-        let start = Instant::now();
+        let start = proc::monotonic();
         let step = Duration::from_secs(10);
         let at = |ms| start + Duration::from_millis(ms);
         assert_eq!(next_deadline(start, step, at(0)), at(10_000));
@@ -274,9 +272,9 @@ mod tests {
         };
         assert!(!watch.ended_by_check());
         child.kill().unwrap();
-        let end = Instant::now() + Duration::from_secs(10);
+        let end = proc::monotonic() + Duration::from_secs(10);
         while !watch.ended_by_check() {
-            assert!(Instant::now() < end, "pid {pid} never ended");
+            assert!(proc::monotonic() < end, "pid {pid} never ended");
             std::thread::sleep(Duration::from_millis(10));
         }
         assert!(proc::pid_exists(pid), "kill(0) should still see the zombie");
@@ -301,18 +299,18 @@ mod tests {
         let quiet = unsafe { libc::signalfd(-1, &empty, libc::SFD_CLOEXEC) };
         assert!(quiet >= 0);
         let quiet = unsafe { OwnedFd::from_raw_fd(quiet) };
-        let soon = Instant::now() + Duration::from_millis(50);
+        let soon = proc::monotonic() + Duration::from_millis(50);
         assert!(matches!(
             wait_until(soon, &quiet, &watch).unwrap(),
             Wake::Deadline
         ));
         child.kill().unwrap();
-        let far = Instant::now() + Duration::from_secs(30);
+        let far = proc::monotonic() + Duration::from_secs(30);
         assert!(matches!(
             wait_until(far, &quiet, &watch).unwrap(),
             Wake::WatchedExit
         ));
-        assert!(Instant::now() < far);
+        assert!(proc::monotonic() < far);
         child.wait().unwrap();
     }
 }

@@ -6,7 +6,7 @@ use crate::atomic;
 use crate::beat::{self, Beat};
 use crate::cli::{self, Parsed};
 use crate::config::{self, Env};
-use crate::error::{Error, Result};
+use crate::error::{quote, Error, Result};
 use crate::marker;
 use crate::proc;
 use std::ffi::OsString;
@@ -148,7 +148,7 @@ pub struct Request {
 }
 
 fn check_pid(v: &str, flag: &str) -> Result<u32> {
-    beat::parse_pid(v).map_err(|why| Error::usage(format!("{flag}: '{}': {why}", v.escape_debug())))
+    beat::parse_pid(v).map_err(|why| Error::usage(format!("{flag}: {}: {why}", quote(v))))
 }
 
 /// Checks every value against the contract before anything is touched.
@@ -179,10 +179,9 @@ pub fn validate(a: Args, env: Env) -> Result<Request> {
 
     let status = a.status.unwrap_or_else(|| "ok".into());
     beat::check_status(&status)
-        .map_err(|why| Error::usage(format!("--status '{}': {why}", status.escape_debug())))?;
+        .map_err(|why| Error::usage(format!("--status {}: {why}", quote(&status))))?;
     if let Some(m) = &a.model {
-        beat::check_model(m)
-            .map_err(|why| Error::usage(format!("--model '{}': {why}", m.escape_debug())))?;
+        beat::check_model(m).map_err(|why| Error::usage(format!("--model {}: {why}", quote(m))))?;
     }
     let while_pid = a
         .while_pid
