@@ -50,6 +50,16 @@ test:
 	shellcheck scripts/*.sh bench/*.sh
 	$(MAKE) --no-print-directory static
 	scripts/check-static.sh $(DIST)
+	$(MAKE) --no-print-directory check-install
+
+# `make install` takes the static binaries once `make static` built them.
+.PHONY: check-install
+check-install:
+	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
+	$(MAKE) --no-print-directory -s install DESTDIR="$$d" PREFIX=/usr >/dev/null && \
+	for b in $(BINS); do \
+		cmp -s $(DIST)/$$b "$$d/usr/bin/$$b" || { echo "check-install: $$b is not $(DIST)/$$b"; exit 1; }; \
+	done && echo "check-install: ok: make install installs the static binaries from $(DIST)/"
 
 demo: build
 	HB_BIN=$(CURDIR)/target/release scripts/demo.sh
