@@ -18,6 +18,9 @@ for b in hb-write hb-defer-check hb-read; do
     if readelf -lW "$bin/$b" | grep -q INTERP || readelf -d "$bin/$b" | grep -q NEEDED; then
         fail "$bin/$b is dynamically linked"
     fi
+    if command -v file >/dev/null && [[ $(file -b "$bin/$b") != *"statically linked"* ]]; then
+        fail "file does not say $bin/$b is statically linked: $(file -b "$bin/$b")"
+    fi
     cp "$bin/$b" "$root/"
 done
 # Only the three binaries, and the empty environment a bare init would give.
