@@ -390,6 +390,20 @@ def goal(section, text, value, ok):
     goals.append((section, text, value, ok))
     return f"- Goal: {text}. Measured: {value}: {verdict(ok)}."
 
+def against(m, ours, floor_name):
+    """Sections 1 and 2: the medians of `m` as a table, each against the
+    floor and against our binary; returns that table and the figures of
+    ours, the bash and the floor."""
+    hb, bash_, fl = (next(v for k, v in m.items() if k.startswith(f"{W}/bin/{c}") or k.startswith(c))
+                     for c in (ours, "bash", floor_name))
+    s = [f"| command | runs | median | quartiles | x {floor_name} | x {ours} | CPU (user+sys, mean) |",
+         "| --- | --- | --- | --- | --- | --- | --- |"]
+    for cmd, (t, n, c, (q1, q3)) in m.items():
+        s.append(f"| `{short(cmd)}` | {n} | {ms(t)} | {q1 * 1e3:.3f} to {q3 * 1e3:.3f} ms | {t / fl[0]:.2f} | {t / hb[0]:.2f} | {ms(c)} |")
+    if spread(m):
+        s += ["", spread(m)]
+    return s, hb, bash_, fl
+
 out = []
 p = out.append
 p("# Benchmarks")
@@ -425,16 +439,8 @@ sections = []
 
 # 1. One beat.
 m_noop = next(v for k, v in medians(f"{work}/defer").items() if "floor-noop" in k)[0]
-m = medians(f"{work}/one")
-hb, bash_, fl = (next(v for k, v in m.items() if k.startswith(f"{W}/bin/{c}") or k.startswith(c))
-                 for c in ("hb-write", "bash", "floor-write"))
-s = ["## 1. One beat", ""]
-s.append("| command | runs | median | quartiles | x floor-write | x hb-write | CPU (user+sys, mean) |")
-s.append("| --- | --- | --- | --- | --- | --- | --- |")
-for cmd, (t, n, c, (q1, q3)) in m.items():
-    s.append(f"| `{short(cmd)}` | {n} | {ms(t)} | {q1 * 1e3:.3f} to {q3 * 1e3:.3f} ms | {t / fl[0]:.2f} | {t / hb[0]:.2f} | {ms(c)} |")
-if spread(m):
-    s += ["", spread(m)]
+table, hb, bash_, fl = against(medians(f"{work}/one"), "hb-write", "floor-write")
+s = ["## 1. One beat", ""] + table
 s.append("")
 s.append("`floor-write` creates the temporary exclusively, writes, fsyncs and "
          "renames, and nothing else. The bash way does not fsync, so it is "
@@ -459,19 +465,12 @@ s.append(f"- The floor that fsyncs is {bash_[0] / fl[0]:.1f} x cheaper than the 
 sections.append(s)
 
 # 2. Deferral check.
-m = medians(f"{work}/defer")
-hb, bash_, fl = (next(v for k, v in m.items() if k.startswith(f"{W}/bin/{c}") or k.startswith(c))
-                 for c in ("hb-defer-check", "bash", "floor-noop"))
+table, hb, bash_, fl = against(medians(f"{work}/defer"), "hb-defer-check", "floor-noop")
 s = ["## 2. Deferral check", ""]
 s.append("With a fresh marker (written by `hb-write --native --interval 86400`), "
          "so every command answers yes (exit 0).")
 s.append("")
-s.append("| command | runs | median | quartiles | x floor-noop | x hb-defer-check | CPU (user+sys, mean) |")
-s.append("| --- | --- | --- | --- | --- | --- | --- |")
-for cmd, (t, n, c, (q1, q3)) in m.items():
-    s.append(f"| `{short(cmd)}` | {n} | {ms(t)} | {q1 * 1e3:.3f} to {q3 * 1e3:.3f} ms | {t / fl[0]:.2f} | {t / hb[0]:.2f} | {ms(c)} |")
-if spread(m):
-    s += ["", spread(m)]
+s += table
 s.append("")
 r = hb[0] / fl[0]
 s.append(goal("2", "hb-defer-check <= 1.3 x floor-noop", f"{r:.2f} x", r <= 1.3))

@@ -1,7 +1,8 @@
 //! The sidecar floor: a loop that does only what a fallback tick must (wait
 //! for the next whole second, look at the marker, write an atomic beat) and
 //! parses, checks and formats nothing. Usage: floor-tick DIR TICKS
-use std::io::Write;
+mod beat;
+
 use std::time::{Duration, Instant};
 
 fn main() {
@@ -11,11 +12,7 @@ fn main() {
     };
     let ticks: u32 = ticks.to_str().and_then(|t| t.parse().ok()).unwrap_or(0);
     let dir = std::path::Path::new(&dir);
-    let (marker, tmp, beat) = (
-        dir.join("floor.hb.native"),
-        dir.join(".floor.hb.tmp"),
-        dir.join("floor.hb"),
-    );
+    let marker = dir.join("floor.hb.native");
     let start = Instant::now();
     for tick in 0..ticks {
         if let Some(wait) =
@@ -23,17 +20,8 @@ fn main() {
         {
             std::thread::sleep(wait);
         }
-        if std::fs::symlink_metadata(&marker).is_ok() {
-            continue;
+        if std::fs::symlink_metadata(&marker).is_err() {
+            beat::write(dir);
         }
-        let mut f = std::fs::File::options()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .expect("create");
-        f.write_all(b"ts=1750556599\npid=4242\nstatus=ok\n")
-            .expect("write");
-        f.sync_all().expect("fsync");
-        std::fs::rename(&tmp, &beat).expect("rename");
     }
 }
