@@ -222,17 +222,19 @@ fn writers_killed_at_random_instants_never_leave_a_broken_beat() {
         let bin = if k == 3 { READ } else { WRITE };
         quiet(sb.cmd(bin)).args(&kinds[k]).spawn().unwrap()
     };
-    // How long a writer lives, so that kill instants cover its whole life.
-    let life = {
-        let t = Instant::now();
-        for k in 0..4 {
-            for _ in 0..5 {
-                spawn(k).wait().unwrap();
-            }
-        }
-        t.elapsed() / 20
-    };
-    let max_delay = (life * 3 / 2).as_micros() as u64;
+    // How long a writer lives, so that kill instants cover its whole life:
+    // its shortest life, as a burst of other work during these runs must
+    // not stretch the instants until most writers finish before them.
+    let life = (0..4)
+        .flat_map(|k| (0..5).map(move |_| k))
+        .map(|k| {
+            let t = Instant::now();
+            spawn(k).wait().unwrap();
+            t.elapsed()
+        })
+        .min()
+        .unwrap();
+    let max_delay = (life * 2).as_micros() as u64;
 
     let (mut killed, mut finished) = (0, 0);
     let mut most_temps = 0;
