@@ -19,6 +19,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// A temporary older than this is stale even if its writer's pid is alive
@@ -197,20 +198,30 @@ pub fn should_sweep() -> bool {
     rng().u32(..SWEEP_ODDS) == 0
 }
 
-/// A generator for one name or one toss, seeded by the kernel. Not
-/// fastrand's global one: its thread-local seeding (std's hasher, thread
-/// ids, the clock) costs each binary about 5 KB.
+/// The generator for temporary names and sweeping odds. Not fastrand's
+/// global one: its thread-local seeding (std's hasher, thread ids, the
+/// clock) costs each binary about 5 KB. Seeded by the kernel once per
+/// process; each call then carries the stream on, so a sidecar's ticks
+/// make no system call for it.
 fn rng() -> fastrand::Rng {
-    let mut seed = [0u8; 8];
-    // SAFETY: a valid buffer of that length.
-    let n = unsafe { libc::getrandom(seed.as_mut_ptr().cast(), seed.len(), libc::GRND_NONBLOCK) };
-    let mut seed = u64::from_ne_bytes(seed);
-    if n != 8 {
-        // No entropy yet (early boot): the pid and the clock still differ
-        // between writers and between calls.
-        seed ^= u64::from(proc::own_pid()) << 32 ^ proc::now_nanos() as u64;
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let mut seed = NEXT.load(Ordering::Relaxed);
+    if seed == 0 {
+        let mut bytes = [0u8; 8];
+        // SAFETY: a valid buffer of that length.
+        let n =
+            unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), libc::GRND_NONBLOCK) };
+        seed = u64::from_ne_bytes(bytes);
+        if n != 8 {
+            // No entropy yet (early boot): the pid and the clock still
+            // differ between writers.
+            seed ^= u64::from(proc::own_pid()) << 32 ^ proc::now_nanos() as u64;
+        }
     }
-    fastrand::Rng::with_seed(seed)
+    let mut rng = fastrand::Rng::with_seed(seed);
+    // Never 0, which means "not seeded yet".
+    NEXT.store(rng.u64(..) | 1, Ordering::Relaxed);
+    rng
 }
 
 #[cfg(test)]

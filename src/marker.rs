@@ -2,9 +2,9 @@
 //! active, so that the sidecar must not overwrite its beats?
 
 use crate::error::{Error, Result};
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
@@ -39,13 +39,9 @@ pub fn touch(path: &Path) -> Result<()> {
     check_touchable(path)?;
     // O_NONBLOCK: should a FIFO appear between the check and the open, the
     // open fails or returns at once instead of waiting for a reader.
-    let file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(|e| Error::io("open marker", path, &e))?;
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_NOFOLLOW | libc::O_NONBLOCK;
+    let file =
+        crate::sys::open(path, flags, 0o644).map_err(|e| Error::io("open marker", path, &e))?;
     let meta = file
         .metadata()
         .map_err(|e| Error::io("stat marker", path, &e))?;

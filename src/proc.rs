@@ -72,8 +72,19 @@ pub fn parent_pid() -> u32 {
     unsafe { libc::getppid() as u32 }
 }
 
+/// This process's pid, asked of the kernel once (musl does not cache it,
+/// and every temporary's name carries it).
 pub fn own_pid() -> u32 {
-    std::process::id()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static PID: AtomicU32 = AtomicU32::new(0);
+    match PID.load(Ordering::Relaxed) {
+        0 => {
+            let pid = std::process::id();
+            PID.store(pid, Ordering::Relaxed);
+            pid
+        }
+        pid => pid,
+    }
 }
 
 /// Does a process with this pid exist? `EPERM` means it does, under

@@ -222,7 +222,7 @@ pub fn run(s: &Sidecar) -> Result<()> {
         if watch.ended_by_check() {
             return write_exited(s, &facts);
         }
-        match write::fallback(&s.dir, &s.name, s.interval, &facts.beat(s.pid, "ok")) {
+        match write::fallback(&s.dir, &s.name, s.interval, || facts.beat(s.pid, "ok")) {
             Ok(_) => {}
             // A broken set-up shows at once; later faults (a full disk for
             // a while) are reported and retried on the next tick.

@@ -232,12 +232,18 @@ pub fn sweep(dir: &Path, name: &str) -> usize {
 }
 
 /// One sidecar tick: an `ok` beat unless the native writer is active.
-/// Returns whether it wrote.
-pub fn fallback(dir: &Path, name: &str, interval: u32, beat: &Beat) -> Result<bool> {
+/// Returns whether it wrote. The beat is made only once it is wanted: a
+/// tick that defers costs one `lstat`, not the host and `/proc` reads too.
+pub fn fallback(
+    dir: &Path,
+    name: &str,
+    interval: u32,
+    beat: impl FnOnce() -> Beat,
+) -> Result<bool> {
     if marker::is_fresh(dir, name, interval)? {
         return Ok(false);
     }
-    write_beat(dir, name, beat)?;
+    write_beat(dir, name, &beat())?;
     Ok(true)
 }
 
@@ -262,7 +268,7 @@ pub fn execute(r: Request) -> Result<()> {
             if atomic::should_sweep() {
                 sweep(dir, name);
             }
-            fallback(dir, name, r.interval, &make_beat(r.pid, "ok", None)).map(drop)
+            fallback(dir, name, r.interval, || make_beat(r.pid, "ok", None)).map(drop)
         }
         Mode::ClearNative => marker::remove(&marker::marker_path(dir, name), "marker"),
         Mode::Remove => {
