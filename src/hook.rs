@@ -16,7 +16,7 @@ use crate::cli::Parsed;
 use crate::config::{self, Env};
 use crate::error::{quote, Error, Result};
 use crate::listing::{read_beat, ReadBeat};
-use crate::{atomic, marker, proc, write};
+use crate::{agent_pid, atomic, marker, proc, transcript, write};
 use std::ffi::OsString;
 use std::io::Read;
 
@@ -53,6 +53,7 @@ pub enum Action {
 pub struct Event {
     pub action: Action,
     pub model: Option<String>,
+    pub transcript: Option<String>,
 }
 
 /// The fields of either runtime's payload that matter here, each a string
@@ -65,6 +66,8 @@ struct Payload {
     model: Option<String>,
     notification_type: Option<String>,
     message: Option<String>,
+    /// Claude Code: the session's transcript, which names the model.
+    transcript_path: Option<String>,
 }
 
 impl Payload {
@@ -72,7 +75,7 @@ impl Payload {
     /// repeated keys wins. Keys are compared as written: runtimes never
     /// escape these.
     fn read(json: &str) -> std::result::Result<Payload, String> {
-        let mut values: [Option<&str>; 5] = [None; 5];
+        let mut values: [Option<&str>; 6] = [None; 6];
         for m in scan_json(json.as_bytes())? {
             let slot = match &json[m.key.0 + 1..m.key.1 - 1] {
                 "hook_event_name" => 0,
@@ -80,11 +83,12 @@ impl Payload {
                 "model" => 2,
                 "notification_type" => 3,
                 "message" => 4,
+                "transcript_path" => 5,
                 _ => continue,
             };
             values[slot] = Some(&json[m.value.0..m.value.1]);
         }
-        let [hook_event_name, kind, model, notification_type, message] =
+        let [hook_event_name, kind, model, notification_type, message, transcript_path] =
             values.map(|v| v.and_then(text));
         Ok(Payload {
             hook_event_name,
@@ -92,6 +96,7 @@ impl Payload {
             model,
             notification_type,
             message,
+            transcript_path,
         })
     }
 }
@@ -194,6 +199,7 @@ pub fn interpret(runtime: Runtime, json: &str) -> std::result::Result<Event, Str
     Ok(Event {
         action,
         model: p.model,
+        transcript: p.transcript_path,
     })
 }
 
@@ -495,11 +501,21 @@ fn run(args: Vec<OsString>, env: Env) -> Result<()> {
                 }
                 ReadBeat::Missing | ReadBeat::Invalid(_) => None,
             };
-            let pid = existing
-                .as_ref()
-                .filter(|b| pid_still_ours(b))
-                .map_or_else(proc::parent_pid, |b| b.pid);
-            let model = model.or_else(|| existing.and_then(|b| b.model));
+            // The runtime's own pid; when the hook outlived it, the
+            // existing beat's while that lives, else nothing is written.
+            let Some(pid) = agent_pid::of_this_hook().or_else(|| {
+                existing
+                    .as_ref()
+                    .filter(|b| pid_still_ours(b))
+                    .map(|b| b.pid)
+            }) else {
+                return Err(Error::usage(
+                    "no agent to name: the hook's runtime is gone, and so is the beat's pid",
+                ));
+            };
+            let model = model
+                .or_else(|| event.transcript.as_deref().and_then(transcript_model))
+                .or_else(|| existing.and_then(|b| b.model));
             if atomic::should_sweep() {
                 write::sweep(&dir, &name);
             }
@@ -535,6 +551,14 @@ fn read_stdin() -> Result<Vec<u8>> {
             return Err(Error::usage("payload is larger than 32 MiB"));
         }
     }
+}
+
+/// The model in a Claude Code transcript, when the path is absolute.
+fn transcript_model(path: &str) -> Option<String> {
+    let path = std::path::Path::new(path);
+    path.is_absolute()
+        .then(|| transcript::last_model(path))
+        .flatten()
 }
 
 /// Is the existing beat's pid worth keeping? Not when it is from another

@@ -4,6 +4,7 @@
 //! arguments through the command modules and turn the answer into an exit
 //! status. One module per concern; the contract lives in `../shared/CONTRACT.md`.
 
+pub mod agent_pid;
 pub mod atomic;
 pub mod beat;
 pub mod cli;
@@ -18,4 +19,5 @@ pub mod proc;
 pub mod read;
 pub mod sidecar;
 pub mod sys;
+pub mod transcript;
 pub mod write;

@@ -1,0 +1,153 @@
+//! Which process a hook speaks for: the runtime that ran it, found by
+//! walking up from the hook's parent past the shells in between.
+//!
+//! Claude Code runs each hook as `/bin/sh -c "..."`, and dash forks, so
+//! the hook's parent is a shell that is gone a moment later; an operator's
+//! wrapper script adds another shell. A beat naming either would read
+//! `dead` as soon as the hook returns. A runtime is never a shell, so the
+//! first ancestor that is not one is the runtime. When the chain reaches
+//! pid 1 or a known subreaper first, the hook outlived its runtime (Codex
+//! `exec` may exit before its notify child runs, which is then reparented):
+//! there is no agent to name, and the caller falls back to the existing
+//! beat's pid, or writes nothing.
+
+/// Names (`/proc/PID/comm`) of the shells a runtime may run a hook through.
+const SHELLS: &[&str] = &[
+    "sh", "dash", "bash", "zsh", "ksh", "ksh93", "mksh", "ash", "busybox", "fish", "tcsh", "csh",
+];
+
+/// Process supervisors and container inits that adopt orphans
+/// (`PR_SET_CHILD_SUBREAPER`, or pid 1 of a namespace): an orphaned hook's
+/// parent, never a runtime. The kernel does not say which process is a
+/// subreaper, so they are known by name.
+const REAPERS: &[&str] = &[
+    "systemd",
+    "init",
+    "tini",
+    "dumb-init",
+    "catatonit",
+    "docker-init",
+    "s6-svscan",
+    "s6-supervise",
+    "runsv",
+    "runsvdir",
+    "supervisord",
+    "launchd",
+];
+
+/// How many shells may stand between the hook and its runtime.
+const MAX_SHELLS: usize = 4;
+
+/// A process's name and parent, from `/proc/PID/stat`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Proc {
+    pub comm: String,
+    pub ppid: u32,
+}
+
+/// `/proc/PID/stat`, read once; `None` when the process is gone.
+pub fn read_proc(pid: u32) -> Option<Proc> {
+    let bytes = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&bytes)
+}
+
+/// Field 2 (the name, in parentheses, which it may itself contain) and
+/// field 4 (the parent), counted after the last `)`.
+fn parse_stat(stat: &[u8]) -> Option<Proc> {
+    let open = stat.iter().position(|&c| c == b'(')?;
+    let close = stat.iter().rposition(|&c| c == b')')?;
+    let comm = String::from_utf8_lossy(stat.get(open + 1..close)?).into_owned();
+    let rest = std::str::from_utf8(stat.get(close + 1..)?).ok()?;
+    let ppid = rest.split_ascii_whitespace().nth(1)?.parse().ok()?;
+    Some(Proc { comm, ppid })
+}
+
+/// The runtime's pid, starting from the hook's parent `parent`; `None`
+/// when the hook has no live runtime above it. `lookup` is `read_proc`
+/// (a parameter so the walk is tested on made-up trees).
+pub fn runtime_pid(parent: u32, lookup: impl Fn(u32) -> Option<Proc>) -> Option<u32> {
+    let mut pid = parent;
+    for _ in 0..=MAX_SHELLS {
+        if pid <= 1 {
+            return None;
+        }
+        let p = lookup(pid)?;
+        if REAPERS.contains(&p.comm.as_str()) {
+            return None;
+        }
+        if !SHELLS.contains(&p.comm.as_str()) {
+            return Some(pid);
+        }
+        pid = p.ppid;
+    }
+    // Shells all the way up: an interactive shell ran the hook by hand.
+    None
+}
+
+/// This hook's runtime: [`runtime_pid`] from the real parent.
+pub fn of_this_hook() -> Option<u32> {
+    runtime_pid(crate::proc::parent_pid(), read_proc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree<'a>(procs: &'a [(u32, &'a str, u32)]) -> impl Fn(u32) -> Option<Proc> + 'a {
+        move |pid| {
+            procs.iter().find(|p| p.0 == pid).map(|p| Proc {
+                comm: p.1.to_string(),
+                ppid: p.2,
+            })
+        }
+    }
+
+    #[test]
+    fn the_shells_between_a_hook_and_its_runtime_are_skipped() {
+        // claude -> sh -c -> bash wrapper -> hb-write
+        let t = [(900, "claude", 10), (901, "sh", 900), (902, "bash", 901)];
+        assert_eq!(runtime_pid(902, tree(&t)), Some(900));
+        assert_eq!(runtime_pid(901, tree(&t)), Some(900));
+        // Codex runs notify directly.
+        assert_eq!(runtime_pid(900, tree(&t)), Some(900));
+    }
+
+    #[test]
+    fn an_orphaned_hook_names_no_runtime() {
+        let t = [(50, "systemd", 1), (60, "sh", 1), (70, "tini", 0)];
+        assert_eq!(runtime_pid(1, tree(&t)), None);
+        assert_eq!(runtime_pid(50, tree(&t)), None);
+        // A shell whose runtime is gone: reparented to init.
+        assert_eq!(runtime_pid(60, tree(&t)), None);
+        assert_eq!(runtime_pid(70, tree(&t)), None);
+        // Gone between the hook's start and the walk.
+        assert_eq!(runtime_pid(99, tree(&t)), None);
+    }
+
+    #[test]
+    fn shells_all_the_way_up_name_no_runtime() {
+        let t = [
+            (2, "bash", 3),
+            (3, "bash", 4),
+            (4, "bash", 5),
+            (5, "bash", 6),
+            (6, "bash", 7),
+            (7, "bash", 8),
+        ];
+        assert_eq!(runtime_pid(2, tree(&t)), None);
+    }
+
+    #[test]
+    fn stat_lines_with_hostile_names_parse() {
+        let p = parse_stat(b"42 (a) b (c)) S 7 42 42 0 -1").unwrap();
+        assert_eq!((p.comm.as_str(), p.ppid), ("a) b (c)", 7));
+        assert!(parse_stat(b"42 (x) S").is_none());
+        assert!(parse_stat(b"").is_none());
+    }
+
+    #[test]
+    fn this_process_has_a_parent_that_is_not_a_shell_or_is_walked_past() {
+        let me = read_proc(std::process::id()).unwrap();
+        assert_eq!(me.ppid, crate::proc::parent_pid());
+    }
+}

@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""Mock model servers for `make e2e`: Anthropic Messages, OpenAI Responses
+and OpenAI chat completions, all streamed as SSE, on 127.0.0.1.
+
+Each conversation plays the same script: the first model turn asks for a
+shell tool call (one that needs the operator's permission where the runtime
+asks for it), the turn after the tool's result is final text. Requests that
+carry no tools (titles, summaries, quota probes) get short text. Every
+request is appended to the log as one JSON line (method, path, body), so a
+test can assert that the mock saw every model request.
+
+Stdlib only: `python3 mock.py PORTFILE LOG [TOOL_COMMAND]` listens on an
+ephemeral port and writes it to PORTFILE once it accepts connections.
+"""
+
+import http.server
+import json
+import os
+import socketserver
+import sys
+import threading
+
+PORTFILE, LOG = sys.argv[1], sys.argv[2]
+# A command outside every runtime's read-only allowlist, so that interactive
+# modes ask for permission, and one that leaves a trace in the working dir.
+COMMAND = sys.argv[3] if len(sys.argv) > 3 else "touch hb-e2e-tool-ran"
+MODEL_TEXT = "Done: the tool ran."
+log_lock = threading.Lock()
+counter = [0]
+
+
+def next_id(prefix):
+    with log_lock:
+        counter[0] += 1
+        return f"{prefix}_{counter[0]}"
+
+
+def log(entry):
+    with log_lock, open(LOG, "a", encoding="utf-8") as f:
+        f.write(json.dumps(entry) + "\n")
+
+
+def has_tool_result(messages):
+    """Has the conversation's last user turn a tool's result in it?"""
+    for m in reversed(messages or []):
+        role = m.get("role") if isinstance(m, dict) else None
+        kind = m.get("type") if isinstance(m, dict) else None
+        # Responses API input items.
+        if kind in ("function_call_output", "custom_tool_call_output", "local_shell_call_output"):
+            return True
+        if role == "tool":
+            return True
+        if role == "user":
+            content = m.get("content")
+            if isinstance(content, list):
+                return any(isinstance(c, dict) and c.get("type") == "tool_result" for c in content)
+            return False
+        if kind == "message" and role is None:
+            continue
+    return False
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def body(self):
+        n = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(n) if n else b""
+        if self.headers.get("content-encoding") == "zstd":
+            return raw, None
+        try:
+            return raw, json.loads(raw or b"null")
+        except ValueError:
+            return raw, None
+
+    def send_json(self, code, obj):
+        data = json.dumps(obj).encode()
+        self.send_response(code)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def start_sse(self):
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("cache-control", "no-cache")
+        self.send_header("connection", "close")
+        self.end_headers()
+        self.close_connection = True
+
+    def sse(self, event, data):
+        out = ""
+        if event:
+            out += f"event: {event}\n"
+        out += f"data: {json.dumps(data)}\n\n"
+        self.wfile.write(out.encode())
+        self.wfile.flush()
+
+    def do_GET(self):
+        log({"method": "GET", "path": self.path, "body": None})
+        if self.path.rstrip("/").endswith("/models"):
+            self.send_json(200, {"object": "list", "data": [], "models": []})
+        else:
+            self.send_json(404, {"error": {"message": "not in the mock"}})
+
+    def do_HEAD(self):
+        log({"method": "HEAD", "path": self.path, "body": None})
+        self.send_response(200)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def do_POST(self):
+        raw, body = self.body()
+        log({"method": "POST", "path": self.path,
+             "body": body if body is not None else raw.decode("utf-8", "replace")})
+        path = self.path.split("?")[0]
+        body = body if isinstance(body, dict) else {}
+        if path.endswith("/messages/count_tokens"):
+            self.send_json(200, {"input_tokens": 10})
+        elif path.endswith("/messages"):
+            self.anthropic(body)
+        elif path.endswith("/responses"):
+            self.openai_responses(body)
+        elif path.endswith("/chat/completions"):
+            self.chat(body)
+        else:
+            self.send_json(404, {"error": {"message": "not in the mock"}})
+
+    # --- Anthropic Messages -------------------------------------------
+    def anthropic(self, body):
+        model = body.get("model", "claude-mock")
+        tools = [t.get("name") for t in body.get("tools") or [] if isinstance(t, dict)]
+        call = "Bash" in tools and not has_tool_result(body.get("messages"))
+        if call:
+            blocks = [{"type": "tool_use", "id": next_id("toolu"), "name": "Bash",
+                       "input": {"command": COMMAND, "description": "Leave a trace"}}]
+            stop = "tool_use"
+        else:
+            blocks = [{"type": "text", "text": MODEL_TEXT if tools else "Mock title"}]
+            stop = "end_turn"
+        usage = {"input_tokens": 10, "output_tokens": 5,
+                 "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+        msg = {"id": next_id("msg"), "type": "message", "role": "assistant", "model": model,
+               "content": [], "stop_reason": None, "stop_sequence": None, "usage": usage}
+        if not body.get("stream"):
+            msg.update(content=blocks, stop_reason=stop)
+            self.send_json(200, msg)
+            return
+        self.start_sse()
+        self.sse("message_start", {"type": "message_start", "message": msg})
+        for i, b in enumerate(blocks):
+            if b["type"] == "tool_use":
+                start = dict(b, input={})
+                delta = {"type": "input_json_delta", "partial_json": json.dumps(b["input"])}
+            else:
+                start = {"type": "text", "text": ""}
+                delta = {"type": "text_delta", "text": b["text"]}
+            self.sse("content_block_start", {"type": "content_block_start", "index": i,
+                                             "content_block": start})
+            self.sse("content_block_delta", {"type": "content_block_delta", "index": i,
+                                             "delta": delta})
+            self.sse("content_block_stop", {"type": "content_block_stop", "index": i})
+        self.sse("message_delta", {"type": "message_delta",
+                                   "delta": {"stop_reason": stop, "stop_sequence": None},
+                                   "usage": {"output_tokens": 5}})
+        self.sse("message_stop", {"type": "message_stop"})
+
+    # --- OpenAI Responses (Codex) ---------------------------------------
+    def openai_responses(self, body):
+        model = body.get("model", "gpt-mock")
+        tools = {}
+        for t in body.get("tools") or []:
+            if isinstance(t, dict):
+                tools[t.get("name") or t.get("type")] = t
+        call = not has_tool_result(body.get("input"))
+        rid = next_id("resp")
+        items = []
+        if call and "exec_command" in tools:
+            items.append({"type": "function_call", "id": next_id("fc"), "call_id": next_id("call"),
+                          "name": "exec_command", "status": "completed",
+                          "arguments": json.dumps({"cmd": COMMAND,
+                                                   "sandbox_permissions": "require_escalated",
+                                                   "justification": "hb e2e needs a prompt"})})
+        elif call and "shell" in tools:
+            items.append({"type": "function_call", "id": next_id("fc"), "call_id": next_id("call"),
+                          "name": "shell", "status": "completed",
+                          "arguments": json.dumps({"command": ["bash", "-lc", COMMAND],
+                                                   "sandbox_permissions": "require_escalated",
+                                                   "justification": "hb e2e needs a prompt"})})
+        elif call and "shell_command" in tools:
+            items.append({"type": "function_call", "id": next_id("fc"), "call_id": next_id("call"),
+                          "name": "shell_command", "status": "completed",
+                          "arguments": json.dumps({"command": COMMAND,
+                                                   "sandbox_permissions": "require_escalated",
+                                                   "justification": "hb e2e needs a prompt"})})
+        else:
+            text = MODEL_TEXT if tools else '{"title":"Mock title"}'
+            items.append({"type": "message", "id": next_id("m"), "role": "assistant",
+                          "status": "completed",
+                          "content": [{"type": "output_text", "text": text, "annotations": []}]})
+        resp = {"id": rid, "object": "response", "model": model, "status": "in_progress",
+                "output": []}
+        self.start_sse()
+        self.sse("response.created", {"type": "response.created", "response": resp})
+        for i, it in enumerate(items):
+            self.sse("response.output_item.added", {"type": "response.output_item.added",
+                                                    "output_index": i, "item": it})
+            self.sse("response.output_item.done", {"type": "response.output_item.done",
+                                                   "output_index": i, "item": it})
+        done = dict(resp, status="completed", output=items,
+                    usage={"input_tokens": 10, "input_tokens_details": {"cached_tokens": 0},
+                           "output_tokens": 5, "output_tokens_details": {"reasoning_tokens": 0},
+                           "total_tokens": 15})
+        self.sse("response.completed", {"type": "response.completed", "response": done})
+
+    # --- OpenAI chat completions (Pi) -----------------------------------
+    def chat(self, body):
+        model = body.get("model", "gpt-mock")
+        names = [(t.get("function") or {}).get("name") for t in body.get("tools") or []
+                 if isinstance(t, dict)]
+        call = "bash" in names and not has_tool_result(body.get("messages"))
+        cid = next_id("chatcmpl")
+        base = {"id": cid, "object": "chat.completion.chunk", "created": 0, "model": model}
+        self.start_sse()
+        if call:
+            tc = {"index": 0, "id": next_id("call"), "type": "function",
+                  "function": {"name": "bash", "arguments": json.dumps({"command": COMMAND})}}
+            self.sse(None, dict(base, choices=[{"index": 0, "delta": {
+                "role": "assistant", "content": None, "tool_calls": [tc]}, "finish_reason": None}]))
+            finish = "tool_calls"
+        else:
+            self.sse(None, dict(base, choices=[{"index": 0, "delta": {
+                "role": "assistant", "content": MODEL_TEXT}, "finish_reason": None}]))
+            finish = "stop"
+        self.sse(None, dict(base, choices=[{"index": 0, "delta": {}, "finish_reason": finish}],
+                            usage={"prompt_tokens": 10, "completion_tokens": 5,
+                                   "total_tokens": 15}))
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def main():
+    srv = Server(("127.0.0.1", 0), Handler)
+    tmp = PORTFILE + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(str(srv.server_address[1]))
+    os.replace(tmp, PORTFILE)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
