@@ -50,7 +50,9 @@ fn model_of_line(line: &[u8]) -> Option<String> {
     let value = &rest[at..];
     let end = value.find('"')?;
     let model = &value[..end];
-    (!model.contains('\\') && crate::beat::check_model(model).is_ok()).then(|| model.to_string())
+    // Claude Code's own stand-in for messages no model wrote (an API
+    // error, "Not logged in"): `<synthetic>`, never a model.
+    (!model.contains('\\') && model != "<synthetic>" && crate::beat::check_model(model).is_ok()).then(|| model.to_string())
 }
 
 #[cfg(test)]
@@ -117,6 +119,9 @@ mod tests {
         assert_eq!(last_model(Path::new("/")), None);
         let (p, _rm) = file("{\"type\":\"user\"}\nnot json\n");
         assert_eq!(last_model(&p), None);
+        let synthetic = ASSISTANT.replace("claude-opus-5-5", "<synthetic>");
+        let (p, _rm3) = file(&format!("{ASSISTANT}\n{synthetic}\n"));
+        assert_eq!(last_model(&p).as_deref(), Some("claude-opus-5-5"));
         let bad = ASSISTANT.replace("claude-opus-5-5", "a\\u0001b");
         let (p, _rm2) = file(&format!("{bad}\n"));
         assert_eq!(last_model(&p), None);

@@ -19,12 +19,16 @@ import os
 import socketserver
 import sys
 import threading
+import time
 
 PORTFILE, LOG = sys.argv[1], sys.argv[2]
 # A command outside every runtime's read-only allowlist, so that interactive
 # modes ask for permission, and one that leaves a trace in the working dir.
 COMMAND = sys.argv[3] if len(sys.argv) > 3 else "touch hb-e2e-tool-ran"
 MODEL_TEXT = "Done: the tool ran."
+# Seconds the final answer takes (after the tool's result), so that a
+# sampler sees the turn busy; MOCK_DELAY in the environment.
+DELAY = float(os.environ.get("MOCK_DELAY", "0"))
 log_lock = threading.Lock()
 counter = [0]
 
@@ -119,6 +123,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
              "body": body if body is not None else raw.decode("utf-8", "replace")})
         path = self.path.split("?")[0]
         body = body if isinstance(body, dict) else {}
+        if DELAY and has_tool_result(body.get("messages") or body.get("input")):
+            time.sleep(DELAY)
         if path.endswith("/messages/count_tokens"):
             self.send_json(200, {"input_tokens": 10})
         elif path.endswith("/messages"):
