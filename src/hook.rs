@@ -472,7 +472,11 @@ fn run(args: Vec<OsString>, env: Env) -> Result<()> {
     };
     let event = interpret(runtime, &payload).map_err(Error::Usage)?;
     // An explicit --model (from the hook's configuration) beats the payload's.
-    let model = a.model.or(event.model);
+    let model = match runtime {
+        Runtime::Claude => event.model.map(transcript::model_id),
+        _ => event.model,
+    };
+    let model = a.model.or(model);
     if let Some(m) = &model {
         beat::check_model(m).map_err(|why| Error::usage(format!("model {}: {why}", quote(m))))?;
     }

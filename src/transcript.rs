@@ -52,7 +52,19 @@ fn model_of_line(line: &[u8]) -> Option<String> {
     let model = &value[..end];
     // Claude Code's own stand-in for messages no model wrote (an API
     // error, "Not logged in"): `<synthetic>`, never a model.
-    (!model.contains('\\') && model != "<synthetic>" && crate::beat::check_model(model).is_ok()).then(|| model.to_string())
+    (!model.contains('\\') && model != "<synthetic>" && crate::beat::check_model(model).is_ok())
+        .then(|| model.to_string())
+}
+
+/// Claude Code's model as the API knows it: SessionStart names the 1M
+/// context variant `claude-opus-4-8[1m]`, while requests and the
+/// transcript say `claude-opus-4-8`. One name, so the beat does not flip
+/// between the two.
+pub fn model_id(model: String) -> String {
+    match model.strip_suffix(']').and_then(|m| m.rsplit_once('[')) {
+        Some((id, _)) if !id.is_empty() => id.to_string(),
+        _ => model,
+    }
 }
 
 #[cfg(test)]
@@ -95,6 +107,14 @@ mod tests {
         let quoted = r#"{"type":"user","message":{"role":"user","content":"\"role\":\"assistant\",\"model\":\"fake\""}}"#;
         let (p, _rm) = file(&format!("{ASSISTANT}\n{side}\n{quoted}\n"));
         assert_eq!(last_model(&p).as_deref(), Some("claude-opus-5-5"));
+    }
+
+    #[test]
+    fn a_context_variant_is_the_same_model() {
+        assert_eq!(model_id("claude-opus-4-8[1m]".into()), "claude-opus-4-8");
+        assert_eq!(model_id("claude-opus-5-5".into()), "claude-opus-5-5");
+        assert_eq!(model_id("[1m]".into()), "[1m]");
+        assert_eq!(model_id("x]".into()), "x]");
     }
 
     #[test]

@@ -370,6 +370,8 @@ def claude_setup(sb):
     with open(os.path.join(ROOT, "integrations", "claude-code", "settings.json")) as f:
         settings = json.load(f)
     settings["env"] = {}
+    # 2.1.3xx defaults to "auto" mode, which answers prompts itself.
+    settings["permissions"] = {"defaultMode": "default"}
     with open(os.path.join(cdir, "settings.json"), "w") as f:
         json.dump(settings, f)
     state = {"hasCompletedOnboarding": True, "lastOnboardingVersion": "9.9.9",
@@ -415,7 +417,7 @@ def claude_interactive(pkg):
         a.wait_status("ok", timeout=30)
         deadline_wait(lambda: a.sampler.latest().get("src") == "native", 30,
                       "the SessionStart beat")
-        deadline_wait(lambda: "? for shortcuts" in a.pane() or "shortcuts" in a.pane(), 30,
+        deadline_wait(lambda: "shortcuts" in a.pane() or "\u276f" in a.pane(), 30,
                       "claude's prompt")
         a.type_line("run the tool")
         hold_waiting(a)
