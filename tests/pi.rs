@@ -1,5 +1,5 @@
 //! The Pi extension (`integrations/pi/`): type-checked with tsc against the
-//! real `@mariozechner/pi-coding-agent` from the npm registry, and its
+//! real `@earendil-works/pi-coding-agent` (0.79.9 and 1.6.0) from the npm registry, and its
 //! handlers driven in a node test that checks the beats the real hb-write
 //! leaves.
 //!
@@ -155,6 +155,20 @@ fn the_pi_extension_type_checks_and_beats() {
         text(&o)
     );
 
+    // And against the latest Pi, whose types declare more events.
+    let o = run(
+        Command::new("node")
+            .arg(&tsc)
+            .args(["-p", "tsconfig.latest.json"])
+            .current_dir(&work),
+        Duration::from_secs(120),
+    );
+    assert!(
+        o.status.success(),
+        "tsc on mosaic-heartbeat.ts against the latest Pi:\n{}",
+        text(&o)
+    );
+
     // And the check has teeth: a handler that misreads the API fails it.
     let o = run(
         Command::new("node")
@@ -193,7 +207,7 @@ fn the_pi_extension_type_checks_and_beats() {
     assert!(o.status.success(), "node --test:\n{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
-        out.contains("# pass 4") && out.contains("# fail 0"),
+        out.contains("# pass 6") && out.contains("# fail 0"),
         "{out}"
     );
 }

@@ -26,14 +26,18 @@ function fields(file) {
 }
 
 /** Loads the extension into a fake Pi that records its handlers. */
-async function load(env) {
+async function load(env, version = "0.79.9") {
   const saved = { ...process.env };
   Object.assign(process.env, env);
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
   try {
-    const { default: extension } = await import(`../dist/mosaic-heartbeat.js?${Math.random()}`);
+    const mod = await import(`../dist/mosaic-heartbeat.js?${Math.random()}`);
     const handlers = new Map();
-    extension({ on: (event, handler) => handlers.set(event, handler) });
+    const pi = { on: (event, handler) => handlers.set(event, handler) };
+    // The default export asks Pi its version (an import only Pi itself
+    // resolves cheaply); the handlers are the same as register's.
+    assert.equal(typeof mod.default, "function");
+    mod.register(pi, version);
     return handlers;
   } finally {
     process.env = saved;
@@ -53,7 +57,15 @@ test("beats follow the agent's turns and model", async () => {
   const h = await load(env);
   assert.deepEqual(
     [...h.keys()].sort(),
-    ["agent_end", "agent_start", "model_select", "session_shutdown", "session_start"],
+    [
+      "agent_end",
+      "agent_start",
+      "model_select",
+      "session_shutdown",
+      "session_start",
+      "ui_prompt_end",
+      "ui_prompt_start",
+    ],
   );
   // hb-write reads the directory from the environment at call time.
   Object.assign(process.env, env);
@@ -136,4 +148,42 @@ test("a missing hb-write never throws into Pi", async () => {
   await h.get("agent_start")({ type: "agent_start" }, ctx("glm-5.2"));
   await h.get("session_shutdown")({ type: "session_shutdown", reason: "quit" }, ctx(undefined));
   assert.equal(fs.existsSync(sb.beat), false);
+});
+
+test("from 0.80.4 the run ends at agent_settled: agent_end comes before retries", async () => {
+  const { hasAgentSettled } = await import(`../dist/mosaic-heartbeat.js?${Math.random()}`);
+  for (const v of ["0.80.4", "0.81.0", "1.6.0", "2.0.0-beta.1"]) assert.ok(hasAgentSettled(v), v);
+  for (const v of ["0.79.9", "0.80.3", "0.73.1", "", "x"]) assert.ok(!hasAgentSettled(v), v);
+  const sb = sandbox();
+  const env = {
+    MOSAIC_AGENT_NAME: NAME,
+    MOSAIC_HB_WRITE: HB_WRITE,
+    MOSAIC_HEARTBEAT_DIR: sb.dir,
+    MOSAIC_HEARTBEAT_INTERVAL: "10",
+  };
+  const h = await load(env, "1.6.0");
+  assert.ok(h.has("agent_settled") && !h.has("agent_end"), [...h.keys()].join(" "));
+  Object.assign(process.env, env);
+  await h.get("agent_start")({ type: "agent_start" }, ctx("glm-5.2"));
+  assert.equal(fields(sb.beat).status, "busy");
+  await h.get("agent_settled")({ type: "agent_settled", aborted: false }, ctx("glm-5.2"));
+  assert.equal(fields(sb.beat).status, "ok");
+  assert.equal(fields(sb.beat).model, "glm-5.2");
+});
+
+test("a blocking dialog is waiting, then the status it interrupted", async () => {
+  const sb = sandbox();
+  const env = {
+    MOSAIC_AGENT_NAME: NAME,
+    MOSAIC_HB_WRITE: HB_WRITE,
+    MOSAIC_HEARTBEAT_DIR: sb.dir,
+    MOSAIC_HEARTBEAT_INTERVAL: "10",
+  };
+  const h = await load(env, "1.6.0");
+  Object.assign(process.env, env);
+  await h.get("agent_start")({ type: "agent_start" }, ctx("glm-5.2"));
+  await h.get("ui_prompt_start")({ type: "ui_prompt_start", reason: "ui_prompt", kind: "confirm" }, ctx("glm-5.2"));
+  assert.equal(fields(sb.beat).status, "waiting");
+  await h.get("ui_prompt_end")({ type: "ui_prompt_end" }, ctx("glm-5.2"));
+  assert.equal(fields(sb.beat).status, "busy");
 });
