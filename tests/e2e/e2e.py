@@ -80,7 +80,7 @@ class Sandbox:
     """One mode's world: HOME, config dirs, work dir, beats, hook log, mock,
     tmux socket."""
 
-    def __init__(self, mode, delay=0.0, command=None):
+    def __init__(self, mode, delay=0.0, command=None, fail_first=0):
         self.mode = mode
         self.root = tempfile.mkdtemp(prefix=f"hb-e2e-{mode}-")
         for d in ("home", "work", "hb", "hooks", "xdg/config", "xdg/state", "xdg/cache"):
@@ -92,7 +92,7 @@ class Sandbox:
         self.socket = f"hb-e2e-{os.getpid()}-{mode}"
         self.requests = os.path.join(self.root, "requests.log")
         portfile = os.path.join(self.root, "port")
-        menv = dict(os.environ, MOCK_DELAY=str(delay))
+        menv = dict(os.environ, MOCK_DELAY=str(delay), MOCK_FAIL_FIRST=str(fail_first))
         args = [sys.executable, os.path.join(HERE, "mock.py"), portfile, self.requests]
         if command:
             args.append(command)
@@ -293,7 +293,9 @@ def check_model_kept(samples, want_model):
     last (exited, plain) has it."""
     seen = False
     for s in samples:
-        if s.get("status") == "exited":
+        # The sidecar's own beats (before the first hook, after the session
+        # handed the beat back, the last `exited`) are plain: no model.
+        if s.get("status") == "exited" or s.get("src") == "sidecar":
             continue
         if s.get("model"):
             check(s["model"] == want_model or want_model is None,
@@ -347,6 +349,10 @@ def event_table(sb, name):
     """event -> beat, from the recorded hook calls (for the report)."""
     rows = []
     for c in sb.hook_calls():
+        if "--hook" not in c["args"]:  # Pi's extension calls hb-write itself
+            a = c["args"]
+            rows.append(a[a.index("--status") + 1] if "--status" in a else " ".join(a[:-1]))
+            continue
         try:
             p = json.loads(c["payload"] or (c["args"][-1] if c["args"] else "{}"))
         except ValueError:
@@ -460,11 +466,104 @@ def check_common(sb, a, model=None):
     check(not errs, f"hb-read failed while sampling: {errs[:2]}")
 
 
+# --- Pi ----------------------------------------------------------------------
+
+PI_MODEL = "hb-mock-model"
+
+
+def pi_setup(sb):
+    agent = os.path.join(sb.home, ".pi", "agent")
+    os.makedirs(os.path.join(agent, "extensions"), exist_ok=True)
+    shutil.copy(os.path.join(ROOT, "integrations", "pi", "mosaic-heartbeat.ts"),
+                os.path.join(agent, "extensions", "mosaic-heartbeat.ts"))
+    models = {"providers": {"hbmock": {
+        "baseUrl": sb.base + "/v1", "api": "openai-completions", "apiKey": "hb-mock-key",
+        "models": [{"id": PI_MODEL, "name": "hb mock", "contextWindow": 32000,
+                    "maxTokens": 1000}]}}}
+    with open(os.path.join(agent, "models.json"), "w") as f:
+        json.dump(models, f)
+    with open(os.path.join(agent, "settings.json"), "w") as f:
+        json.dump({"defaultProvider": "hbmock", "defaultModel": PI_MODEL}, f)
+    return {"PI_OFFLINE": "1", "PI_SKIP_VERSION_CHECK": "1", "PI_TELEMETRY": "0"}
+
+
+def pi_cli(pkg):
+    for rel in ("dist/bundle/cli.js", "dist/cli.js"):
+        p = os.path.join(MODS, pkg, rel)
+        if os.path.exists(p):
+            return [os.path.join(NODE_BIN, "node"), p]
+    raise Failure(f"no Pi CLI in {pkg}")
+
+
+def pi_print(pkg):
+    def run(sb):
+        env = pi_setup(sb)
+        a = sb.start("pi-print", pi_cli(pkg) + ["--provider", "hbmock", "--model", PI_MODEL,
+                                                "-p", "run the tool"], env)
+        check_exited(a, timeout=60)
+        check_common(sb, a, PI_MODEL)
+        st = statuses(a.sampler.samples)
+        check("busy" in st, f"never busy: {st}")
+        check(st[-2:] == ["ok", "exited"], f"the run did not end ok before exited: {st}")
+        check(os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), "the tool never ran")
+        return st
+    return run
+
+
+def pi_interactive(pkg):
+    def run(sb):
+        env = pi_setup(sb)
+        a = sb.start("pi-tui", pi_cli(pkg) + ["--provider", "hbmock", "--model", PI_MODEL], env)
+        deadline_wait(lambda: a.sampler.latest().get("src") == "native", 30,
+                      "the session_start beat")
+        deadline_wait(lambda: PI_MODEL in a.pane() or "hbmock" in a.pane(), 30, "pi's prompt")
+        a.type_line("run the tool")
+        deadline_wait(lambda: os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), 30,
+                      "the tool to run")
+        a.wait_pane("Done: the tool ran.")
+        a.wait_status("ok", timeout=30)
+        m = a.sampler.mark()
+        time.sleep(HOLD)  # idle at the prompt: ok stays ok, beaten by the extension's timer
+        idle = a.sampler.since(m)
+        check(all(s.get("status") == "ok" and s.get("src") == "native" for s in idle),
+              f"idle beat not native ok: {idle[:3]}")
+        a.keys("C-d")
+        check_exited(a)
+        check_common(sb, a, PI_MODEL)
+        st = statuses(a.sampler.samples)
+        check("busy" in st, f"never busy: {st}")
+        return st
+    return run
+
+
+def pi_retry(pkg):
+    """The first model request fails: Pi retries after a backoff, and the
+    beat must stay busy through it (1.x fires agent_end before the
+    backoff; the extension waits for agent_settled)."""
+    def run(sb):
+        env = pi_setup(sb)
+        a = sb.start("pi-retry", pi_cli(pkg) + ["--provider", "hbmock", "--model", PI_MODEL,
+                                                "-p", "run the tool"], env)
+        check_exited(a, timeout=90)
+        check_common(sb, a, PI_MODEL)
+        st = statuses(a.sampler.samples)
+        posts = [r for r in sb.requests_seen() if r["method"] == "POST"]
+        check(len(posts) >= 3, f"Pi did not retry: {len(posts)} model requests")
+        check(st == ["ok", "busy", "ok", "exited"], f"the beat left busy mid-run: {st}")
+        return st
+    return run
+
+
 MODES = {
     "claude-print-2.1.197": (claude_print("claude-old"), "claude-old", {"delay": 1.5}),
     "claude-print-2.1.332": (claude_print("claude-new"), "claude-new", {"delay": 1.5}),
     "claude-interactive-2.1.197": (claude_interactive("claude-old"), "claude-old", {}),
     "claude-interactive-2.1.332": (claude_interactive("claude-new"), "claude-new", {}),
+    "pi-print-0.79.9": (pi_print("pi-old"), "pi-old", {"delay": 1.5}),
+    "pi-print-1.6.0": (pi_print("pi-new"), "pi-new", {"delay": 1.5}),
+    "pi-interactive-0.79.9": (pi_interactive("pi-old"), "pi-old", {"delay": 1.5}),
+    "pi-interactive-1.6.0": (pi_interactive("pi-new"), "pi-new", {"delay": 1.5}),
+    "pi-retry-1.6.0": (pi_retry("pi-new"), "pi-new", {"fail_first": 1}),
 }
 
 

@@ -29,6 +29,9 @@ MODEL_TEXT = "Done: the tool ran."
 # Seconds the final answer takes (after the tool's result), so that a
 # sampler sees the turn busy; MOCK_DELAY in the environment.
 DELAY = float(os.environ.get("MOCK_DELAY", "0"))
+# The first MOCK_FAIL_FIRST model requests fail with 503, so that a
+# runtime's automatic retry (and its backoff) can be watched.
+FAIL_FIRST = [int(os.environ.get("MOCK_FAIL_FIRST", "0"))]
 log_lock = threading.Lock()
 counter = [0]
 
@@ -123,6 +126,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
              "body": body if body is not None else raw.decode("utf-8", "replace")})
         path = self.path.split("?")[0]
         body = body if isinstance(body, dict) else {}
+        if FAIL_FIRST[0] > 0 and path.endswith(("/messages", "/responses", "/chat/completions")):
+            with log_lock:
+                FAIL_FIRST[0] -= 1
+            self.send_json(503, {"error": {"type": "overloaded_error",
+                                           "message": "hb mock: overloaded, retry"}})
+            return
         if DELAY and has_tool_result(body.get("messages") or body.get("input")):
             time.sleep(DELAY)
         if path.endswith("/messages/count_tokens"):
