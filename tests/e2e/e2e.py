@@ -80,7 +80,7 @@ class Sandbox:
     """One mode's world: HOME, config dirs, work dir, beats, hook log, mock,
     tmux socket."""
 
-    def __init__(self, mode, delay=0.0, command=None, fail_first=0):
+    def __init__(self, mode, delay=0.0, command=None, fail_first=0, escalate=True):
         self.mode = mode
         self.root = tempfile.mkdtemp(prefix=f"hb-e2e-{mode}-")
         for d in ("home", "work", "hb", "hooks", "xdg/config", "xdg/state", "xdg/cache"):
@@ -92,7 +92,8 @@ class Sandbox:
         self.socket = f"hb-e2e-{os.getpid()}-{mode}"
         self.requests = os.path.join(self.root, "requests.log")
         portfile = os.path.join(self.root, "port")
-        menv = dict(os.environ, MOCK_DELAY=str(delay), MOCK_FAIL_FIRST=str(fail_first))
+        menv = dict(os.environ, MOCK_DELAY=str(delay), MOCK_FAIL_FIRST=str(fail_first),
+                    MOCK_ESCALATE="1" if escalate else "0")
         args = [sys.executable, os.path.join(HERE, "mock.py"), portfile, self.requests]
         if command:
             args.append(command)
@@ -554,6 +555,72 @@ def pi_retry(pkg):
     return run
 
 
+# --- Codex -------------------------------------------------------------------
+
+CODEX_BIN_DIR = os.path.join(MODS, "@openai", "codex-linux-x64", "vendor",
+                             "x86_64-unknown-linux-musl", "bin")
+CODEX_MODEL = "gpt-hb-mock"
+
+
+def install_hooks(sb, runtime, env):
+    """The integration as a user installs it: scripts/hb-install-hooks."""
+    r = subprocess.run([os.path.join(ROOT, "scripts", "hb-install-hooks"), runtime],
+                       capture_output=True, text=True, env=dict(sb.env, **env))
+    check(r.returncode == 0, f"hb-install-hooks {runtime}: {r.returncode}: {r.stdout}{r.stderr}")
+    return r.stdout
+
+
+def codex_setup(sb, approval="on-request", sandbox="read-only", features_extra=""):
+    chome = os.path.join(sb.home, ".codex")
+    os.makedirs(chome, exist_ok=True)
+    with open(os.path.join(chome, "config.toml"), "w") as f:
+        f.write(f"""model = "{CODEX_MODEL}"
+model_provider = "hbmock"
+approval_policy = "{approval}"
+sandbox_mode = "{sandbox}"
+check_for_update_on_startup = false
+
+[model_providers.hbmock]
+name = "hb mock"
+base_url = "{sb.base}/v1"
+wire_api = "responses"
+env_key = "HB_MOCK_KEY"
+request_max_retries = 0
+stream_max_retries = 0
+
+[analytics]
+enabled = false
+
+# No plugin, app or update fetches ({features_extra}).
+[features]
+plugins = false
+remote_plugin = false
+apps = false
+in_app_updates = false
+{features_extra}
+
+[projects."{sb.work}"]
+trust_level = "trusted"
+""")
+    sb.env["PATH"] = CODEX_BIN_DIR + ":" + sb.env["PATH"]
+    env = {"CODEX_HOME": chome, "HB_MOCK_KEY": "hb-mock-key", "RUST_LOG": "warn"}
+    install_hooks(sb, "codex", env)
+    return env
+
+
+def codex_exec(sb):
+    env = codex_setup(sb, approval="never", sandbox="danger-full-access")
+    a = sb.start("cx-exec", [os.path.join(CODEX_BIN_DIR, "codex"), "exec",
+                             "--skip-git-repo-check", "run the tool"], env)
+    check_exited(a, timeout=60)
+    check_common(sb, a, CODEX_MODEL)
+    st = statuses(a.sampler.samples)
+    check("busy" in st, f"never busy: {st}")
+    check(os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), "the tool never ran")
+    check("Could not resolve host" not in a.pane(), "codex still tried a host by name")
+    return st
+
+
 MODES = {
     "claude-print-2.1.197": (claude_print("claude-old"), "claude-old", {"delay": 1.5}),
     "claude-print-2.1.332": (claude_print("claude-new"), "claude-new", {"delay": 1.5}),
@@ -564,6 +631,7 @@ MODES = {
     "pi-interactive-0.79.9": (pi_interactive("pi-old"), "pi-old", {"delay": 1.5}),
     "pi-interactive-1.6.0": (pi_interactive("pi-new"), "pi-new", {"delay": 1.5}),
     "pi-retry-1.6.0": (pi_retry("pi-new"), "pi-new", {"fail_first": 1}),
+    "codex-exec-0.171.0": (codex_exec, "codex", {"delay": 1.5, "escalate": False}),
 }
 
 

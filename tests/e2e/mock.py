@@ -32,6 +32,8 @@ DELAY = float(os.environ.get("MOCK_DELAY", "0"))
 # The first MOCK_FAIL_FIRST model requests fail with 503, so that a
 # runtime's automatic retry (and its backoff) can be watched.
 FAIL_FIRST = [int(os.environ.get("MOCK_FAIL_FIRST", "0"))]
+# Codex: ask for escalated permissions (an approval prompt), unless 0.
+ESCALATE = os.environ.get("MOCK_ESCALATE", "1") != "0"
 log_lock = threading.Lock()
 counter = [0]
 
@@ -194,24 +196,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         call = not has_tool_result(body.get("input"))
         rid = next_id("resp")
         items = []
+        esc = ({"sandbox_permissions": "require_escalated",
+                "justification": "hb e2e needs a prompt"} if ESCALATE else {})
         if call and "exec_command" in tools:
             items.append({"type": "function_call", "id": next_id("fc"), "call_id": next_id("call"),
                           "name": "exec_command", "status": "completed",
-                          "arguments": json.dumps({"cmd": COMMAND,
-                                                   "sandbox_permissions": "require_escalated",
-                                                   "justification": "hb e2e needs a prompt"})})
+                          "arguments": json.dumps({"cmd": COMMAND, **esc})})
         elif call and "shell" in tools:
             items.append({"type": "function_call", "id": next_id("fc"), "call_id": next_id("call"),
                           "name": "shell", "status": "completed",
-                          "arguments": json.dumps({"command": ["bash", "-lc", COMMAND],
-                                                   "sandbox_permissions": "require_escalated",
-                                                   "justification": "hb e2e needs a prompt"})})
+                          "arguments": json.dumps({"command": ["bash", "-lc", COMMAND], **esc})})
         elif call and "shell_command" in tools:
             items.append({"type": "function_call", "id": next_id("fc"), "call_id": next_id("call"),
                           "name": "shell_command", "status": "completed",
-                          "arguments": json.dumps({"command": COMMAND,
-                                                   "sandbox_permissions": "require_escalated",
-                                                   "justification": "hb e2e needs a prompt"})})
+                          "arguments": json.dumps({"command": COMMAND, **esc})})
         else:
             text = MODEL_TEXT if tools else '{"title":"Mock title"}'
             items.append({"type": "message", "id": next_id("m"), "role": "assistant",
