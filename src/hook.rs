@@ -16,7 +16,7 @@ use crate::cli::Parsed;
 use crate::config::{self, Env};
 use crate::error::{quote, Error, Result};
 use crate::listing::{read_beat, ReadBeat};
-use crate::{agent_pid, atomic, marker, proc, transcript, write};
+use crate::{agent_pid, atomic, codex_thread, marker, proc, transcript, write};
 use std::ffi::OsString;
 use std::io::Read;
 
@@ -54,6 +54,11 @@ pub struct Event {
     pub action: Action,
     pub model: Option<String>,
     pub transcript: Option<String>,
+    /// Codex: the session a SessionStart opens, the thread a notify ends.
+    pub session: Option<String>,
+    pub thread: Option<String>,
+    /// Codex SessionStart: record `session` as the agent's main thread.
+    pub starts_session: bool,
 }
 
 /// The fields of either runtime's payload that matter here, each a string
@@ -68,6 +73,9 @@ struct Payload {
     message: Option<String>,
     /// Claude Code: the session's transcript, which names the model.
     transcript_path: Option<String>,
+    /// Codex: the session (hooks) and the thread a notify is about.
+    session_id: Option<String>,
+    thread_id: Option<String>,
 }
 
 impl Payload {
@@ -75,7 +83,7 @@ impl Payload {
     /// repeated keys wins. Keys are compared as written: runtimes never
     /// escape these.
     fn read(json: &str) -> std::result::Result<Payload, String> {
-        let mut values: [Option<&str>; 6] = [None; 6];
+        let mut values: [Option<&str>; 8] = [None; 8];
         for m in scan_json(json.as_bytes())? {
             let slot = match &json[m.key.0 + 1..m.key.1 - 1] {
                 "hook_event_name" => 0,
@@ -84,11 +92,13 @@ impl Payload {
                 "notification_type" => 3,
                 "message" => 4,
                 "transcript_path" => 5,
+                "session_id" => 6,
+                "thread-id" => 7,
                 _ => continue,
             };
             values[slot] = Some(&json[m.value.0..m.value.1]);
         }
-        let [hook_event_name, kind, model, notification_type, message, transcript_path] =
+        let [hook_event_name, kind, model, notification_type, message, transcript_path, session_id, thread_id] =
             values.map(|v| v.and_then(text));
         Ok(Payload {
             hook_event_name,
@@ -97,6 +107,8 @@ impl Payload {
             notification_type,
             message,
             transcript_path,
+            session_id,
+            thread_id,
         })
     }
 }
@@ -196,10 +208,14 @@ pub fn interpret(runtime: Runtime, json: &str) -> std::result::Result<Event, Str
         (None, Some(k)) => return Err(format!("unknown event type {}", quote(k))),
         (None, None) => return Err("payload names no event".into()),
     };
+    let starts_session = p.hook_event_name.as_deref() == Some("SessionStart");
     Ok(Event {
         action,
         model: p.model,
         transcript: p.transcript_path,
+        session: p.session_id,
+        thread: p.thread_id,
+        starts_session,
     })
 }
 
@@ -483,8 +499,17 @@ fn run(args: Vec<OsString>, env: Env) -> Result<()> {
     if a.dry_run {
         return Ok(());
     }
+    if runtime == Runtime::Codex {
+        // A notify about another thread (the TUI's title generation) is
+        // not the agent's turn ending.
+        if let Some(t) = event.thread.as_deref() {
+            if codex_thread::is_other_thread(&dir, &name, t) {
+                return Ok(());
+            }
+        }
+    }
     let marker_path = marker::marker_path(&dir, &name);
-    match event.action {
+    let done = match event.action {
         Action::ClearNative => marker::remove(&marker_path, "marker"),
         Action::Beat(status) => {
             // The marker is refreshed after the beat; refuse up front what
@@ -526,7 +551,13 @@ fn run(args: Vec<OsString>, env: Env) -> Result<()> {
             write::write_beat(&dir, &name, &write::make_beat(pid, status, model))?;
             marker::touch(&marker_path)
         }
+    };
+    // After the beat, which created the directory if need be.
+    if let (Runtime::Codex, true, Some(s)) = (runtime, event.starts_session, &event.session) {
+        done?;
+        return codex_thread::record(&dir, &name, s);
     }
+    done
 }
 
 /// The payload on stdin, refused past [`MAX_PAYLOAD`]. Plain reads of fd 0

@@ -8,6 +8,7 @@ pub mod agent_pid;
 pub mod atomic;
 pub mod beat;
 pub mod cli;
+pub mod codex_thread;
 pub mod config;
 pub mod defer_check;
 pub mod error;

@@ -621,6 +621,46 @@ def codex_exec(sb):
     return st
 
 
+def codex_tui_drive(sb, a):
+    """One approval turn in a Codex TUI (its SessionStart hook runs with
+    the first prompt)."""
+    deadline_wait(lambda: "Ask Codex" in a.pane() or "\u203a" in a.pane(), 30, "codex's prompt")
+    a.type_line("run the tool")
+    hold_waiting(a)
+    check("Would you like to run" in a.pane(), "no approval prompt in the pane")
+    a.keys("Enter")  # "1. Yes, proceed"
+    deadline_wait(lambda: os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), 30,
+                  "the tool to run")
+    a.wait_status("ok", timeout=30)
+    m = a.sampler.mark()
+    time.sleep(HOLD)  # idle at the prompt: ok stays ok
+    idle = a.sampler.since(m)
+    check(all(s.get("status") == "ok" for s in idle), f"idle beat not ok: {idle[:3]}")
+
+
+def codex_quit(a):
+    for _ in range(3):
+        if not a.alive():
+            break
+        a.keys("C-c")
+        try:
+            deadline_wait(lambda: not a.alive(), 5, "codex to quit")
+        except Failure:
+            pass
+    check_exited(a)
+
+
+def codex_tui_embedded(sb):
+    env = codex_setup(sb, features_extra="daemon_auto_start = false")
+    a = sb.start("cx-tui", [os.path.join(CODEX_BIN_DIR, "codex")], env)
+    codex_tui_drive(sb, a)
+    codex_quit(a)
+    check_common(sb, a, CODEX_MODEL)
+    st = statuses(a.sampler.samples)
+    check("busy" in st and "waiting" in st, f"statuses {st}")
+    return st
+
+
 MODES = {
     "claude-print-2.1.197": (claude_print("claude-old"), "claude-old", {"delay": 1.5}),
     "claude-print-2.1.332": (claude_print("claude-new"), "claude-new", {"delay": 1.5}),
@@ -632,6 +672,7 @@ MODES = {
     "pi-interactive-1.6.0": (pi_interactive("pi-new"), "pi-new", {"delay": 1.5}),
     "pi-retry-1.6.0": (pi_retry("pi-new"), "pi-new", {"fail_first": 1}),
     "codex-exec-0.171.0": (codex_exec, "codex", {"delay": 1.5, "escalate": False}),
+    "codex-tui-embedded-0.171.0": (codex_tui_embedded, "codex", {"delay": 1.0}),
 }
 
 
