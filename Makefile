@@ -10,7 +10,7 @@ UNITDIR  = $(DESTDIR)$(PREFIX)/lib/systemd/system
 # static` built them, else the release build (tests install debug builds).
 BINSRC  ?= $(if $(wildcard dist/hb-write),dist,target/release)
 BINS     = hb-write hb-defer-check hb-read
-SCRIPTS  = start-agent-session.sh stop-agent-session.sh
+SCRIPTS  = start-agent-session.sh stop-agent-session.sh hb-install-hooks
 
 .PHONY: all build static test demo install uninstall clean
 
@@ -47,10 +47,20 @@ test:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 	$(CARGO) test --locked
-	shellcheck scripts/*.sh bench/*.sh
+	shellcheck scripts/*.sh bench/*.sh tests/e2e/*.sh tests/e2e/shim/hb-write
 	$(MAKE) --no-print-directory static
 	scripts/check-static.sh $(DIST)
 	$(MAKE) --no-print-directory check-install
+
+# Real Claude Code, Codex and Pi agents against the binaries (tests/e2e/):
+# installs the pinned runtimes into target/e2e/ (once per lock), then runs
+# every mode in a network namespace with only loopback. One runtime alone:
+# `make e2e E2E=codex` (modes by prefix; `tests/e2e/run.sh --list`).
+E2E ?=
+.PHONY: e2e
+e2e:
+	$(CARGO) build --locked --bins
+	tests/e2e/run.sh $(E2E)
 
 # `make install` takes the static binaries once `make static` built them.
 .PHONY: check-install
@@ -75,6 +85,9 @@ install: $(if $(wildcard dist/hb-write),,build)
 	install -d $(BINDIR)
 	for b in $(BINS); do install -m 0755 $(BINSRC)/$$b $(BINDIR)/$$b; done
 	for s in $(SCRIPTS); do [ ! -f scripts/$$s ] || install -m 0755 scripts/$$s $(BINDIR)/$$s; done
+	# The Pi extension, where hb-install-hooks looks for it (../share/hb).
+	install -d $(DESTDIR)$(PREFIX)/share/hb
+	install -m 0644 integrations/pi/mosaic-heartbeat.ts $(DESTDIR)$(PREFIX)/share/hb/mosaic-heartbeat.ts
 	# systemd units, pointing at the installed binaries (PREFIX, not DESTDIR).
 	install -d "$(UNITDIR)"
 	for u in scripts/systemd/*.service scripts/systemd/*.timer; do \
@@ -84,6 +97,7 @@ install: $(if $(wildcard dist/hb-write),,build)
 
 uninstall:
 	for f in $(BINS) $(SCRIPTS); do rm -f $(BINDIR)/$$f; done
+	rm -f $(DESTDIR)$(PREFIX)/share/hb/mosaic-heartbeat.ts
 	for u in scripts/systemd/*.service scripts/systemd/*.timer; do rm -f "$(UNITDIR)/$${u##*/}"; done
 
 clean:
