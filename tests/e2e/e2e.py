@@ -172,6 +172,15 @@ class Sandbox:
 
     def close(self, keep=False):
         self.tmux("kill-server", check_rc=False)
+        # A runtime's own daemons (Codex's app server) outlive their panes:
+        # end those started from this sandbox, and only those.
+        for pid in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if self.root.encode() in f.read():
+                        os.kill(int(pid), 15)
+            except (OSError, ValueError):
+                pass
         for a in self.agents.values():
             a.sampler.stop()
         self.mock.kill()
@@ -661,6 +670,31 @@ def codex_tui_embedded(sb):
     return st
 
 
+def codex_tui_two_agents(sb):
+    """Two TUIs of one user at once, configured by hb-install-hooks alone
+    (which turns Codex's shared app-server daemon off): each agent's beats
+    land in its own file, with its own pid."""
+    env = codex_setup(sb)
+    codex = os.path.join(CODEX_BIN_DIR, "codex")
+    a = sb.start("cx-one", [codex], env)
+    b = sb.start("cx-two", [codex], env)
+    codex_tui_drive(sb, a)
+    os.remove(os.path.join(sb.work, "hb-e2e-tool-ran"))
+    codex_tui_drive(sb, b)
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    check(not any("app-server-daemon" in l and sb.root in l for l in ps.splitlines()),
+          "a shared Codex daemon runs")
+    for x in (a, b):
+        codex_quit(x)
+    for x in (a, b):
+        check_pids(x.sampler.samples, x.pane_pid)
+        check_model_kept(x.sampler.samples, CODEX_MODEL)
+        st = statuses(x.sampler.samples)
+        check("busy" in st and "waiting" in st, f"{x.name}: statuses {st}")
+    check_hooks_quiet(sb)
+    return {x.name: statuses(x.sampler.samples) for x in (a, b)}
+
+
 MODES = {
     "claude-print-2.1.197": (claude_print("claude-old"), "claude-old", {"delay": 1.5}),
     "claude-print-2.1.332": (claude_print("claude-new"), "claude-new", {"delay": 1.5}),
@@ -673,6 +707,7 @@ MODES = {
     "pi-retry-1.6.0": (pi_retry("pi-new"), "pi-new", {"fail_first": 1}),
     "codex-exec-0.171.0": (codex_exec, "codex", {"delay": 1.5, "escalate": False}),
     "codex-tui-embedded-0.171.0": (codex_tui_embedded, "codex", {"delay": 1.0}),
+    "codex-tui-default-two-agents-0.171.0": (codex_tui_two_agents, "codex", {"delay": 1.0}),
 }
 
 
