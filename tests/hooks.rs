@@ -118,15 +118,22 @@ fn assert_fresh_marker(sb: &Sandbox) {
 
 /// What each recorded event must leave: a status, or the marker cleared.
 const EVENTS: &[(&str, &str, Option<&str>)] = &[
-    // (fixture, status or "clear", the payload's model)
+    // (fixture, status or "clear", the payload's model). Captured from the
+    // real CLIs by `make e2e` (tests/fixtures/hooks/README.md says which
+    // version sent which), except where the README says hand-written.
+    ("claude/session-start.json", "ok", Some("claude-opus-5-5")),
+    // Print mode: no model in any payload.
+    ("claude/session-start-print.json", "ok", None),
+    // 2.1.197 names the 1M-context variant; the beat names the model.
     (
-        "claude/session-start.json",
+        "claude/session-start-2.1.197.json",
         "ok",
-        Some("claude-sonnet-4-5-20250929"),
+        Some("claude-opus-4-8"),
     ),
     ("claude/user-prompt-submit.json", "busy", None),
     ("claude/pre-tool-use.json", "busy", None),
     ("claude/post-tool-use.json", "busy", None),
+    ("claude/post-tool-use-hostile.json", "busy", None),
     ("claude/permission-request.json", "waiting", None),
     ("claude/notification-permission.json", "waiting", None),
     ("claude/notification-idle.json", "ok", None),
@@ -135,21 +142,18 @@ const EVENTS: &[(&str, &str, Option<&str>)] = &[
     ("claude/stop-failure.json", "ok", None),
     ("claude/subagent-stop.json", "busy", None),
     ("claude/session-end.json", "clear", None),
-    ("codex/session-start.json", "ok", Some("gpt-5.1-codex")),
-    (
-        "codex/user-prompt-submit.json",
-        "busy",
-        Some("gpt-5.1-codex"),
-    ),
-    ("codex/pre-tool-use.json", "busy", Some("gpt-5.1-codex")),
+    ("codex/session-start.json", "ok", Some("gpt-hb-mock")),
+    ("codex/user-prompt-submit.json", "busy", Some("gpt-hb-mock")),
+    ("codex/pre-tool-use.json", "busy", Some("gpt-hb-mock")),
     (
         "codex/permission-request.json",
         "waiting",
-        Some("gpt-5.1-codex"),
+        Some("gpt-hb-mock"),
     ),
-    ("codex/post-tool-use.json", "busy", Some("gpt-5.1-codex")),
-    ("codex/stop.json", "ok", Some("gpt-5.1-codex")),
+    ("codex/post-tool-use.json", "busy", Some("gpt-hb-mock")),
+    ("codex/stop.json", "ok", Some("gpt-hb-mock")),
     ("codex/notify-agent-turn-complete.json", "ok", None),
+    ("codex/notify-exec.json", "ok", None),
 ];
 
 #[test]
@@ -220,7 +224,7 @@ fn a_session_flips_status_and_keeps_pid_and_model() {
         let b = beat(&sb);
         assert_eq!((file, b["status"].as_str()), (file, want));
         assert_eq!(b["pid"], me);
-        assert_eq!(b["model"], "claude-sonnet-4-5-20250929", "{file}");
+        assert_eq!(b["model"], "claude-opus-5-5", "{file}");
     }
     let r = sb.run(READ, &["--json", NAME]);
     r.expect(0);
@@ -550,4 +554,119 @@ fn the_shipped_configurations_call_the_hook() {
     assert!(config
         .lines()
         .any(|l| l.trim() == r#"notify = ["hb-write", "--hook", "codex"]"#));
+}
+
+#[test]
+fn a_notify_about_another_codex_thread_changes_nothing() {
+    // The TUI's title generation runs in its own thread and reports its
+    // turn to notify: it must not end the operator's waiting.
+    let sb = Sandbox::new("hook-codex-thread");
+    sidecar_beat(&sb, None);
+    quiet(&hook(
+        &sb,
+        "codex",
+        Payload::Stdin(&fixture("codex/session-start.json")),
+        &[],
+    ));
+    quiet(&hook(
+        &sb,
+        "codex",
+        Payload::Stdin(&fixture("codex/permission-request.json")),
+        &[],
+    ));
+    let before = sb.read(&format!("{NAME}.hb"));
+    let r = hook(
+        &sb,
+        "codex",
+        Payload::Arg(&fixture("codex/notify-title-thread.json")),
+        &[],
+    );
+    quiet(&r);
+    assert_eq!(sb.read(&format!("{NAME}.hb")), before, "{}", r.explain());
+    assert_eq!(beat(&sb)["status"], "waiting");
+    // The session's own thread ends the turn.
+    quiet(&hook(
+        &sb,
+        "codex",
+        Payload::Arg(&fixture("codex/notify-agent-turn-complete.json")),
+        &[],
+    ));
+    assert_eq!(beat(&sb)["status"], "ok");
+}
+
+#[test]
+fn claude_in_print_mode_gets_its_model_from_the_transcript() {
+    let sb = Sandbox::new("hook-transcript");
+    sidecar_beat(&sb, None);
+    let transcript = sb.path("session.jsonl");
+    fs::write(
+        &transcript,
+        concat!(
+            r#"{"type":"user","message":{"role":"user","content":"run the tool"}}"#,
+            "\n",
+            r#"{"parentUuid":"a","isSidechain":false,"message":{"id":"msg_2","type":"message","role":"assistant","model":"claude-opus-5-5","content":[]},"type":"assistant"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    // A real print-mode PreToolUse, pointed at this transcript.
+    let payload = fixture("claude/pre-tool-use.json");
+    let start = payload.find("\"transcript_path\":\"").unwrap() + 19;
+    let end = start + payload[start..].find('"').unwrap();
+    let payload = format!(
+        "{}{}{}",
+        &payload[..start],
+        transcript.display(),
+        &payload[end..]
+    );
+    quiet(&hook(&sb, "claude", Payload::Stdin(&payload), &[]));
+    let b = beat(&sb);
+    assert_eq!(
+        (b["status"].as_str(), b["model"].as_str()),
+        ("busy", "claude-opus-5-5")
+    );
+}
+
+#[test]
+fn a_hook_that_outlived_its_runtime_never_names_pid_1() {
+    // `codex exec` may exit before its notify child runs: the hook is
+    // reparented to pid 1. Here a pid namespace makes that certain: the
+    // hook's shell exits, its child is adopted by the namespace's init.
+    if Command::new("unshare")
+        .args(["-pf", "--mount-proc", "true"])
+        .status()
+        .map_or(true, |s| !s.success())
+    {
+        panic!("unshare -pf is needed (run as root, as CI does)");
+    }
+    let sb = Sandbox::new("hook-orphan");
+    // The beat names an agent that is gone.
+    let mut gone = Command::new("true").spawn().unwrap();
+    let gone_pid = gone.id().to_string();
+    gone.wait().unwrap();
+    sb.run(WRITE, &["--pid", &gone_pid, NAME]).expect(0);
+    let before = sb.read(&format!("{NAME}.hb"));
+    let notify = fixture("codex/notify-exec.json");
+    let mut c = Command::new("unshare");
+    c.args(["-pf", "--mount-proc", "sh", "-c"])
+        // The orphan runs the hook, then says it is done; the namespace's
+        // init waits for that (at most 10 s), since its end ends them all.
+        .arg(concat!(
+            r#"d=$1; shift; sh -c '("$@"; : >"$0") & exit 0' "$d" "$@"; "#,
+            r#"i=0; while [ ! -e "$d" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done"#
+        ))
+        .arg("sh")
+        .arg(sb.root.join("hook-done"))
+        .arg(WRITE)
+        .args(["--hook", "codex"])
+        .arg(&notify)
+        .env("MOSAIC_AGENT_NAME", NAME)
+        .env("MOSAIC_HEARTBEAT_DIR", &sb.dir);
+    let r = Run::of(&mut c, &sb);
+    r.expect(0);
+    assert!(sb.root.join("hook-done").exists(), "{}", r.explain());
+    // The hook ran, found no agent, and said so in its one line.
+    assert!(r.stderr().contains("no agent to name"), "{}", r.explain());
+    assert_eq!(sb.read(&format!("{NAME}.hb")), before, "{}", r.explain());
+    assert!(!beat(&sb)["pid"].eq("1"));
 }
