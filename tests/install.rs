@@ -162,7 +162,10 @@ fn claude_without_settings_gets_a_file_and_the_dry_run_writes_none() {
     assert!(!file.exists());
     ok(&h.run(&["claude"]));
     let json = fs::read_to_string(&file).unwrap();
-    assert!(json.contains("\"matcher\": \"permission_prompt|idle_prompt\""), "{json}");
+    assert!(
+        json.contains("\"matcher\": \"permission_prompt|idle_prompt\""),
+        "{json}"
+    );
 }
 
 #[test]

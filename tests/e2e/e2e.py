@@ -383,13 +383,11 @@ CLAUDE_KEY = "sk-ant-hb-e2e-0123456789abcdefghijklmnop"
 def claude_setup(sb):
     cdir = os.path.join(sb.home, ".claude")
     os.makedirs(cdir, exist_ok=True)
-    with open(os.path.join(ROOT, "integrations", "claude-code", "settings.json")) as f:
-        settings = json.load(f)
-    settings["env"] = {}
-    # 2.1.3xx defaults to "auto" mode, which answers prompts itself.
-    settings["permissions"] = {"defaultMode": "default"}
+    # The user's settings (2.1.3xx defaults to "auto" mode, which answers
+    # prompts itself), then the integration as a user installs it.
     with open(os.path.join(cdir, "settings.json"), "w") as f:
-        json.dump(settings, f)
+        json.dump({"permissions": {"defaultMode": "default"}}, f)
+    install_hooks(sb, "claude", {})
     state = {"hasCompletedOnboarding": True, "lastOnboardingVersion": "9.9.9",
              "theme": "dark", "hasSeenTasksHint": True, "autoUpdates": False,
              "bypassPermissionsModeAccepted": False,
@@ -484,8 +482,7 @@ PI_MODEL = "hb-mock-model"
 def pi_setup(sb):
     agent = os.path.join(sb.home, ".pi", "agent")
     os.makedirs(os.path.join(agent, "extensions"), exist_ok=True)
-    shutil.copy(os.path.join(ROOT, "integrations", "pi", "mosaic-heartbeat.ts"),
-                os.path.join(agent, "extensions", "mosaic-heartbeat.ts"))
+    install_hooks(sb, "pi", {})
     models = {"providers": {"hbmock": {
         "baseUrl": sb.base + "/v1", "api": "openai-completions", "apiKey": "hb-mock-key",
         "models": [{"id": PI_MODEL, "name": "hb mock", "contextWindow": 32000,
@@ -571,15 +568,16 @@ CODEX_BIN_DIR = os.path.join(MODS, "@openai", "codex-linux-x64", "vendor",
 CODEX_MODEL = "gpt-hb-mock"
 
 
-def install_hooks(sb, runtime, env):
+def install_hooks(sb, runtime, env, *flags):
     """The integration as a user installs it: scripts/hb-install-hooks."""
-    r = subprocess.run([os.path.join(ROOT, "scripts", "hb-install-hooks"), runtime],
+    r = subprocess.run([os.path.join(ROOT, "scripts", "hb-install-hooks"), *flags, runtime],
                        capture_output=True, text=True, env=dict(sb.env, **env))
     check(r.returncode == 0, f"hb-install-hooks {runtime}: {r.returncode}: {r.stdout}{r.stderr}")
     return r.stdout
 
 
-def codex_setup(sb, approval="on-request", sandbox="read-only", features_extra=""):
+def codex_setup(sb, approval="on-request", sandbox="read-only", features_extra="",
+                user_hooks=False):
     chome = os.path.join(sb.home, ".codex")
     os.makedirs(chome, exist_ok=True)
     with open(os.path.join(chome, "config.toml"), "w") as f:
@@ -613,12 +611,28 @@ trust_level = "trusted"
 """)
     sb.env["PATH"] = CODEX_BIN_DIR + ":" + sb.env["PATH"]
     env = {"CODEX_HOME": chome, "HB_MOCK_KEY": "hb-mock-key", "RUST_LOG": "warn"}
-    install_hooks(sb, "codex", env)
+    if user_hooks:
+        # The user's own hook (untrusted: Codex exec skips it silently).
+        with open(os.path.join(chome, "hooks.json"), "w") as f:
+            json.dump({"hooks": {"Stop": [{"hooks": [{"type": "command",
+                                                      "command": "true"}]}]}}, f, indent=2)
+            f.write("\n")
+        # Install, uninstall: the user's files come back byte for byte,
+        # with Codex's own trust step in between.
+        files = [os.path.join(chome, n) for n in ("config.toml", "hooks.json")]
+        before = [open(p, "rb").read() for p in files]
+        install_hooks(sb, "codex", env)
+        install_hooks(sb, "codex", env, "--uninstall")
+        after = [open(p, "rb").read() for p in files]
+        check(before == after, f"--uninstall left {after!r}, the user had {before!r}")
+    out = install_hooks(sb, "codex", env)
+    check("trusted" in out, f"hb-install-hooks trusted nothing: {out}")
+    check("nothing to change" in install_hooks(sb, "codex", env), "a second install changed")
     return env
 
 
 def codex_exec(sb):
-    env = codex_setup(sb, approval="never", sandbox="danger-full-access")
+    env = codex_setup(sb, approval="never", sandbox="danger-full-access", user_hooks=True)
     a = sb.start("cx-exec", [os.path.join(CODEX_BIN_DIR, "codex"), "exec",
                              "--skip-git-repo-check", "run the tool"], env)
     check_exited(a, timeout=60)
