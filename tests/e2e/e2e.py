@@ -163,7 +163,7 @@ class Sandbox:
                     return None
             calls.append({"args": rd(".args").splitlines(), "payload": rd(".in"),
                           "stdout": rd(".out"), "stderr": rd(".err"), "rc": rd(".rc"),
-                          "tree": rd(".tree"), "stem": stem})
+                          "tree": rd(".tree"), "us": rd(".us"), "stem": stem})
         return calls
 
     def requests_seen(self):
@@ -777,8 +777,10 @@ def main(argv):
         sb = Sandbox(mode, **opts)
         try:
             st = fn(sb)
+            us = sorted(int(c["us"]) for c in sb.hook_calls() if (c["us"] or "").strip())
+            took = f"; hb-write took {us[0] / 1000:.1f} to {us[-1] / 1000:.1f} ms" if us else ""
             print(f"e2e: ok   {mode} ({time.monotonic() - t0:.1f}s): statuses {st}; "
-                  f"events {event_table(sb, mode)}")
+                  f"events {event_table(sb, mode)}{took}")
             if cap:
                 capture(sb, mode, cap)
         except Exception as e:
