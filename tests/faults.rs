@@ -459,8 +459,9 @@ fn hook_scenario() -> Scenario {
         args: vec!["--hook".into(), "claude".into()],
         watched: "hb".into(),
         target: "hb/w1.hb".into(),
-        // The old beat's pid and model are kept across the busy flip.
-        new_mark: Some("pid=1\nstatus=busy\nmodel=old\n"),
+        // The old beat's model is kept across the busy flip; the pid is
+        // the hook's runtime (here strace, its parent), not the old beat's.
+        new_mark: Some("\nstatus=busy\nmodel=old\n"),
         hook: true,
         setup: Box::new(|sb| fresh(sb, true)),
     }
