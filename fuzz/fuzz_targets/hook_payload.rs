@@ -1,0 +1,23 @@
+//! Hook payload decoding on arbitrary bytes: never a panic or a hang, a
+//! refusal is one line, and a payload the checker refuses is refused by
+//! both runtimes' decoding too (they read it the same way).
+#![no_main]
+
+use hb::hook::{check_json, interpret, Runtime};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let checked = check_json(data);
+    if let Err(why) = &checked {
+        assert!(!why.is_empty() && !why.contains('\n'));
+    }
+    let Ok(json) = std::str::from_utf8(data) else {
+        return;
+    };
+    for rt in [Runtime::Claude, Runtime::Codex] {
+        match interpret(rt, json) {
+            Ok(e) => assert!(checked.is_ok(), "{json:?} decoded to {e:?}"),
+            Err(why) => assert!(!why.is_empty() && !why.contains('\n'), "{why:?}"),
+        }
+    }
+});
