@@ -791,6 +791,17 @@ mod tests {
     }
 
     #[test]
+    fn keys_are_unescaped_and_skipped_values_read_laxly() {
+        let e = ev(Runtime::Claude, r#"{"hook_event_nam\u0065":"Stop"}"#);
+        assert_eq!(e.map(|e| e.action), Ok(Action::Beat("ok")));
+        // What nanoserde takes inside a skipped value costs nothing.
+        for lax in [r#"[1 2]"#, r#"[}"#, "01", r#"{"a":1,}"#] {
+            let json = format!(r#"{{"x":{lax},"hook_event_name":"Stop",}}"#);
+            assert!(ev(Runtime::Claude, &json).is_ok(), "{json}");
+        }
+    }
+
+    #[test]
     fn a_subagent_ending_leaves_the_turn_busy() {
         let e = ev(Runtime::Claude, r#"{"hook_event_name":"SubagentStop"}"#).unwrap();
         assert_eq!(e.action, Action::Beat("busy"));
