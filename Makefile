@@ -91,12 +91,16 @@ clean:
 	rm -rf $(DIST)
 
 # Coverage-guided fuzzing (cargo-fuzz on a nightly toolchain, so not part of
-# `make test`): the beat parser and each binary's argument parsing, each for
-# FUZZ_SECONDS. Crashes land in fuzz/artifacts/TARGET/.
+# `make test`): the beat parser, hook payload decoding and each binary's
+# argument parsing, each for FUZZ_SECONDS (an input running past 10 s is a
+# hang, reported as a finding). Crashes land in fuzz/artifacts/TARGET/.
+# hook_payload starts from the recorded payloads (tests/fixtures/hooks/).
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS  = beat_parse write_args read_args defer_check_args
+FUZZ_TARGETS  = beat_parse hook_payload write_args read_args defer_check_args
 .PHONY: fuzz
 fuzz:
 	cd fuzz && for t in $(FUZZ_TARGETS); do \
-		$(CARGO) +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; \
+		seeds=; [ $$t != hook_payload ] || seeds="../tests/fixtures/hooks/claude ../tests/fixtures/hooks/codex"; \
+		mkdir -p corpus/$$t && \
+		$(CARGO) +nightly fuzz run $$t corpus/$$t $$seeds -- -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 || exit 1; \
 	done
