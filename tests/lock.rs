@@ -119,7 +119,7 @@ fn a_held_lock_delays_a_native_write_200_ms_at_most_and_a_tick_skips() {
         Duration::from_secs(3),
         || {
             let b = fields(&sb.read("w.hb"));
-            (b.get("model").is_none()).then_some(b)
+            (!b.contains_key("model")).then_some(b)
         },
     );
     assert_eq!(b["status"], "ok");
