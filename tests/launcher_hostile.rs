@@ -307,15 +307,18 @@ impl Corpus {
         let n = self.n.get();
         self.n.set(n + 1);
         let root = self.sb.root.as_os_str().as_bytes();
-        // A path from a hostile value: relative to the launcher's directory
-        // on odd cases (so a value can start the option's argument), else
-        // absolute. `/` in a value just makes more directories.
+        // A path from a hostile value, which always ends it (a trailing `;`
+        // must stay trailing): on odd cases relative to the launcher's
+        // directory and starting with the value too (so it can start the
+        // option's argument), else absolute. A `/` in a value just makes
+        // more directories.
         let place = |v: &[u8], tag: &str| -> (Vec<u8>, Vec<u8>) {
-            let rel = [v, format!("-{tag}{n}").as_bytes()].concat();
-            let abs = [root, b"/", &rel].concat();
             if n % 2 == 1 {
+                let rel = [v, format!("/{tag}{n}/").as_bytes(), v].concat();
+                let abs = [root, b"/", &rel].concat();
                 (rel, abs)
             } else {
+                let abs = [root, format!("/{tag}{n}/").as_bytes(), v].concat();
                 (abs.clone(), abs)
             }
         };
@@ -366,12 +369,13 @@ impl Corpus {
         };
         let real_path = std::env::var_os("PATH").unwrap_or_default();
         let path = match &case.path {
-            Some(v) => [v.as_slice(), b":", real_path.as_bytes()].concat(),
+            Some(v) => [v.as_slice(), b":", real_path.as_bytes(), b":", v].concat(),
             None => real_path.as_bytes().to_vec(),
         };
         let socket = match (&case.socket, fresh) {
             (_, false) => self.operator.clone().into_bytes(),
-            (Some(v), true) => [b"hbf-", v.as_slice(), format!("-{n}").as_bytes()].concat(),
+            (Some(v), true) if n % 2 == 1 => [v, format!("{n}").as_bytes(), v].concat(),
+            (Some(v), true) => [format!("hbf{n}-").as_bytes(), v].concat(),
             (None, true) => format!("hbf-{}-{n}", std::process::id()).into_bytes(),
         };
 
