@@ -79,6 +79,12 @@ ends. Binaries are taken from \$HB_BIN, else next to this script, else PATH.
 Prints what it started as key=value lines: session, socket, pane_pid,
 sidecar_pid, beat, log.
 
+Values reach the agent as given, whatever tmux would make of them (\`;\`,
+\`#(...)\`, \`#{...}\`). Refused, as input that cannot be passed: a --dir or
+--log with a newline, a path of 4096 bytes or more or with a name over
+255, an -L name that is empty, \`.\`, \`..\` or holds \`/\`, \`,\` or a newline
+or is too long for a socket, and a command over tmux's 16364 bytes.
+
 Exit status: 0 started; 1 the session already exists (left as it is);
 2 bad usage or input (nothing touched); 3 system error (tmux missing or
 older than 3.2, tmux or the sidecar failed).

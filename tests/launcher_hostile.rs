@@ -898,3 +898,50 @@ fn a_command_as_long_as_tmux_carries_starts_and_one_byte_more_is_refused() {
     assert!(c.would_refuse(&case, false));
     c.run(&case, false);
 }
+
+#[test]
+fn stop_finds_a_hostile_directory_from_the_session_and_refuses_bad_socket_names() {
+    const STOP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/stop-agent-session.sh");
+    let c = Corpus::new("hostile-stop");
+    let script = |path: &str| {
+        let mut cmd = bare(path);
+        cmd.env_remove("TMUX")
+            .env("HB_BIN", Path::new(WRITE).parent().unwrap())
+            .env("HOME", &c.sb.root)
+            .current_dir(&c.sb.root);
+        cmd
+    };
+    let hit = c.canary.join("hit");
+    let dir = c.sb.root.join(format!(
+        "it's \"hb\" #{{pane_pid}} ##%1 #(touch {}) ünï;",
+        hit.display()
+    ));
+    let mut start = script(START);
+    start
+        .args(["-L", &c.operator, "--interval", "30", "--dir"])
+        .arg(&dir)
+        .args(["w-stop", "--", "bash", "-c", "exec sleep 600", "x;"]);
+    Run::of(&mut start, &c.sb).expect(0);
+    let beat = dir.join("w-stop.hb");
+    assert!(beat.exists());
+
+    // No --dir: the stop script reads it back from the session, exactly.
+    let mut stop = script(STOP);
+    stop.args(["-L", &c.operator, "--remove", "w-stop"]);
+    let r = Run::of(&mut stop, &c.sb);
+    r.expect(0);
+    assert!(r.stdout().contains("stopped w-stop"), "{}", r.explain());
+    assert!(!beat.exists() && dir.is_dir(), "{}", r.explain());
+    c.no_canary("stop");
+    c.operator_survived("stop");
+
+    let before = c.sb.snapshot();
+    for bad in ["", ".", "..", "a/b", "a,b", "a\nb"] {
+        let mut stop = script(STOP);
+        stop.args(["-L", bad, "w-stop"]);
+        Run::of(&mut stop, &c.sb)
+            .expect(2)
+            .one_error_line("stop-agent-session.sh: error: -L");
+    }
+    assert_eq!(c.sb.snapshot(), before);
+}
