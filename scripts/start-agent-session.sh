@@ -261,6 +261,7 @@ fi
 [[ $workdir == /* ]] || workdir=$PWD/$workdir
 check_path --workdir "$workdir"
 [[ -d $workdir ]] || die 2 "--workdir $(shown "$workdir"): not a directory"
+[[ -x $workdir ]] || die 2 "--workdir $(shown "$workdir"): not searchable (no x permission)"
 if ((log_given)); then
     [[ -n $log ]] || die 2 "--log: empty path"
 else
