@@ -22,6 +22,8 @@ pub struct Beat {
     pub model: Option<String>,
     pub host: Option<String>,
     pub pstart: Option<u64>,
+    /// When `status` took its current value (v2); absent in legacy beats.
+    pub since: Option<i64>,
 }
 
 /// NAME: 1 to 64 bytes of `[A-Za-z0-9_-]`, starting with a letter or digit.
@@ -150,6 +152,9 @@ impl Beat {
         if let Some(p) = self.pstart {
             let _ = writeln!(out, "pstart={p}");
         }
+        if let Some(s) = self.since {
+            let _ = writeln!(out, "since={s}");
+        }
         out
     }
 
@@ -162,11 +167,15 @@ impl Beat {
         }
         let text = std::str::from_utf8(bytes)
             .map_err(|e| format!("not valid UTF-8 at byte {}", e.valid_up_to()))?;
+        // What a power cut can leave of a beat, since writers do not fsync.
+        if text.bytes().all(|c| c == b'\n' || c == b'\r') {
+            return Err("empty".into());
+        }
 
         // Rules 2 to 4: the last occurrence of each known key wins; each
         // value remembers its line so a reason can name it.
-        let mut fields: [Option<(usize, &str)>; 6] = [None; 6];
-        const KEYS: [&str; 6] = ["ts", "pid", "status", "model", "host", "pstart"];
+        let mut fields: [Option<(usize, &str)>; 7] = [None; 7];
+        const KEYS: [&str; 7] = ["ts", "pid", "status", "model", "host", "pstart", "since"];
         for (i, line) in text.split('\n').enumerate() {
             let line = line.strip_suffix('\r').unwrap_or(line);
             if line.is_empty() {
@@ -181,7 +190,7 @@ impl Beat {
         }
 
         // Rule 5: required keys and their patterns.
-        let [ts, pid, status, model, host, pstart] = fields;
+        let [ts, pid, status, model, host, pstart, since] = fields;
         fn required<'a>(
             field: Option<(usize, &'a str)>,
             key: &str,
@@ -209,6 +218,7 @@ impl Beat {
             model: non_empty(model),
             host: non_empty(host),
             pstart: pstart.and_then(|(_, v)| parse_digits(v, 20)),
+            since: since.and_then(|(_, v)| parse_ts(v).ok()),
         })
     }
 }
@@ -225,6 +235,7 @@ mod tests {
             model: model.map(Into::into),
             host: Some("build-07".into()),
             pstart: Some(81734452),
+            since: Some(1750556012),
         }
     }
 
@@ -232,11 +243,12 @@ mod tests {
     fn encodes_exactly_the_contract_keys_in_order() {
         assert_eq!(
             beat(Some("glm-5.2")).encode(),
-            "ts=1750556599\npid=4242\nstatus=busy\nmodel=glm-5.2\nhost=build-07\npstart=81734452\n"
+            "ts=1750556599\npid=4242\nstatus=busy\nmodel=glm-5.2\nhost=build-07\npstart=81734452\nsince=1750556012\n"
         );
         let mut legacy = beat(None);
         legacy.host = None;
         legacy.pstart = None;
+        legacy.since = None;
         assert_eq!(legacy.encode(), "ts=1750556599\npid=4242\nstatus=busy\n");
     }
 
@@ -361,14 +373,25 @@ mod tests {
         assert!(reason(b"ts=\npid=1\nstatus=ok\n").starts_with("line 1: ts"));
         assert!(reason(b"ts=1\npid=0\nstatus=ok\n").starts_with("line 2: pid"));
         assert!(reason(b"ts=1\npid=1\nstatus=OK\n").starts_with("line 3: status"));
-        let b = Beat::parse(b"ts=1\npid=1\nstatus=ok\nmodel=\nhost=\npstart=x\n").unwrap();
-        assert_eq!((b.model, b.host, b.pstart), (None, None, None));
+        let b =
+            Beat::parse(b"ts=1\npid=1\nstatus=ok\nmodel=\nhost=\npstart=x\nsince=-3\n").unwrap();
+        assert_eq!(
+            (b.model, b.host, b.pstart, b.since),
+            (None, None, None, None)
+        );
+        let b = Beat::parse(b"ts=1\npid=1\nstatus=ok\nsince=7\nsince=\n").unwrap();
+        assert_eq!(
+            b.since, None,
+            "the last since wins, and an empty one is absent"
+        );
         let b = Beat::parse(b"ts=1\npid=1\nstatus=ok\nmodel=a\x1b[2Jb\n").unwrap();
         assert_eq!(b.model.as_deref(), Some("a\x1b[2Jb"));
     }
 
     #[test]
     fn empty_file_is_invalid() {
-        assert_eq!(reason(b""), "ts: missing");
+        assert_eq!(reason(b""), "empty");
+        assert_eq!(reason(b"\n\r\n"), "empty");
+        assert_eq!(reason(b"x=1\n"), "ts: missing");
     }
 }

@@ -56,32 +56,36 @@ pub fn human_age(age: i64) -> String {
     }
 }
 
-/// `NAME PID STATUS MODEL AGE HEALTH SRC`, aligned. An invalid row carries
-/// its reason after the last column.
+/// `NAME PID STATUS FOR MODEL AGE HEALTH SRC`, aligned: FOR is how long
+/// the status has held. An invalid row carries its reason after the last
+/// column.
 pub fn table(l: &Listing) -> String {
-    let mut cells: Vec<[String; 7]> =
-        vec![["NAME", "PID", "STATUS", "MODEL", "AGE", "HEALTH", "SRC"].map(String::from)];
+    const HEADER: [&str; 8] = [
+        "NAME", "PID", "STATUS", "FOR", "MODEL", "AGE", "HEALTH", "SRC",
+    ];
+    let mut cells: Vec<[String; 8]> = vec![HEADER.map(String::from)];
     let mut notes: Vec<Option<String>> = vec![None];
     for r in &l.rows {
         let dash = || "-".to_string();
-        let src = match (r.native, r.heartbeat.is_some()) {
-            (true, _) => "native".to_string(),
-            (false, true) => "sidecar".to_string(),
-            (false, false) => dash(),
+        let src = match r.heartbeat {
+            Some(_) => r.src.word().to_string(),
+            None => dash(),
         };
-        let (pid, status, model, age) = match &r.heartbeat {
+        let (pid, status, since, model, age) = match &r.heartbeat {
             Some(j) => (
                 j.beat.pid.to_string(),
                 escape_field(&j.beat.status),
+                j.status_age.map_or_else(dash, human_age),
                 j.beat.model.as_deref().map_or_else(dash, escape_field),
                 human_age(j.age),
             ),
-            None => (dash(), dash(), dash(), dash()),
+            None => (dash(), dash(), dash(), dash(), dash()),
         };
         cells.push([
             escape_field(&r.name),
             pid,
             status,
+            since,
             model,
             age,
             r.health.word().to_string(),
@@ -89,23 +93,24 @@ pub fn table(l: &Listing) -> String {
         ]);
         notes.push(r.error.as_deref().map(escape_field));
     }
-    let mut widths = [0usize; 7];
+    let mut widths = [0usize; 8];
     for row in &cells {
         for (w, c) in widths.iter_mut().zip(row) {
             *w = (*w).max(c.chars().count());
         }
     }
+    let last = HEADER.len() - 1;
     let mut out = String::new();
     for (row, note) in cells.iter().zip(&notes) {
         let mut line = String::new();
         for (i, (c, w)) in row.iter().zip(widths).enumerate() {
             line.push_str(c);
-            if i + 1 < row.len() {
+            if i < last {
                 line.extend(std::iter::repeat(' ').take(w - c.chars().count() + 2));
             }
         }
         if let Some(n) = note {
-            let pad = widths[6] - row[6].chars().count() + 2;
+            let pad = widths[last] - row[last].chars().count() + 2;
             line.extend(std::iter::repeat(' ').take(pad));
             line.push_str(n);
         }
@@ -172,9 +177,10 @@ pub fn json(l: &Listing) -> String {
         json_str(&mut o, &r.name);
         let _ = write!(
             o,
-            ",\"health\":\"{}\",\"native\":{},\"error\":",
+            ",\"health\":\"{}\",\"native\":{},\"src\":\"{}\",\"error\":",
             r.health.word(),
-            r.native
+            r.native,
+            r.src.word()
         );
         json_opt(&mut o, r.error.as_deref());
         o.push_str(",\"heartbeat\":");
@@ -193,6 +199,12 @@ pub fn json(l: &Listing) -> String {
             Some(p) => _ = write!(o, ",\"pstart\":{p}"),
             None => o.push_str(",\"pstart\":null"),
         }
+        let opt = |o: &mut String, key: &str, v: Option<i64>| match v {
+            Some(v) => _ = write!(o, ",\"{key}\":{v}"),
+            None => _ = write!(o, ",\"{key}\":null"),
+        };
+        opt(&mut o, "since", b.since);
+        opt(&mut o, "status_age", j.status_age);
         let alive = match j.alive {
             Some(true) => "true",
             Some(false) => "false",
@@ -316,6 +328,26 @@ pub fn prometheus(l: &Listing) -> String {
     for (j, a) in valid() {
         sample(o, name, a, i64::from(j.beat.status == "busy"));
     }
+    let name = "mosaic_agent_waiting";
+    family(
+        o,
+        name,
+        "1 while the agent waits for the operator (status waiting).",
+    );
+    for (j, a) in valid() {
+        sample(o, name, a, i64::from(j.beat.status == "waiting"));
+    }
+    let name = "mosaic_agent_status_since_timestamp_seconds";
+    family(
+        o,
+        name,
+        "Unix time when the agent's status took its current value (since in the beat).",
+    );
+    for (j, a) in valid() {
+        if let Some(since) = j.beat.since {
+            sample(o, name, a, since);
+        }
+    }
     let name = "mosaic_agent_native";
     family(
         o,
@@ -413,6 +445,7 @@ mod tests {
             name: name.into(),
             health,
             native: false,
+            src: crate::listing::Src::Sidecar,
             error: beat.is_none().then(|| "line 1: no '=' in line".into()),
             heartbeat: beat.map(|(status, model)| crate::listing::Judged {
                 beat: crate::beat::Beat {
@@ -422,8 +455,10 @@ mod tests {
                     model: model.map(Into::into),
                     host: Some("build-07".into()),
                     pstart: None,
+                    since: Some(1750556012),
                 },
                 age: 1,
+                status_age: Some(588),
                 alive: Some(health != Health::Dead),
                 healthy: health == Health::Healthy,
             }),
@@ -479,6 +514,8 @@ mod tests {
             "mosaic_agent_heartbeat_timestamp_seconds{agent=\"w-ok\"} 1750556599",
             "mosaic_agent_busy{agent=\"w-ok\"} 1",
             "mosaic_agent_busy{agent=\"w-dead\"} 0",
+            "mosaic_agent_waiting{agent=\"w-ok\"} 0",
+            "mosaic_agent_status_since_timestamp_seconds{agent=\"w-ok\"} 1750556012",
             "mosaic_agent_health{agent=\"w-dead\",health=\"dead\"} 1",
             "mosaic_agent_health{agent=\"w-bad\",health=\"invalid\"} 1",
             "mosaic_agent_healthy{agent=\"w-bad\"} 0",
@@ -532,6 +569,7 @@ mod tests {
     fn json_is_one_line_in_the_contracts_shape() {
         let mut ok = row("w-ok", Health::Healthy, Some(("busy", Some("glm-5.2"))));
         ok.native = true;
+        ok.src = crate::listing::Src::Native;
         if let Some(j) = ok.heartbeat.as_mut() {
             j.beat.pstart = Some(81734452);
         }
@@ -540,19 +578,21 @@ mod tests {
             j.beat.host = None;
             j.age = -3;
             j.alive = None;
+            j.beat.since = None;
+            j.status_age = None;
         }
         let text = json(&fleet(vec![ok, away, row("w-bad", Health::Invalid, None)]));
         assert_eq!(
             text,
             concat!(
                 r#"{"dir":"/d","now":1750556600,"interval":10,"stale_after":30,"rows":["#,
-                r#"{"name":"w-ok","health":"healthy","native":true,"error":null,"heartbeat":"#,
+                r#"{"name":"w-ok","health":"healthy","native":true,"src":"native","error":null,"heartbeat":"#,
                 r#"{"ts":1750556599,"pid":4242,"status":"busy","model":"glm-5.2","host":"build-07","#,
-                r#""pstart":81734452,"age":1,"alive":true,"healthy":true}},"#,
-                r#"{"name":"w-away","health":"stale","native":false,"error":null,"heartbeat":"#,
+                r#""pstart":81734452,"since":1750556012,"status_age":588,"age":1,"alive":true,"healthy":true}},"#,
+                r#"{"name":"w-away","health":"stale","native":false,"src":"sidecar","error":null,"heartbeat":"#,
                 r#"{"ts":1750556599,"pid":4242,"status":"ok","model":null,"host":null,"#,
-                r#""pstart":null,"age":-3,"alive":null,"healthy":false}},"#,
-                r#"{"name":"w-bad","health":"invalid","native":false,"#,
+                r#""pstart":null,"since":null,"status_age":null,"age":-3,"alive":null,"healthy":false}},"#,
+                r#"{"name":"w-bad","health":"invalid","native":false,"src":"sidecar","#,
                 r#""error":"line 1: no '=' in line","heartbeat":null}]}"#,
                 "\n"
             )
@@ -588,7 +628,7 @@ mod tests {
     #[test]
     fn an_empty_fleet_still_reports_its_totals() {
         let text = prometheus(&fleet(vec![]));
-        assert_eq!(check_exposition(&text).len(), 10);
+        assert_eq!(check_exposition(&text).len(), 12);
         assert!(text.contains("mosaic_agent_fleet_agents{health=\"healthy\"} 0\n"));
     }
 }

@@ -12,11 +12,10 @@
 //! a size-budgeted binary, and the scanner was needed anyway.
 
 use crate::beat::{self, Beat};
-use crate::cli::Parsed;
 use crate::config::{self, Env};
 use crate::error::{quote, Error, Result};
-use crate::listing::{read_beat, ReadBeat};
-use crate::{atomic, marker, proc, write};
+use crate::tick::{self, Decided, Then};
+use crate::{atomic, proc};
 use std::ffi::OsString;
 use std::io::Read;
 
@@ -421,33 +420,32 @@ fn number_end(b: &[u8], start: usize) -> Option<usize> {
     Some(i)
 }
 
-/// Carries out a hook call; any `Err` is the one line to report.
-fn run(args: Vec<OsString>, env: Env) -> Result<()> {
-    let a = match write::parse_args(args)? {
-        Parsed::Run(a) => a,
-        _ => return Err(Error::usage("--help and --version are not for hook mode")),
-    };
-    let runtime = match a.hook.as_deref() {
-        Some("claude") => Runtime::Claude,
-        Some("codex") => Runtime::Codex,
-        Some(other) => {
+/// Hook mode's arguments, from hb-write's parser.
+#[derive(Debug, Default)]
+pub struct Args {
+    pub runtime: String,
+    pub model: Option<String>,
+    pub dir: Option<OsString>,
+    pub interval: Option<OsString>,
+    pub dry_run: bool,
+    /// The runtime's payload given as an argument (Codex notify).
+    pub payload: Option<OsString>,
+}
+
+/// Carries out a hook call; any `Err` is the one line to report, and a
+/// warning (the lock was not had) goes into `warning`.
+fn run(a: Args, env: Env, warning: &mut Option<String>) -> Result<()> {
+    let runtime = match a.runtime.as_str() {
+        "claude" => Runtime::Claude,
+        "codex" => Runtime::Codex,
+        "" => return Err(Error::usage("--hook needs a runtime")),
+        other => {
             return Err(Error::usage(format!(
                 "unknown runtime {}: claude or codex",
                 quote(other)
             )))
         }
-        None => return Err(Error::usage("--hook needs a runtime")),
     };
-    if a.mode.is_some()
-        || a.name.is_some()
-        || a.status.is_some()
-        || a.pid.is_some()
-        || a.while_pid.is_some()
-    {
-        return Err(Error::usage(
-            "--hook takes only --dir, --model, --dry-run and a payload",
-        ));
-    }
     let name =
         env("MOSAIC_AGENT_NAME").ok_or_else(|| Error::usage("MOSAIC_AGENT_NAME is not set"))?;
     let name = beat::check_name_os(&name)
@@ -473,38 +471,25 @@ fn run(args: Vec<OsString>, env: Env) -> Result<()> {
     if a.dry_run {
         return Ok(());
     }
-    let marker_path = marker::marker_path(&dir, &name);
+    let warn = &mut |w: String| *warning = Some(w);
     match event.action {
-        Action::ClearNative => marker::remove(&marker_path, "marker"),
+        Action::ClearNative => tick::clear_native(&dir, &name, warn),
         Action::Beat(status) => {
-            // The marker is refreshed after the beat; refuse up front what
-            // would make that fail, so a problem leaves the beat untouched.
-            marker::check_touchable(&marker_path)?;
-            // Keep the agent's pid (the sidecar wrote the pane's) and its
-            // model across busy/ok flips.
-            let beat_path = marker::beat_path(&dir, &name);
-            let existing = match read_beat(&beat_path) {
-                ReadBeat::Valid(b) => Some(b),
-                // Not "no beat": writing now would replace the agent's pid
-                // and model with guesses.
-                ReadBeat::Unreadable(verb, why) => {
-                    return Err(Error::System(format!(
-                        "unable to {verb} beat {}: {why}",
-                        beat_path.display()
-                    )))
-                }
-                ReadBeat::Missing | ReadBeat::Invalid(_) => None,
-            };
-            let pid = existing
-                .as_ref()
-                .filter(|b| pid_still_ours(b))
-                .map_or_else(proc::parent_pid, |b| b.pid);
-            let model = model.or_else(|| existing.and_then(|b| b.model));
             if atomic::should_sweep() {
-                write::sweep(&dir, &name);
+                tick::sweep(&dir, &name);
             }
-            write::write_beat(&dir, &name, &write::make_beat(pid, status, model))?;
-            marker::touch(&marker_path)
+            tick::write_given(&dir, &name, Then::Touch, warn, |old| {
+                // Keep the agent's pid (the sidecar wrote the pane's) and
+                // its model across busy/ok flips.
+                let kept = old.filter(|b| pid_still_ours(b));
+                Ok(Some(Decided {
+                    pid: kept.map_or_else(proc::parent_pid, |b| b.pid),
+                    status: status.into(),
+                    model: model.or_else(|| old.and_then(|b| b.model.clone())),
+                    pstart: kept.and_then(|b| b.pstart),
+                }))
+            })
+            .map(drop)
         }
     }
 }
@@ -545,11 +530,17 @@ fn pid_still_ours(b: &Beat) -> bool {
     proc::is_local(b.host.as_deref(), proc::hostname().as_deref()) && proc::alive(b.pid, b.pstart)
 }
 
-/// Hook mode's whole life: whatever happens, the caller exits 0.
-pub fn main(args: Vec<OsString>, env: Env) {
-    if let Err(e) = run(args, env) {
-        // Error's Display escapes control characters: always one line.
-        crate::cli::eprint_line(&format!("hb-write: hook: {e}"));
+/// Hook mode's whole life: whatever happens, the caller exits 0, and at
+/// most one line reaches stderr (an error, else a warning).
+pub fn main(args: Result<Args>, env: Env) {
+    let mut warning = None;
+    // Error's Display escapes control characters: always one line.
+    let line = match args.and_then(|a| run(a, env, &mut warning)) {
+        Err(e) => Some(e.to_string()),
+        Ok(()) => warning,
+    };
+    if let Some(line) = line {
+        crate::cli::eprint_line(&format!("hb-write: hook: {line}"));
     }
 }
 

@@ -42,11 +42,35 @@ impl Health {
     }
 }
 
+/// Where an agent's beat comes from, by its marker (v2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Src {
+    /// The marker is fresh: the native writer is writing.
+    Native,
+    /// The marker is present but quiet: the sidecar carries the native
+    /// writer's last state while its process lives.
+    Carried,
+    /// No marker: the sidecar's own beats.
+    Sidecar,
+}
+
+impl Src {
+    pub fn word(self) -> &'static str {
+        match self {
+            Src::Native => "native",
+            Src::Carried => "carried",
+            Src::Sidecar => "sidecar",
+        }
+    }
+}
+
 /// A valid beat and what the reader concluded from it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Judged {
     pub beat: Beat,
     pub age: i64,
+    /// `now - since`: how long the status has held; None without `since`.
+    pub status_age: Option<i64>,
     /// None: the beat is from another host, its pid cannot be checked.
     pub alive: Option<bool>,
     pub healthy: bool,
@@ -59,6 +83,7 @@ pub struct Row {
     pub name: String,
     pub health: Health,
     pub native: bool,
+    pub src: Src,
     pub error: Option<String>,
     pub heartbeat: Option<Judged>,
 }
@@ -173,6 +198,7 @@ pub fn judge(
     local_host: Option<&str>,
 ) -> (Health, Judged) {
     let age = now.saturating_sub(beat.ts);
+    let status_age = beat.since.map(|s| now.saturating_sub(s));
     let alive = proc::is_local(beat.host.as_deref(), local_host)
         .then(|| proc::alive(beat.pid, beat.pstart));
     let in_range = -i64::from(interval) <= age && age <= i64::from(stale_after);
@@ -191,6 +217,7 @@ pub fn judge(
         Judged {
             beat,
             age,
+            status_age,
             alive,
             healthy,
         },
@@ -212,11 +239,14 @@ pub struct Query<'a> {
 pub fn list(q: &Query) -> Result<Listing> {
     let local = proc::hostname();
     let now_ns = proc::now_nanos();
-    let fresh = |name: &str| {
-        marker::freshness(&marker::marker_path(q.dir, name), q.interval, now_ns)
-            .is_ok_and(|f| f.is_fresh())
-    };
-    let row = |name: String, native: bool, read: ReadBeat| -> Row {
+    let src =
+        |name: &str| match marker::freshness(&marker::marker_path(q.dir, name), q.interval, now_ns)
+        {
+            Ok(f) if f.is_fresh() => Src::Native,
+            Ok(f) if f.is_present() => Src::Carried,
+            _ => Src::Sidecar,
+        };
+    let row = |name: String, src: Src, read: ReadBeat| -> Row {
         let (health, error, heartbeat) = match read {
             ReadBeat::Missing => (Health::Missing, None, None),
             ReadBeat::Unreadable(verb, why) => (
@@ -234,7 +264,8 @@ pub fn list(q: &Query) -> Result<Listing> {
         Row {
             name,
             health,
-            native,
+            native: src == Src::Native,
+            src,
             error,
             heartbeat,
         }
@@ -245,7 +276,7 @@ pub fn list(q: &Query) -> Result<Listing> {
         for (i, name) in q.names.iter().enumerate() {
             if !q.names[..i].contains(name) {
                 let read = read_beat(&marker::beat_path(q.dir, name));
-                rows.push(row(name.clone(), fresh(name), read));
+                rows.push(row(name.clone(), src(name), read));
             }
         }
         return Ok(listing(q, rows));
@@ -276,17 +307,21 @@ pub fn list(q: &Query) -> Result<Listing> {
         let name = String::from_utf8_lossy(stem).into_owned();
         if !std::str::from_utf8(stem).is_ok_and(|s| beat::check_name(s).is_ok()) {
             let why = "file name is not a valid NAME".to_string();
-            rows.push(row(name, false, ReadBeat::Invalid(why)));
+            rows.push(row(name, Src::Sidecar, ReadBeat::Invalid(why)));
             continue;
         }
-        let native = markers.binary_search(&stem).is_ok() && fresh(&name);
+        let src = if markers.binary_search(&stem).is_ok() {
+            src(&name)
+        } else {
+            Src::Sidecar
+        };
         let path = q.dir.join(&e.name);
         let read = match (e.kind, kind_of_entry(e.kind)) {
             (_, Some(kind)) => not_regular(kind),
             (libc::DT_UNKNOWN, None) => read_beat(&path),
             (_, None) => read_regular(&path),
         };
-        rows.push(row(name, native, read));
+        rows.push(row(name, src, read));
     }
     Ok(listing(q, rows))
 }
@@ -313,6 +348,7 @@ mod tests {
             model: None,
             host: host.map(Into::into),
             pstart: None,
+            since: None,
         }
     }
 

@@ -81,6 +81,20 @@ impl Freshness {
     pub fn is_fresh(&self) -> bool {
         matches!(self, Freshness::Fresh { .. })
     }
+
+    /// Is there a marker at all (a regular file, fresh or not)? A present
+    /// one that is not fresh means a native writer owns the state but is
+    /// quiet between events: the sidecar carries that state (v2).
+    pub fn is_present(&self) -> bool {
+        matches!(
+            self,
+            Freshness::Fresh { .. }
+                | Freshness::Stale {
+                    age_ns: Some(_),
+                    ..
+                }
+        )
+    }
 }
 
 /// Fresh when the marker is a regular file and

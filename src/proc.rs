@@ -145,12 +145,17 @@ pub fn pstart(pid: u32) -> Option<u64> {
 /// `/proc` shows exists, so `kill(pid, 0)` is asked only when `/proc`
 /// cannot tell (not mounted, or hiding other users' processes).
 pub fn alive(pid: u32, pstart_in_beat: Option<u64>) -> bool {
+    probe(pid, pstart_in_beat).0
+}
+
+/// [`alive`], and the pid's start time now, from one read of `/proc`.
+pub fn probe(pid: u32, pstart_in_beat: Option<u64>) -> (bool, Option<u64>) {
     let Some(s) = stat(pid) else {
-        return pid_exists(pid);
+        return (pid_exists(pid), None);
     };
     let ended = matches!(s.state, b'Z' | b'X');
     let reused = matches!((pstart_in_beat, s.start), (Some(want), Some(have)) if want != have);
-    !ended && !reused
+    (!ended && !reused, s.start)
 }
 
 #[cfg(test)]

@@ -33,10 +33,12 @@ Options:
   -h, --help          this help
   -V, --version       the version
 
-Table columns: NAME PID STATUS MODEL AGE HEALTH SRC. HEALTH is healthy,
-stale (age out of range), dead (pid gone or reused), exited, invalid (the
-reason follows the row) or missing. SRC is native when the agent's own
-runtime is writing, else sidecar.
+Table columns: NAME PID STATUS FOR MODEL AGE HEALTH SRC. FOR is how long
+the status has held, AGE how old the beat is. HEALTH is healthy, stale (age
+out of range), dead (pid gone or reused), exited, invalid (the reason
+follows the row) or missing. SRC is native when the agent's own runtime is
+writing, carried when it is quiet between events and the sidecar keeps its
+last state alive, else sidecar.
 
 Exit status: 0 done (with --check: all healthy); 1 with --check: an agent
 is not healthy; 2 bad usage or input; 3 system error.

@@ -11,9 +11,9 @@
 //! skipped, not caught up in a burst. A pending signal always wins over a
 //! due tick, so SIGTERM never costs one more write.
 
-use crate::beat::Beat;
 use crate::error::{Error, Result};
-use crate::{marker, proc, write};
+use crate::tick::{self, Agent, Decided, Then, Ticked};
+use crate::{lock, proc};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::PathBuf;
@@ -172,68 +172,87 @@ fn next_deadline(start: Duration, step: Duration, now: Duration) -> Duration {
 }
 
 /// The agent ended: a last beat with `status=exited`, and the marker goes
-/// too, since no native writer outlives its agent.
-fn write_exited(s: &Sidecar, facts: &Facts) -> Result<()> {
-    write::write_beat(&s.dir, &s.name, &facts.beat(s.pid, "exited"))?;
-    marker::remove(&marker::marker_path(&s.dir, &s.name), "marker")
-}
-
-/// What does not change over the agent's life, read once at start.
-struct Facts {
-    host: Option<String>,
-    pstart: Option<u64>,
-}
-
-impl Facts {
-    fn beat(&self, pid: u32, status: &str) -> Beat {
-        Beat {
-            ts: proc::now_secs(),
-            pid,
-            status: status.into(),
+/// too, since no native writer outlives its agent. It waits for the lock
+/// as a native writer does: it is the last word, and must not be skipped.
+fn write_exited(s: &Sidecar, pstart: Option<u64>) -> Result<()> {
+    let warn = &mut warn;
+    tick::write_given(&s.dir, &s.name, Then::Remove, warn, |_| {
+        Ok(Some(Decided {
+            pid: s.pid,
+            status: "exited".into(),
             model: None,
-            host: self.host.clone(),
-            pstart: self.pstart,
-        }
-    }
+            pstart,
+        }))
+    })
+    .map(drop)
 }
+
+/// A warning on stderr. A closed stderr must not end the loop (nor panic,
+/// as `eprintln!` would).
+fn warn(w: String) {
+    crate::cli::eprint_line(&format!("hb-write: warning: {w}"));
+}
+
+/// A notice about the lock is given at most this often.
+const NOTICE_EVERY: Duration = Duration::from_secs(60);
 
 pub fn run(s: &Sidecar) -> Result<()> {
     let sig = signal_fd()?;
-    let facts = Facts {
-        host: proc::hostname(),
-        pstart: proc::pstart(s.pid),
-    };
+    // What does not change over the agent's life, read once at start.
+    let host = proc::hostname();
+    let pstart = proc::pstart(s.pid);
+    let agent = Agent::Pid { pid: s.pid, pstart };
     // The first write creates the directory if it is missing.
-    write::sweep(&s.dir, &s.name);
+    tick::sweep(&s.dir, &s.name);
     let Some(watch) = Watch::open(s.while_pid)? else {
-        return write_exited(s, &facts);
+        return write_exited(s, pstart);
     };
 
     let step = Duration::from_secs(u64::from(s.interval));
     let start = proc::monotonic();
     let mut deadline = start; // the first tick is due at once
     let mut ticks: u64 = 0;
+    // Lock notices (a tick skipped, a lock that cannot serve) at most once
+    // a minute: one every tick would flood the pane's log.
+    let mut last_notice: Option<Duration> = None;
+    let mut notice = |w: String| {
+        let now = proc::monotonic();
+        if last_notice.map_or(true, |t| now.saturating_sub(t) >= NOTICE_EVERY) {
+            last_notice = Some(now);
+            warn(format!("{w} (said at most once a minute)"));
+        }
+    };
     loop {
         match wait_until(deadline, &sig, &watch)? {
             Wake::Deadline => {}
             Wake::Signal => return Ok(()),
-            Wake::WatchedExit => return write_exited(s, &facts),
+            Wake::WatchedExit => return write_exited(s, pstart),
         }
         if watch.ended_by_check() {
-            return write_exited(s, &facts);
+            return write_exited(s, pstart);
         }
-        match write::fallback(&s.dir, &s.name, s.interval, || facts.beat(s.pid, "ok")) {
+        let ticked = tick::fallback(
+            &s.dir,
+            &s.name,
+            s.interval,
+            agent,
+            host.as_deref(),
+            &mut notice,
+        );
+        match ticked {
+            Ok(Ticked::Skipped) => notice(format!(
+                "lock {} held by another writer: tick skipped",
+                lock::lock_path(&s.dir, &s.name).display()
+            )),
             Ok(_) => {}
             // A broken set-up shows at once; later faults (a full disk for
             // a while) are reported and retried on the next tick.
             Err(e) if ticks == 0 => return Err(e),
-            // A closed stderr must not end the loop (nor panic, as
-            // `eprintln!` would).
-            Err(e) => crate::cli::eprint_line(&format!("hb-write: warning: {e}")),
+            Err(e) => warn(e.to_string()),
         }
         ticks += 1;
         if ticks % SWEEP_EVERY == 0 {
-            write::sweep(&s.dir, &s.name);
+            tick::sweep(&s.dir, &s.name);
         }
         deadline = next_deadline(start, step, proc::monotonic());
     }

@@ -1,16 +1,17 @@
-//! `hb-write`: argument parsing and the one-shot modes (a beat, a native
-//! beat, clearing the marker, removing an agent, one fallback tick). The
-//! long-lived loop is in [`crate::sidecar`], runtime hooks in [`crate::hook`].
+//! `hb-write`: argument parsing and dispatch. What each mode does to a beat
+//! is in [`crate::tick`], the long-lived loop in [`crate::sidecar`], runtime
+//! hooks in [`crate::hook`].
 
 use crate::atomic;
-use crate::beat::{self, Beat};
+use crate::beat;
 use crate::cli::{self, Parsed};
 use crate::config::{self, Env};
 use crate::error::{quote, Error, Result};
-use crate::marker;
+use crate::hook;
 use crate::proc;
+use crate::tick::{self, Agent, Decided, Then};
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub const HELP: &str = "\
 hb-write: write an agent's heartbeat atomically
@@ -18,7 +19,7 @@ hb-write: write an agent's heartbeat atomically
 Usage:
   hb-write [--status S] [--model M] [--pid P] NAME   one beat
   hb-write --native [--status S] [--model M] NAME     a native beat, then the marker
-  hb-write --fallback [--pid P] NAME                  an ok beat unless the marker is fresh
+  hb-write --fallback [--pid P] NAME                  one sidecar tick (see below)
   hb-write --sidecar [--while-pid P] [--pid P] NAME   the sidecar loop
   hb-write --clear-native NAME                        remove the marker only
   hb-write --remove NAME                              remove the beat and the marker
@@ -27,8 +28,8 @@ Usage:
 Options:
   --status S       status word, [a-z][a-z0-9_-]{0,31}; default ok
   --model M        the agent's model, 1 to 128 bytes, no control characters
-  --pid P          the agent's pid; default: the watched pid (sidecar), else
-                   this program's parent
+  --pid P          the agent's pid; default: the watched pid (sidecar), the
+                   existing beat's pid (--fallback), else this program's parent
   --while-pid P    sidecar: watch P, write status=exited when it ends, and stop
   --dir DIR        heartbeat directory; default $MOSAIC_HEARTBEAT_DIR, else
                    $XDG_STATE_HOME/mosaic/fleet/hb, else
@@ -40,7 +41,14 @@ Options:
   -V, --version    the version
 
 NAME is 1 to 64 bytes of A-Z a-z 0-9 _ -, starting with a letter or digit.
-The beat is DIR/NAME.hb; the native marker DIR/NAME.hb.native.
+The beat is DIR/NAME.hb; the native marker DIR/NAME.hb.native; every writer
+holds the lock DIR/.NAME.lock while it reads, decides and writes.
+
+A tick (--fallback, and each of the sidecar's) writes nothing while the
+marker is fresh; while it is present but quiet and the beat's pid lives, it
+carries the native state on (status, model, since) with a new ts; else it
+writes a plain ok beat (exited when the pid is dead). A tick that finds the
+lock held skips; a native writer waits 200 ms for it, then writes anyway.
 
 Exit status: 0 done; 2 bad usage or input (nothing touched);
 3 system error (the previous beat is left intact).
@@ -142,7 +150,9 @@ pub struct Request {
     pub interval: u32,
     pub status: String,
     pub model: Option<String>,
-    pub pid: u32,
+    /// `--pid`, else the watched pid; `None`: the mode's default (the
+    /// parent for a beat, the old beat's pid for `--fallback`).
+    pub pid: Option<u32>,
     pub while_pid: Option<u32>,
     pub dry_run: bool,
 }
@@ -188,10 +198,9 @@ pub fn validate(a: Args, env: Env) -> Result<Request> {
         .as_deref()
         .map(|v| check_pid(v, "--while-pid"))
         .transpose()?;
-    let pid = match (&a.pid, while_pid) {
-        (Some(v), _) => check_pid(v, "--pid")?,
-        (None, Some(w)) => w,
-        (None, None) => proc::parent_pid(),
+    let pid = match &a.pid {
+        Some(v) => Some(check_pid(v, "--pid")?),
+        None => while_pid,
     };
     let interval = config::resolve_interval(a.interval, env)?;
     let dir = config::resolve_dir(a.dir, env)?;
@@ -208,80 +217,52 @@ pub fn validate(a: Args, env: Env) -> Result<Request> {
     })
 }
 
-/// The beat this writer would write now.
-pub fn make_beat(pid: u32, status: &str, model: Option<String>) -> Beat {
-    Beat {
-        ts: proc::now_secs(),
-        pid,
-        status: status.to_string(),
-        model,
-        host: proc::hostname(),
-        pstart: proc::pstart(pid),
-    }
-}
-
-/// Writes `DIR/NAME.hb` atomically, creating DIR if needed.
-pub fn write_beat(dir: &Path, name: &str, beat: &Beat) -> Result<()> {
-    let file = format!("{name}.hb");
-    atomic::write_file(dir, file.as_ref(), beat.encode().as_bytes(), true)
-}
-
-/// Removes stale temporaries of `NAME.hb`.
-pub fn sweep(dir: &Path, name: &str) -> usize {
-    atomic::sweep(dir, format!("{name}.hb").as_ref())
-}
-
-/// One sidecar tick: an `ok` beat unless the native writer is active.
-/// Returns whether it wrote. The beat is made only once it is wanted: a
-/// tick that defers costs one `lstat`, not the host and `/proc` reads too.
-pub fn fallback(
-    dir: &Path,
-    name: &str,
-    interval: u32,
-    beat: impl FnOnce() -> Beat,
-) -> Result<bool> {
-    if marker::is_fresh(dir, name, interval)? {
-        return Ok(false);
-    }
-    write_beat(dir, name, &beat())?;
-    Ok(true)
-}
-
 /// Carries out a one-shot request; the sidecar mode runs its loop.
 pub fn execute(r: Request) -> Result<()> {
     if r.dry_run {
         return Ok(());
     }
     let (dir, name) = (r.dir.as_path(), r.name.as_str());
+    let warn = &mut |w: String| cli::eprint_line(&format!("hb-write: warning: {w}"));
+    let sweep_now = || {
+        if atomic::should_sweep() {
+            tick::sweep(dir, name);
+        }
+    };
     match r.mode {
         Mode::Beat | Mode::Native => {
-            if atomic::should_sweep() {
-                sweep(dir, name);
-            }
-            write_beat(dir, name, &make_beat(r.pid, &r.status, r.model))?;
-            if r.mode == Mode::Native {
-                marker::touch(&marker::marker_path(dir, name))?;
-            }
-            Ok(())
+            sweep_now();
+            let then = match r.mode {
+                Mode::Native => Then::Touch,
+                _ => Then::Keep,
+            };
+            let pid = r.pid.unwrap_or_else(proc::parent_pid);
+            tick::write_given(dir, name, then, warn, |_| {
+                Ok(Some(Decided {
+                    pid,
+                    status: r.status,
+                    model: r.model,
+                    pstart: None,
+                }))
+            })
+            .map(drop)
         }
         Mode::Fallback => {
-            if atomic::should_sweep() {
-                sweep(dir, name);
-            }
-            fallback(dir, name, r.interval, || make_beat(r.pid, "ok", None)).map(drop)
+            sweep_now();
+            let agent = match r.pid {
+                Some(pid) => Agent::Pid { pid, pstart: None },
+                None => Agent::FromBeat,
+            };
+            let host = proc::hostname();
+            tick::fallback(dir, name, r.interval, agent, host.as_deref(), warn).map(drop)
         }
-        Mode::ClearNative => marker::remove(&marker::marker_path(dir, name), "marker"),
-        Mode::Remove => {
-            marker::remove(&marker::beat_path(dir, name), "beat")?;
-            marker::remove(&marker::marker_path(dir, name), "marker")?;
-            sweep(dir, name);
-            Ok(())
-        }
+        Mode::ClearNative => tick::clear_native(dir, name, warn),
+        Mode::Remove => tick::remove(dir, name, warn),
         Mode::Sidecar => crate::sidecar::run(&crate::sidecar::Sidecar {
             dir: r.dir.clone(),
             name: r.name.clone(),
             interval: r.interval,
-            pid: r.pid,
+            pid: r.pid.unwrap_or_else(proc::parent_pid),
             while_pid: r.while_pid,
         }),
     }
@@ -294,8 +275,9 @@ where
     I::Item: Into<OsString>,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    if crate::hook::requested(&args) {
-        crate::hook::main(args, env);
+    if hook::requested(&args) {
+        // Hook mode exits 0 whatever happens, a parse error included.
+        hook::main(parse_args(args).and_then(hook_args), env);
         return Ok(0);
     }
     match parse_args(args)? {
@@ -305,6 +287,31 @@ where
         }
         other => cli::print_help_or_version("hb-write", HELP, &other),
     }
+}
+
+/// The arguments of hook mode, which takes only a few of hb-write's flags.
+fn hook_args(p: Parsed<Args>) -> Result<hook::Args> {
+    let Parsed::Run(a) = p else {
+        return Err(Error::usage("--help and --version are not for hook mode"));
+    };
+    if a.mode.is_some()
+        || a.name.is_some()
+        || a.status.is_some()
+        || a.pid.is_some()
+        || a.while_pid.is_some()
+    {
+        return Err(Error::usage(
+            "--hook takes only --dir, --interval, --model, --dry-run and a payload",
+        ));
+    }
+    Ok(hook::Args {
+        runtime: a.hook.unwrap_or_default(),
+        model: a.model,
+        dir: a.dir,
+        interval: a.interval,
+        dry_run: a.dry_run,
+        payload: a.payload,
+    })
 }
 
 #[cfg(test)]
@@ -329,13 +336,13 @@ mod tests {
             (r.mode, r.status.as_str(), r.interval),
             (Mode::Beat, "ok", 10)
         );
-        assert_eq!(r.pid, proc::parent_pid());
+        assert_eq!(r.pid, None);
     }
 
     #[test]
     fn sidecar_pid_defaults_to_the_watched_pid() {
         let r = req(&["--dir", "/d", "--sidecar", "--while-pid", "77", "w"]).unwrap();
-        assert_eq!((r.pid, r.while_pid), (77, Some(77)));
+        assert_eq!((r.pid, r.while_pid), (Some(77), Some(77)));
         let r = req(&[
             "--dir",
             "/d",
@@ -347,7 +354,7 @@ mod tests {
             "w",
         ])
         .unwrap();
-        assert_eq!((r.pid, r.while_pid), (5, Some(77)));
+        assert_eq!((r.pid, r.while_pid), (Some(5), Some(77)));
     }
 
     #[test]

@@ -23,7 +23,7 @@ fn a_beat_has_the_contract_keys_in_order_and_mode_0644() {
     let keys: Vec<&str> = beat.lines().map(|l| l.split('=').next().unwrap()).collect();
     assert_eq!(
         keys,
-        ["ts", "pid", "status", "model", "host", "pstart"],
+        ["ts", "pid", "status", "model", "host", "pstart", "since"],
         "{beat}"
     );
     let f = fields(&beat);
@@ -303,11 +303,7 @@ fn a_directory_at_the_beat_path_is_exit_3_and_left_alone() {
     r.expect(3)
         .one_error_line("hb-write: error: unable to rename");
     assert!(sb.path("w.hb").is_dir());
-    let names: Vec<_> = fs::read_dir(&sb.dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(names.len(), 1, "temporary left behind: {names:?}");
+    assert_eq!(temporaries(&sb.dir), Vec::<String>::new(), "temporary left");
 }
 
 #[test]
@@ -344,8 +340,12 @@ fn legacy_beats_have_a_null_model() {
     let table = sb.run(READ, &[]).expect(0).stdout();
     let row: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
     assert_eq!(row[0], "w-old");
-    assert_eq!(row[3], "-", "{table}");
-    assert_eq!(row[5], "healthy", "{table}");
+    assert_eq!((row[3], row[4]), ("-", "-"), "no since, no model\n{table}");
+    assert_eq!(row[6], "healthy", "{table}");
+    assert!(
+        json.contains("\"since\":null,\"status_age\":null"),
+        "{json}"
+    );
 }
 
 #[test]

@@ -302,8 +302,11 @@ fn the_fallback_and_the_reader_follow_the_marker() {
     set_mtime(&marker, now_ns() + 10 * SEC);
     let r = sb.run(READ, &["--json", "w1"]);
     assert_eq!(val(row(&r.stdout(), "w1"), "native"), "false");
+    assert_eq!(val(row(&r.stdout(), "w1"), "src"), "carried");
+    // Not fresh but present, and the writer's pid (this test) lives: the
+    // tick carries the native state on (v2).
     sb.run(WRITE, &["--fallback", "w1"]).expect(0);
-    assert_eq!(fields(&sb.read("w1.hb"))["status"], "ok");
+    assert_eq!(fields(&sb.read("w1.hb"))["status"], "busy");
     // A fresh marker: the fallback leaves the beat as it is.
     sb.run(WRITE, &["--native", "--status", "busy", "w1"])
         .expect(0);
@@ -315,8 +318,19 @@ fn the_fallback_and_the_reader_follow_the_marker() {
     );
     let r = sb.run(READ, &["--json", "w1"]);
     assert_eq!(val(row(&r.stdout(), "w1"), "native"), "true");
-    // Past 2 x interval it takes over again.
+    // Past 2 x interval it takes over again, carrying the state while the
+    // pid lives, and a plain ok once the native writer hands back.
     set_mtime(&marker, now_ns() - 21 * SEC);
+    let ts = fields(&sb.read("w1.hb"))["ts"].clone();
+    poll("a later second", std::time::Duration::from_secs(5), || {
+        ((now_ns() / SEC).to_string() != ts).then_some(())
+    });
+    sb.run(WRITE, &["--fallback", "--interval", "10", "w1"])
+        .expect(0);
+    let f = fields(&sb.read("w1.hb"));
+    assert_eq!(f["status"], "busy");
+    assert_ne!(f["ts"], ts, "a carried beat has a new ts");
+    sb.run(WRITE, &["--clear-native", "w1"]).expect(0);
     sb.run(WRITE, &["--fallback", "--interval", "10", "w1"])
         .expect(0);
     assert_eq!(fields(&sb.read("w1.hb"))["status"], "ok");

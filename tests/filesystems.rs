@@ -148,7 +148,7 @@ fn fill(dir: &Path, inodes: bool) {
 /// The snapshot of everything under `dir` but directories (whose mtime a
 /// created and removed temporary changes, rightly).
 fn files(dir: &Path) -> std::collections::BTreeMap<PathBuf, String> {
-    let mut s = snapshot(dir);
+    let mut s = snapshot_but_locks(dir);
     s.retain(|_, v| !v.starts_with("mode=40"));
     s
 }
@@ -184,7 +184,7 @@ fn a_full_tmpfs_fails_cleanly_keeps_the_old_beat_and_recovers() {
         for args in [
             &["--model", "new", "w1"][..],
             &["--native", "--status", "busy", "w1"],
-            &["--fallback", "w2"],
+            &["--fallback", "--pid", "1", "w2"],
         ] {
             let r = run(&sb, WRITE, args);
             fails_with(&r, "hb-write", "No space left on device", &sb.dir);
@@ -245,7 +245,7 @@ fn a_read_only_filesystem_fails_writes_cleanly_and_still_reads() {
     for args in [
         &["w1"][..],
         &["--native", "w1"],
-        &["--fallback", "w2"],
+        &["--fallback", "--pid", "1", "w2"],
         &["--clear-native", "w1"],
         &["--remove", "w1"],
     ] {
@@ -325,7 +325,7 @@ fn symlinks_never_lead_a_write_outside_the_directory() {
         .one_error_line("hb-write: error: unable to refresh marker");
     let r = run(&sb, WRITE, &["--native", "w2"]);
     r.expect(3);
-    run(&sb, WRITE, &["--fallback", "w2"]).expect(0);
+    run(&sb, WRITE, &["--fallback", "--pid", "1", "w2"]).expect(0);
     for n in ["w1.hb", "w2.hb"] {
         let m = fs::symlink_metadata(sb.path(n)).unwrap();
         assert!(m.file_type().is_file(), "{n} is still a link");
@@ -379,7 +379,7 @@ fn fifos_sockets_and_directories_named_like_beats_never_block() {
     r.expect(0);
     for (name, kind) in [("d1", "a directory"), ("f1", "a FIFO"), ("s1", "a socket")] {
         let want = format!(
-            "\"name\":\"{name}\",\"health\":\"invalid\",\"native\":false,\"error\":\"{kind}"
+            "\"name\":\"{name}\",\"health\":\"invalid\",\"native\":false,\"src\":\"sidecar\",\"error\":\"{kind}"
         );
         assert!(r.stdout().contains(&want), "{want}\n{}", r.explain());
     }
@@ -390,7 +390,7 @@ fn fifos_sockets_and_directories_named_like_beats_never_block() {
         quiet_hook(&hook(&sb, name, &["env"]));
         // The marker is not a regular file: the fallback writes (replacing
         // a FIFO or socket beat; a directory cannot be replaced).
-        let r = run(&sb, WRITE, &["--fallback", name]);
+        let r = run(&sb, WRITE, &["--fallback", "--pid", "1", name]);
         if name == "d1" {
             fails_with(&r, "hb-write", "Is a directory", &sb.dir);
         } else {
@@ -455,7 +455,7 @@ fn permissions_as_an_unprivileged_user() {
     // An unreadable beat is an invalid row, not an error.
     let r = nobody(&sb, &who, READ, &["--json"]);
     r.expect(0);
-    let want = "\"name\":\"w2\",\"health\":\"invalid\",\"native\":false,\"error\":\"unable to open: Permission denied\"";
+    let want = "\"name\":\"w2\",\"health\":\"invalid\",\"native\":false,\"src\":\"sidecar\",\"error\":\"unable to open: Permission denied\"";
     assert!(r.stdout().contains(want), "{}", r.explain());
     assert!(
         r.stdout()
@@ -470,7 +470,7 @@ fn permissions_as_an_unprivileged_user() {
     for args in [
         &["w3"][..],
         &["--native", "w1"],
-        &["--fallback", "w2"],
+        &["--fallback", "--pid", "1", "w2"],
         &["--clear-native", "w1"],
     ] {
         let r = nobody(&sb, &who, WRITE, args);

@@ -36,7 +36,7 @@ fn reference(bytes: &[u8]) -> Option<Beat> {
             continue;
         }
         let (key, value) = line.split_once('=')?;
-        if ["ts", "pid", "status", "model", "host", "pstart"].contains(&key) {
+        if ["ts", "pid", "status", "model", "host", "pstart", "since"].contains(&key) {
             last.insert(key, value);
         }
     }
@@ -76,6 +76,10 @@ fn reference(bytes: &[u8]) -> Option<Beat> {
         pstart: last
             .get("pstart")
             .filter(|v| digits(v, 20))
+            .and_then(|v| v.parse().ok()),
+        since: last
+            .get("since")
+            .filter(|v| digits(v, 19))
             .and_then(|v| v.parse().ok()),
     })
 }
@@ -130,6 +134,9 @@ fn random_valid(rng: &mut fastrand::Rng) -> Beat {
             .collect()
     });
     let pstart = rng.bool().then(|| rng.u64(..));
+    let since = rng
+        .bool()
+        .then(|| ts.saturating_sub(rng.i64(0..100_000)).max(0));
     Beat {
         ts,
         pid,
@@ -137,12 +144,13 @@ fn random_valid(rng: &mut fastrand::Rng) -> Beat {
         model,
         host,
         pstart,
+        since,
     }
 }
 
 const INTERESTING: &[u8] = b"\n\r=\0 -+0123456789aZ\x7f\xff\xc3\xa9\xed\xa0\x80";
 const KEYS: &[&str] = &[
-    "ts", "pid", "status", "model", "host", "pstart", "TS", "Pid", "x", "",
+    "ts", "pid", "status", "model", "host", "pstart", "since", "TS", "Pid", "x", "",
 ];
 const VALUES: &[&str] = &[
     "",

@@ -392,8 +392,9 @@ fn the_sidecar_beats_with_the_pane_pid_and_never_covers_a_native_writer() {
     assert!(strict_from.is_some() && samples > 100, "{samples} samples");
     assert!(alive(s.sidecar), "the sidecar died");
 
-    // The native writer stops: the sidecar resumes once the marker is
-    // older than 2 intervals, at its next tick: within 3 s.
+    // The native writer falls quiet, its process alive: once the marker is
+    // older than 2 intervals the sidecar carries its state on (v2), at
+    // its next tick, within 3 s: busy, with the model, a new ts.
     fs::write(&stop, b"").unwrap();
     let last_native = poll("the native writer to stop", LONG, || {
         let m = fs::metadata(f.sb.path("w-nat.hb.native")).ok()?;
@@ -402,14 +403,27 @@ fn the_sidecar_beats_with_the_pane_pid_and_never_covers_a_native_writer() {
         let after = fs::metadata(f.sb.path("w-nat.hb.native")).ok()?;
         (after.modified().ok()? == before).then_some(before)
     });
-    let b = poll("the fallback beat", LONG, || {
-        f.beat("w-nat").filter(|b| b.get("model").is_none())
+    let native_ts = last_native
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let b = poll("the carried beat", LONG, || {
+        f.beat("w-nat")
+            .filter(|b| b["ts"].parse::<u64>().unwrap() >= native_ts + 2)
     });
     let took = last_native.elapsed().unwrap();
-    assert!(
-        took >= Duration::from_millis(1900) && took < Duration::from_millis(4500),
-        "fallback {took:?} after the last native beat"
+    assert!(took < Duration::from_millis(4500), "carried {took:?} after");
+    assert_eq!(
+        (b["status"].as_str(), b.get("model").map(String::as_str)),
+        ("busy", Some("m-7")),
+        "the carried beat lost the native state: {b:?}"
     );
+    assert_eq!(b["pid"], s.pane.to_string());
+    // The runtime hands the beat back: a plain ok at the next tick.
+    f.sb.run(WRITE, &["--clear-native", "w-nat"]).expect(0);
+    let b = poll("the plain beat", LONG, || {
+        f.beat("w-nat").filter(|b| b.get("model").is_none())
+    });
     assert_eq!(
         (b["status"].as_str(), b["pid"].as_str()),
         ("ok", &*s.pane.to_string())

@@ -132,12 +132,7 @@ fn a_native_and_a_fallback_writer_racing_never_show_a_torn_beat() {
     }
     r1.unwrap();
     r2.unwrap();
-    let leftovers: Vec<_> = fs::read_dir(&sb.dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name())
-        .filter(|n| n.to_string_lossy().starts_with('.'))
-        .collect();
+    let leftovers = temporaries(&sb.dir);
     assert!(leftovers.is_empty(), "temporaries left: {leftovers:?}");
     let (reads, native_reads) = (
         reads.load(Ordering::Relaxed),

@@ -135,10 +135,33 @@ fn installed_units_verify_and_run() {
         .filter(|w| w != "$MOSAIC_HB_FALLBACK_ARGS")
         .map(|w| w.replace("%i", "w-unit"))
         .collect();
-    let mut c = bare(&argv[0]);
-    c.args(&argv[1..]).env("MOSAIC_HEARTBEAT_DIR", &sb.dir);
-    Run::of(&mut c, &sb).expect(0);
-    assert_eq!(fields(&sb.read("w-unit.hb"))["status"], "ok");
+    let fallback = || {
+        let mut c = bare(&argv[0]);
+        c.args(&argv[1..]).env("MOSAIC_HEARTBEAT_DIR", &sb.dir);
+        Run::of(&mut c, &sb)
+    };
+    // No beat yet: a timer has no agent of its own, so it must be told the
+    // pid (exit 2, nothing written), never guess pid 1, its parent.
+    fallback()
+        .expect(2)
+        .one_error_line("hb-write: error: no valid beat");
+    assert!(!sb.path("w-unit.hb").exists());
+    // Once the agent's sidecar or runtime wrote a beat, the unit keeps
+    // that beat's pid, and says exited when that process is gone.
+    let mut agent = Command::new("sleep").arg("600").spawn().unwrap();
+    let pid = agent.id().to_string();
+    sb.run(WRITE, &["--pid", &pid, "w-unit"]).expect(0);
+    fallback().expect(0);
+    let f = fields(&sb.read("w-unit.hb"));
+    assert_eq!((f["status"].as_str(), f["pid"].as_str()), ("ok", &*pid));
+    agent.kill().unwrap();
+    agent.wait().unwrap();
+    fallback().expect(0);
+    let f = fields(&sb.read("w-unit.hb"));
+    assert_eq!((f["status"].as_str(), f["pid"].as_str()), ("exited", &*pid));
+    agent = Command::new("sleep").arg("600").spawn().unwrap();
+    let pid = agent.id().to_string();
+    sb.run(WRITE, &["--pid", &pid, "w-unit"]).expect(0);
 
     let prom = sb.root.join("mosaic-agents.prom");
     let argv: Vec<String> = exec_start(&unit("mosaic-hb-export.service"))
@@ -155,6 +178,8 @@ fn installed_units_verify_and_run() {
         "{text}"
     );
 
+    agent.kill().unwrap();
+    agent.wait().unwrap();
     make("uninstall", &prefix);
     for u in UNITS {
         assert!(!unit_dir.join(u).exists(), "{u} left after uninstall");

@@ -1,5 +1,6 @@
 //! The sidecar floor: a loop that does only what a fallback tick must (wait
-//! for the next whole second, look at the marker, write an atomic beat) and
+//! for the next whole second, look at the marker, write an atomic beat under
+//! the writer lock) and
 //! parses, checks and formats nothing. Usage: floor-tick DIR TICKS
 mod beat;
 
@@ -20,7 +21,9 @@ fn main() {
         {
             std::thread::sleep(wait);
         }
+        let _lock = beat::lock(dir);
         if std::fs::symlink_metadata(&marker).is_err() {
+            let _ = std::fs::read(dir.join("floor.hb"));
             beat::write(dir);
         }
     }

@@ -87,6 +87,26 @@ impl Drop for Sandbox {
     }
 }
 
+/// [`snapshot`] without writer locks (`.NAME.lock`): a writer that failed
+/// may leave the lock it made, which is not a beat and holds nothing (it
+/// must be an empty regular file, mode 0644 before umask).
+pub fn snapshot_but_locks(root: &Path) -> BTreeMap<PathBuf, String> {
+    let mut s = snapshot(root);
+    s.retain(|path, _| {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let is_lock = name.is_some_and(|n| n.starts_with('.') && n.ends_with(".lock"));
+        if is_lock {
+            let m = fs::symlink_metadata(path).unwrap();
+            assert!(
+                m.file_type().is_file() && m.len() == 0,
+                "{path:?} is no lock"
+            );
+        }
+        !is_lock
+    });
+    s
+}
+
 /// A binary with the environment cleaned of anything that could redirect it.
 pub fn bare(bin: &str) -> Command {
     let mut c = Command::new(bin);
@@ -154,7 +174,8 @@ pub fn temporaries(dir: &Path) -> Vec<String> {
         .map(|rd| {
             rd.flatten()
                 .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with('.'))
+                // The writer lock `.NAME.lock` is a dot-file, not litter.
+                .filter(|n| n.starts_with('.') && !n.ends_with(".lock"))
                 .collect()
         })
         .unwrap_or_default()
