@@ -227,6 +227,9 @@ struct Corpus {
     /// Fresh sockets made by cases, killed at the end.
     fresh: std::cell::RefCell<Vec<Vec<u8>>>,
     n: std::cell::Cell<usize>,
+    /// Cases started and refused, for the summary line.
+    started: std::cell::Cell<usize>,
+    refused: std::cell::Cell<usize>,
 }
 
 impl Corpus {
@@ -246,6 +249,8 @@ impl Corpus {
             operator_pane: String::new(),
             fresh: Default::default(),
             n: Default::default(),
+            started: Default::default(),
+            refused: Default::default(),
             sb,
         };
         // The operator's server: its own environment (decoys for every
@@ -526,6 +531,7 @@ impl Corpus {
             )
         };
         if let Some(why) = &p.refused {
+            self.refused.set(self.refused.get() + 1);
             assert_eq!(
                 r.code(),
                 Some(2),
@@ -553,6 +559,7 @@ impl Corpus {
                 );
             }
         } else {
+            self.started.set(self.started.get() + 1);
             assert_eq!(r.code(), Some(0), "expected a start\n{}", detail());
             self.check_agent(&p, &r, &detail);
         }
@@ -702,6 +709,15 @@ impl Corpus {
             all.args.push(canary_cmd.into_bytes());
             self.run(&all, fresh);
         }
+        // And every piece at once, as arguments of one launch.
+        let mut batch = Case {
+            label: "every piece as an argument".into(),
+            ..Case::default()
+        };
+        for (_, v) in &self.pieces {
+            batch.args.push(v.clone());
+        }
+        self.run(&batch, fresh);
     }
 
     /// Values of 1 to 3 pieces in random contexts.
@@ -746,6 +762,14 @@ impl Corpus {
             }
             self.run(&case, fresh);
         }
+    }
+
+    fn summary(&self) {
+        eprintln!(
+            "hostile corpus: {} cases started, {} refused",
+            self.started.get(),
+            self.refused.get()
+        );
     }
 
     /// The size of the launcher's new-session for `case`.
@@ -800,6 +824,7 @@ fn the_corpus_against_an_operators_server_started_before() {
     let c = Corpus::new("hostile-op");
     c.one_by_one(false);
     c.random(false, &mut fastrand::Rng::with_seed(seed()), cases());
+    c.summary();
 }
 
 #[test]
@@ -807,6 +832,7 @@ fn the_corpus_against_fresh_servers() {
     let c = Corpus::new("hostile-fresh");
     c.one_by_one(true);
     c.random(true, &mut fastrand::Rng::with_seed(seed()), cases());
+    c.summary();
 }
 
 #[test]
