@@ -36,8 +36,9 @@
 # 5. Targets (`-t =NAME`): `=` asks for the exact name, never a prefix or
 #    pattern; NAME holds no `:` or `.` that tmux would split or rewrite.
 # 6. The message size (client.c): the client sends the whole command in
-#    one message of at most 16384 bytes, so the arguments after the global
-#    options may take 16364 bytes (each plus its NUL). A longer command
+#    one message of at most 16384 bytes, its 16-byte header and 4-byte
+#    argument count included, so the arguments after the global options
+#    may take 16364 bytes (each plus its NUL; measured on tmux 3.3a). A longer command
 #    would fail inside tmux; it is refused here, before anything is touched.
 # 7. The socket name (-L, tmux.c): a file name in tmux's socket directory,
 #    and the pane's $TMUX carries its path up to the first `,`. Refused:
@@ -48,7 +49,9 @@
 #    A heartbeat directory or log holding a newline is refused: the output
 #    below and stop-agent-session.sh's lookups are line by line.
 # The sidecar is run directly (setsid hb-write ...), the log is opened by
-# this shell: neither passes through tmux or a shell.
+# this shell: neither passes through tmux or a shell. The only tmux
+# commands used are has-session, new-session and kill-session (no
+# set-option, run-shell, send-keys or display-message sees a value).
 set -euo pipefail
 
 prog=start-agent-session.sh
