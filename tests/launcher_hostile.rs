@@ -971,3 +971,65 @@ fn stop_finds_a_hostile_directory_from_the_session_and_refuses_bad_socket_names(
     }
     assert_eq!(c.sb.snapshot(), before);
 }
+
+#[test]
+fn a_lone_hostile_command_word_runs_as_itself_never_through_a_shell() {
+    // tmux runs a one-word command as `$SHELL -c WORD`: each piece as the
+    // name of a command given alone must still just run that file. The
+    // file is a probe script; its `$0` is the hostile path it was run by.
+    let c = Corpus::new("hostile-lone");
+    let probe = c.sb.root.join("probe");
+    fs::write(&probe, format!("#!{}\n{}\n", c.bash.display(), c.recorder)).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&probe, fs::Permissions::from_mode(0o755)).unwrap();
+    let launch = |k: usize, v: &[u8]| {
+        let word = [
+            c.sb.root.as_os_str().as_bytes(),
+            format!("/lone{k}/").as_bytes(),
+            v,
+        ]
+        .concat();
+        let word = PathBuf::from(osv(&word));
+        fs::create_dir_all(word.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(&probe, &word).unwrap();
+        let mut cmd = bare(START);
+        cmd.env_remove("TMUX")
+            .env("HB_BIN", Path::new(WRITE).parent().unwrap())
+            .env("HOME", &c.sb.root)
+            .current_dir(&c.sb.root)
+            .args(["-L", &c.operator, "--interval", "30", "--dir"])
+            .arg(c.sb.root.join("hb"))
+            .args([&format!("w-lone{k}"), "--"])
+            .arg(&word);
+        let r = Run::of(&mut cmd, &c.sb);
+        r.expect(0);
+        let rec = |ext: &str| {
+            let mut p = word.clone().into_os_string();
+            p.push(format!(".{ext}"));
+            PathBuf::from(p)
+        };
+        poll("the lone probe", LONG, || {
+            rec("done").exists().then_some(())
+        });
+        let want = [
+            c.bash.as_os_str().as_bytes(),
+            b"\0",
+            word.as_os_str().as_bytes(),
+            b"\0",
+        ]
+        .concat();
+        same(
+            &fs::read(rec("argv")).unwrap(),
+            &want,
+            "a lone command's argv",
+            &|| r.explain(),
+        );
+        c.no_canary(&r.explain());
+        c.operator_survived(&r.explain());
+    };
+    for (k, (_, v)) in c.pieces.iter().enumerate() {
+        if v.len() <= 255 {
+            launch(k, v);
+        }
+    }
+}
