@@ -56,9 +56,23 @@ pub fn human_age(age: i64) -> String {
     }
 }
 
+/// The SGR colour of a table cell, by its column's header: the HEALTH cell
+/// by its word, the STATUS cell when it is `waiting` (blocked on the
+/// operator). Keyed by header, not position, so columns can move.
+fn cell_color(header: &str, cell: &str) -> Option<&'static str> {
+    match (header, cell) {
+        ("HEALTH", "healthy") => Some("32"),
+        ("HEALTH", "stale") | ("STATUS", "waiting") => Some("33"),
+        ("HEALTH", "dead" | "invalid" | "missing") => Some("31"),
+        ("HEALTH", "exited") => Some("2"),
+        _ => None,
+    }
+}
+
 /// `NAME PID STATUS MODEL AGE HEALTH SRC`, aligned. An invalid row carries
-/// its reason after the last column.
-pub fn table(l: &Listing) -> String {
+/// its reason after the last column. With `color`, some cells are wrapped
+/// in SGR codes ([`cell_color`]); widths count only the visible text.
+pub fn table(l: &Listing, color: bool) -> String {
     let mut cells: Vec<[String; 7]> =
         vec![["NAME", "PID", "STATUS", "MODEL", "AGE", "HEALTH", "SRC"].map(String::from)];
     let mut notes: Vec<Option<String>> = vec![None];
@@ -99,7 +113,11 @@ pub fn table(l: &Listing) -> String {
     for (row, note) in cells.iter().zip(&notes) {
         let mut line = String::new();
         for (i, (c, w)) in row.iter().zip(widths).enumerate() {
-            line.push_str(c);
+            // The header row's own words never match a colour.
+            match cell_color(&cells[0][i], c) {
+                Some(sgr) if color => _ = write!(line, "\x1b[{sgr}m{c}\x1b[0m"),
+                _ => line.push_str(c),
+            }
             if i + 1 < row.len() {
                 line.extend(std::iter::repeat(' ').take(w - c.chars().count() + 2));
             }
