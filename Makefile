@@ -19,28 +19,41 @@ all: build
 build:
 	$(CARGO) build --release --locked
 
-# Static binaries for hosts with no libc, stripped, in dist/: musl where
+# Static binaries for hosts with no libc, stripped, in dist/TARGET/, and
+# the host's also in dist/ (for `make install` and `make bench`): musl where
 # rustup can add the target, else glibc linked statically (no NSS is used,
 # so that is safe). The benchmarks' floor programs (bench/floor/) are built
 # in the same cargo run, so with the same profile, into target/floor/.
+# aarch64 is linked by rust-lld, which rustup ships: no C cross toolchain.
 MUSL      = x86_64-unknown-linux-musl
 GNU       = x86_64-unknown-linux-gnu
+ARM       = aarch64-unknown-linux-musl
 DIST      = dist
 FLOOR_DIR = target/floor
 FLOORS    = floor-noop floor-write floor-tick
 # Not position-independent: no relocations to apply at start-up, smaller
 # files, and `file` says "statically linked" (bench/RESULTS.md, profiles).
 STATIC_FLAGS = -C relocation-model=static
-static:
+.PHONY: static-host static-aarch64
+static: static-host static-aarch64
+
+static-host:
 	@if rustup target list --installed 2>/dev/null | grep -qx $(MUSL) || rustup target add $(MUSL) >/dev/null 2>&1; then \
 		RUSTFLAGS="$(STATIC_FLAGS)" $(CARGO) build --release --locked --bins --examples --target $(MUSL) && t=$(MUSL); \
 	else \
 		echo "make static: the musl target is unavailable: linking glibc statically instead"; \
 		RUSTFLAGS="$(STATIC_FLAGS) -C target-feature=+crt-static" $(CARGO) build --release --locked --bins --examples --target $(GNU) && t=$(GNU); \
-	fi && mkdir -p $(DIST) $(FLOOR_DIR) && \
-	for b in $(BINS); do cp target/$$t/release/$$b $(DIST)/; done && \
+	fi && mkdir -p $(DIST)/$$t $(FLOOR_DIR) && \
+	for b in $(BINS); do cp target/$$t/release/$$b $(DIST)/ && cp target/$$t/release/$$b $(DIST)/$$t/; done && \
 	for f in $(FLOORS); do cp target/$$t/release/examples/$$f $(FLOOR_DIR)/; done
 	@! command -v file >/dev/null || file $(DIST)/hb-* | sed 's/, BuildID[^,]*//'
+
+static-aarch64:
+	@rustup target list --installed 2>/dev/null | grep -qx $(ARM) || rustup target add $(ARM) >/dev/null 2>&1 || \
+		{ echo "make static-aarch64: the $(ARM) target is missing: rustup target add $(ARM)" >&2; exit 1; }
+	RUSTFLAGS="$(STATIC_FLAGS) -C linker=rust-lld" $(CARGO) build --release --locked --bins --target $(ARM)
+	@mkdir -p $(DIST)/$(ARM) && for b in $(BINS); do cp target/$(ARM)/release/$$b $(DIST)/$(ARM)/; done
+	@! command -v file >/dev/null || file $(DIST)/$(ARM)/hb-* | sed 's/, BuildID[^,]*//'
 
 # The whole gate: formatting, lints as errors, then every test.
 test:
@@ -50,6 +63,7 @@ test:
 	shellcheck scripts/*.sh bench/*.sh
 	$(MAKE) --no-print-directory static
 	scripts/check-static.sh $(DIST)
+	scripts/check-static.sh $(DIST)/$(ARM) qemu-aarch64-static
 	$(MAKE) --no-print-directory check-install
 
 # `make install` takes the static binaries once `make static` built them.
