@@ -6,13 +6,16 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR   = $(DESTDIR)$(PREFIX)/bin
 UNITDIR  = $(DESTDIR)$(PREFIX)/lib/systemd/system
+MANDIR   = $(DESTDIR)$(PREFIX)/share/man
+COMPDIR  = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml | head -n 1)
 # Where `install` takes the binaries from: the static ones when `make
 # static` built them, else the release build (tests install debug builds).
 BINSRC  ?= $(if $(wildcard dist/hb-write),dist,target/release)
 BINS     = hb-write hb-defer-check hb-read
 SCRIPTS  = start-agent-session.sh stop-agent-session.sh
 
-.PHONY: all build static test demo install uninstall clean
+.PHONY: all build static dist check-dist setup test demo install uninstall clean
 
 all: build
 
@@ -55,16 +58,30 @@ static-aarch64:
 	@mkdir -p $(DIST)/$(ARM) && for b in $(BINS); do cp target/$(ARM)/release/$$b $(DIST)/$(ARM)/; done
 	@! command -v file >/dev/null || file $(DIST)/$(ARM)/hb-* | sed 's/, BuildID[^,]*//'
 
+# Release tarballs, one per target, and SHA256SUMS (scripts/dist.sh;
+# README, "Release tarballs"), reproducible from the commit's date.
+dist: static
+	scripts/dist.sh $(DIST) $(VERSION)
+
+check-dist: dist
+	scripts/check-dist.sh $(DIST) $(VERSION)
+
+# What `make test` and `make demo` need, installed when missing (or, when
+# not root, the one command that would install it): scripts/setup.sh.
+setup:
+	@scripts/setup.sh
+
 # The whole gate: formatting, lints as errors, then every test.
-test:
+test: setup
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 	$(CARGO) test --locked
-	shellcheck scripts/*.sh bench/*.sh
+	shellcheck scripts/*.sh bench/*.sh complete/hb.bash
 	$(MAKE) --no-print-directory static
 	scripts/check-static.sh $(DIST)
 	scripts/check-static.sh $(DIST)/$(ARM) qemu-aarch64-static
 	$(MAKE) --no-print-directory check-install
+	$(MAKE) --no-print-directory check-dist
 
 # `make install` takes the static binaries once `make static` built them.
 .PHONY: check-install
@@ -73,9 +90,15 @@ check-install:
 	$(MAKE) --no-print-directory -s install DESTDIR="$$d" PREFIX=/usr >/dev/null && \
 	for b in $(BINS); do \
 		cmp -s $(DIST)/$$b "$$d/usr/bin/$$b" || { echo "check-install: $$b is not $(DIST)/$$b"; exit 1; }; \
-	done && echo "check-install: ok: make install installs the static binaries from $(DIST)/"
+	done && \
+	for m in doc/*.1 doc/*.7; do \
+		s=$${m##*.}; cmp -s $$m "$$d/usr/share/man/man$$s/$${m##*/}" || { echo "check-install: $$m is not installed"; exit 1; }; \
+	done && \
+	for c in $(BINS) $(SCRIPTS); do \
+		cmp -s complete/hb.bash "$$d/usr/share/bash-completion/completions/$$c" || { echo "check-install: no bash completion for $$c"; exit 1; }; \
+	done && echo "check-install: ok: make install installs the static binaries from $(DIST)/, the man pages and the completions"
 
-demo: build
+demo: setup build
 	HB_BIN=$(CURDIR)/target/release scripts/demo.sh
 
 # Benchmarks of the static build that ships against the bash it replaces
@@ -95,10 +118,19 @@ install: $(if $(wildcard dist/hb-write),,build)
 		sed 's|@BINDIR@|$(PREFIX)/bin|g' "$$u" > "$(UNITDIR)/$${u##*/}" && \
 		chmod 0644 "$(UNITDIR)/$${u##*/}" || exit 1; \
 	done
+	install -d $(MANDIR)/man1 $(MANDIR)/man7 $(COMPDIR)
+	install -m 0644 doc/*.1 $(MANDIR)/man1/
+	install -m 0644 doc/*.7 $(MANDIR)/man7/
+	# bash-completion loads a command's completion from a file of its name.
+	install -m 0644 complete/hb.bash $(COMPDIR)/hb-write
+	for c in hb-defer-check hb-read $(SCRIPTS); do ln -sf hb-write $(COMPDIR)/$$c; done
 
 uninstall:
 	for f in $(BINS) $(SCRIPTS); do rm -f $(BINDIR)/$$f; done
 	for u in scripts/systemd/*.service scripts/systemd/*.timer; do rm -f "$(UNITDIR)/$${u##*/}"; done
+	for m in doc/*.1; do rm -f "$(MANDIR)/man1/$${m##*/}"; done
+	for m in doc/*.7; do rm -f "$(MANDIR)/man7/$${m##*/}"; done
+	for c in hb-write hb-defer-check hb-read $(SCRIPTS); do rm -f $(COMPDIR)/$$c; done
 
 clean:
 	$(CARGO) clean
