@@ -68,8 +68,11 @@ check-dist: dist
 
 # What `make test` and `make demo` need, installed when missing (or, when
 # not root, the one command that would install it): scripts/setup.sh.
+.PHONY: setup-demo
 setup:
-	@scripts/setup.sh
+	@scripts/setup.sh test
+setup-demo:
+	@scripts/setup.sh demo
 
 # The whole gate: formatting, lints as errors, then every test.
 test: setup
@@ -98,7 +101,7 @@ check-install:
 		cmp -s complete/hb.bash "$$d/usr/share/bash-completion/completions/$$c" || { echo "check-install: no bash completion for $$c"; exit 1; }; \
 	done && echo "check-install: ok: make install installs the static binaries from $(DIST)/, the man pages and the completions"
 
-demo: setup build
+demo: setup-demo build
 	HB_BIN=$(CURDIR)/target/release scripts/demo.sh
 
 # Benchmarks of the static build that ships against the bash it replaces
