@@ -49,14 +49,14 @@ static-host:
 	fi && mkdir -p $(DIST)/$$t $(FLOOR_DIR) && \
 	for b in $(BINS); do cp target/$$t/release/$$b $(DIST)/ && cp target/$$t/release/$$b $(DIST)/$$t/; done && \
 	for f in $(FLOORS); do cp target/$$t/release/examples/$$f $(FLOOR_DIR)/; done
-	@! command -v file >/dev/null || file $(DIST)/hb-* | sed 's/, BuildID[^,]*//'
+	@! command -v file >/dev/null || file $(addprefix $(DIST)/,$(BINS)) | sed 's/, BuildID[^,]*//'
 
 static-aarch64:
 	@rustup target list --installed 2>/dev/null | grep -qx $(ARM) || rustup target add $(ARM) >/dev/null 2>&1 || \
 		{ echo "make static-aarch64: the $(ARM) target is missing: rustup target add $(ARM)" >&2; exit 1; }
 	RUSTFLAGS="$(STATIC_FLAGS) -C linker=rust-lld" $(CARGO) build --release --locked --bins --target $(ARM)
 	@mkdir -p $(DIST)/$(ARM) && for b in $(BINS); do cp target/$(ARM)/release/$$b $(DIST)/$(ARM)/; done
-	@! command -v file >/dev/null || file $(DIST)/$(ARM)/hb-* | sed 's/, BuildID[^,]*//'
+	@! command -v file >/dev/null || file $(addprefix $(DIST)/$(ARM)/,$(BINS)) | sed 's/, BuildID[^,]*//'
 
 # Release tarballs, one per target, and SHA256SUMS (scripts/dist.sh;
 # README, "Release tarballs"), reproducible from the commit's date.
@@ -99,7 +99,10 @@ check-install:
 	done && \
 	for c in $(BINS) $(SCRIPTS); do \
 		cmp -s complete/hb.bash "$$d/usr/share/bash-completion/completions/$$c" || { echo "check-install: no bash completion for $$c"; exit 1; }; \
-	done && echo "check-install: ok: make install installs the static binaries from $(DIST)/, the man pages and the completions"
+	done && \
+	{ [ ! -f /usr/share/bash-completion/bash_completion ] || \
+		XDG_DATA_DIRS="$$d/usr/share" bash --norc --noprofile -c '. /usr/share/bash-completion/bash_completion; _completion_loader hb-read; complete -p hb-read' | \
+		grep -q _hb_complete || { echo "check-install: bash-completion does not load the installed completion"; exit 1; }; } && echo "check-install: ok: make install installs the static binaries from $(DIST)/, the man pages and the completions"
 
 demo: setup-demo build
 	HB_BIN=$(CURDIR)/target/release scripts/demo.sh
@@ -108,7 +111,7 @@ demo: setup-demo build
 # and against the floors; writes bench/RESULTS.md. Needs hyperfine, valgrind
 # and perf (Debian: hyperfine valgrind linux-perf).
 .PHONY: bench
-bench: static
+bench: static-host
 	scripts/bench.sh $(DIST) $(FLOOR_DIR) bench/RESULTS.md
 
 install: $(if $(wildcard dist/hb-write),,build)
