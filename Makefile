@@ -66,6 +66,12 @@ dist: static
 check-dist: dist
 	scripts/check-dist.sh $(DIST) $(VERSION)
 
+# The build itself reproduces: a fresh clone elsewhere makes the same bytes.
+# Slow (a second full release build), so not part of `make test`.
+.PHONY: check-reproducible
+check-reproducible:
+	scripts/check-reproducible.sh
+
 # What `make test` and `make demo` need, installed when missing (or, when
 # not root, the one command that would install it): scripts/setup.sh.
 .PHONY: setup-demo
