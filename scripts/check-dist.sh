@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks what `make dist` made in DIST: SHA256SUMS verifies; a second run
 # of scripts/dist.sh gives byte-identical tarballs; each tarball holds
-# exactly the files the README's "Release tarballs" list names; and,
+# exactly the files the README lists ("From a release tarball"); and,
 # unpacked, its binaries write, defer-check and read beats in an empty root
 # (aarch64 under qemu-aarch64-static), its launcher scripts answer --help,
 # and its install.sh installs it under another prefix.

@@ -5,8 +5,8 @@
 # Reproducible: the same commit and binaries give byte-identical tarballs.
 # Every entry is dated SOURCE_DATE_EPOCH (default: the commit's time),
 # owned by 0:0, with normalised modes, in name order, and gzip stores no
-# name or time. What a tarball holds is listed in the README ("Release
-# tarballs"); scripts/check-dist.sh checks the two agree.
+# name or time. What a tarball holds is listed in the README ("From a release
+# tarball"); scripts/check-dist.sh checks the two agree.
 # Usage: scripts/dist.sh BINDIR VERSION [OUT]
 set -euo pipefail
 
