@@ -57,10 +57,24 @@ pub fn human_age(age: i64) -> String {
     }
 }
 
+/// The SGR colour of a table cell, by its column's header: the HEALTH cell
+/// by its word, the STATUS cell when it is `waiting` (blocked on the
+/// operator). Keyed by header, not position, so columns can move.
+fn cell_color(header: &str, cell: &str) -> Option<&'static str> {
+    match (header, cell) {
+        ("HEALTH", "healthy") => Some("32"),
+        ("HEALTH", "stale") | ("STATUS", "waiting") => Some("33"),
+        ("HEALTH", "dead" | "invalid" | "missing") => Some("31"),
+        ("HEALTH", "exited") => Some("2"),
+        _ => None,
+    }
+}
+
 /// `NAME PID STATUS FOR MODEL AGE HEALTH SRC`, aligned: FOR is how long
 /// the status has held. An invalid row carries its reason after the last
-/// column.
-pub fn table(l: &Listing) -> String {
+/// column. With `color`, some cells are wrapped in SGR codes
+/// ([`cell_color`]); widths count only the visible text.
+pub fn table(l: &Listing, color: bool) -> String {
     const HEADER: [&str; 8] = [
         "NAME", "PID", "STATUS", "FOR", "MODEL", "AGE", "HEALTH", "SRC",
     ];
@@ -105,7 +119,11 @@ pub fn table(l: &Listing) -> String {
     for (row, note) in cells.iter().zip(&notes) {
         let mut line = String::new();
         for (i, (c, w)) in row.iter().zip(widths).enumerate() {
-            line.push_str(c);
+            // The header row's own words never match a colour.
+            match cell_color(&cells[0][i], c) {
+                Some(sgr) if color => _ = write!(line, "\x1b[{sgr}m{c}\x1b[0m"),
+                _ => line.push_str(c),
+            }
             if i < last {
                 line.extend(std::iter::repeat(' ').take(w - c.chars().count() + 2));
             }
