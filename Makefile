@@ -6,51 +6,91 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR   = $(DESTDIR)$(PREFIX)/bin
 UNITDIR  = $(DESTDIR)$(PREFIX)/lib/systemd/system
+MANDIR   = $(DESTDIR)$(PREFIX)/share/man
+COMPDIR  = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml | head -n 1)
 # Where `install` takes the binaries from: the static ones when `make
 # static` built them, else the release build (tests install debug builds).
 BINSRC  ?= $(if $(wildcard dist/hb-write),dist,target/release)
 BINS     = hb-write hb-defer-check hb-read
 SCRIPTS  = start-agent-session.sh stop-agent-session.sh hb-install-hooks
 
-.PHONY: all build static test demo install uninstall clean
+.PHONY: all build static dist check-dist setup test demo install uninstall clean
 
 all: build
 
 build:
 	$(CARGO) build --release --locked
 
-# Static binaries for hosts with no libc, stripped, in dist/: musl where
+# Static binaries for hosts with no libc, stripped, in dist/TARGET/, and
+# the host's also in dist/ (for `make install` and `make bench`): musl where
 # rustup can add the target, else glibc linked statically (no NSS is used,
 # so that is safe). The benchmarks' floor programs (bench/floor/) are built
 # in the same cargo run, so with the same profile, into target/floor/.
+# aarch64 is linked by rust-lld, which rustup ships: no C cross toolchain.
 MUSL      = x86_64-unknown-linux-musl
 GNU       = x86_64-unknown-linux-gnu
+ARM       = aarch64-unknown-linux-musl
 DIST      = dist
 FLOOR_DIR = target/floor
 FLOORS    = floor-noop floor-write floor-tick
 # Not position-independent: no relocations to apply at start-up, smaller
 # files, and `file` says "statically linked" (bench/RESULTS.md, profiles).
 STATIC_FLAGS = -C relocation-model=static
-static:
+.PHONY: static-host static-aarch64
+static: static-host static-aarch64
+
+static-host:
 	@if rustup target list --installed 2>/dev/null | grep -qx $(MUSL) || rustup target add $(MUSL) >/dev/null 2>&1; then \
 		RUSTFLAGS="$(STATIC_FLAGS)" $(CARGO) build --release --locked --bins --examples --target $(MUSL) && t=$(MUSL); \
 	else \
 		echo "make static: the musl target is unavailable: linking glibc statically instead"; \
 		RUSTFLAGS="$(STATIC_FLAGS) -C target-feature=+crt-static" $(CARGO) build --release --locked --bins --examples --target $(GNU) && t=$(GNU); \
-	fi && mkdir -p $(DIST) $(FLOOR_DIR) && \
-	for b in $(BINS); do cp target/$$t/release/$$b $(DIST)/; done && \
+	fi && mkdir -p $(DIST)/$$t $(FLOOR_DIR) && \
+	for b in $(BINS); do cp target/$$t/release/$$b $(DIST)/ && cp target/$$t/release/$$b $(DIST)/$$t/; done && \
 	for f in $(FLOORS); do cp target/$$t/release/examples/$$f $(FLOOR_DIR)/; done
-	@! command -v file >/dev/null || file $(DIST)/hb-* | sed 's/, BuildID[^,]*//'
+	@! command -v file >/dev/null || file $(addprefix $(DIST)/,$(BINS)) | sed 's/, BuildID[^,]*//'
+
+static-aarch64:
+	@rustup target list --installed 2>/dev/null | grep -qx $(ARM) || rustup target add $(ARM) >/dev/null 2>&1 || \
+		{ echo "make static-aarch64: the $(ARM) target is missing: rustup target add $(ARM)" >&2; exit 1; }
+	RUSTFLAGS="$(STATIC_FLAGS) -C linker=rust-lld" $(CARGO) build --release --locked --bins --target $(ARM)
+	@mkdir -p $(DIST)/$(ARM) && for b in $(BINS); do cp target/$(ARM)/release/$$b $(DIST)/$(ARM)/; done
+	@! command -v file >/dev/null || file $(addprefix $(DIST)/$(ARM)/,$(BINS)) | sed 's/, BuildID[^,]*//'
+
+# Release tarballs, one per target, and SHA256SUMS (scripts/dist.sh;
+# README, "From a release tarball"), reproducible from the commit's date.
+dist: static
+	scripts/dist.sh $(DIST) $(VERSION)
+
+check-dist: dist
+	scripts/check-dist.sh $(DIST) $(VERSION)
+
+# The build itself reproduces: a fresh clone elsewhere makes the same bytes.
+# Slow (a second full release build), so not part of `make test`.
+.PHONY: check-reproducible
+check-reproducible:
+	scripts/check-reproducible.sh
+
+# What `make test` and `make demo` need, installed when missing (or, when
+# not root, the one command that would install it): scripts/setup.sh.
+.PHONY: setup-demo
+setup:
+	@scripts/setup.sh test
+setup-demo:
+	@scripts/setup.sh demo
 
 # The whole gate: formatting, lints as errors, then every test.
-test:
+test: setup
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 	$(CARGO) test --locked
-	shellcheck scripts/*.sh bench/*.sh tests/e2e/*.sh tests/e2e/shim/hb-write
+	shellcheck scripts/*.sh bench/*.sh complete/hb.bash tests/e2e/*.sh tests/e2e/shim/hb-write
 	$(MAKE) --no-print-directory static
 	scripts/check-static.sh $(DIST)
+	scripts/check-static.sh $(DIST)/$(ARM) qemu-aarch64-static
 	$(MAKE) --no-print-directory check-install
+	$(MAKE) --no-print-directory check-dist
 
 # Real Claude Code, Codex and Pi agents against the binaries (tests/e2e/):
 # installs the pinned runtimes into target/e2e/ (once per lock), then runs
@@ -69,16 +109,25 @@ check-install:
 	$(MAKE) --no-print-directory -s install DESTDIR="$$d" PREFIX=/usr >/dev/null && \
 	for b in $(BINS); do \
 		cmp -s $(DIST)/$$b "$$d/usr/bin/$$b" || { echo "check-install: $$b is not $(DIST)/$$b"; exit 1; }; \
-	done && echo "check-install: ok: make install installs the static binaries from $(DIST)/"
+	done && \
+	for m in doc/*.1 doc/*.7; do \
+		s=$${m##*.}; cmp -s $$m "$$d/usr/share/man/man$$s/$${m##*/}" || { echo "check-install: $$m is not installed"; exit 1; }; \
+	done && \
+	for c in $(BINS) $(SCRIPTS); do \
+		cmp -s complete/hb.bash "$$d/usr/share/bash-completion/completions/$$c" || { echo "check-install: no bash completion for $$c"; exit 1; }; \
+	done && \
+	{ [ ! -f /usr/share/bash-completion/bash_completion ] || \
+		XDG_DATA_DIRS="$$d/usr/share" bash --norc --noprofile -c '. /usr/share/bash-completion/bash_completion; _completion_loader hb-read; complete -p hb-read' | \
+		grep -q _hb_complete || { echo "check-install: bash-completion does not load the installed completion"; exit 1; }; } && echo "check-install: ok: make install installs the static binaries from $(DIST)/, the man pages and the completions"
 
-demo: build
+demo: setup-demo build
 	HB_BIN=$(CURDIR)/target/release scripts/demo.sh
 
 # Benchmarks of the static build that ships against the bash it replaces
 # and against the floors; writes bench/RESULTS.md. Needs hyperfine, valgrind
 # and perf (Debian: hyperfine valgrind linux-perf).
 .PHONY: bench
-bench: static
+bench: static-host
 	scripts/bench.sh $(DIST) $(FLOOR_DIR) bench/RESULTS.md
 
 install: $(if $(wildcard dist/hb-write),,build)
@@ -94,23 +143,36 @@ install: $(if $(wildcard dist/hb-write),,build)
 		sed 's|@BINDIR@|$(PREFIX)/bin|g' "$$u" > "$(UNITDIR)/$${u##*/}" && \
 		chmod 0644 "$(UNITDIR)/$${u##*/}" || exit 1; \
 	done
+	install -d $(MANDIR)/man1 $(MANDIR)/man7 $(COMPDIR)
+	install -m 0644 doc/*.1 $(MANDIR)/man1/
+	install -m 0644 doc/*.7 $(MANDIR)/man7/
+	# bash-completion loads a command's completion from a file of its name.
+	install -m 0644 complete/hb.bash $(COMPDIR)/hb-write
+	for c in hb-defer-check hb-read $(SCRIPTS); do ln -sf hb-write $(COMPDIR)/$$c; done
 
 uninstall:
 	for f in $(BINS) $(SCRIPTS); do rm -f $(BINDIR)/$$f; done
 	rm -f $(DESTDIR)$(PREFIX)/share/hb/mosaic-heartbeat.ts
 	for u in scripts/systemd/*.service scripts/systemd/*.timer; do rm -f "$(UNITDIR)/$${u##*/}"; done
+	for m in doc/*.1; do rm -f "$(MANDIR)/man1/$${m##*/}"; done
+	for m in doc/*.7; do rm -f "$(MANDIR)/man7/$${m##*/}"; done
+	for c in hb-write hb-defer-check hb-read $(SCRIPTS); do rm -f $(COMPDIR)/$$c; done
 
 clean:
 	$(CARGO) clean
 	rm -rf $(DIST)
 
 # Coverage-guided fuzzing (cargo-fuzz on a nightly toolchain, so not part of
-# `make test`): the beat parser and each binary's argument parsing, each for
-# FUZZ_SECONDS. Crashes land in fuzz/artifacts/TARGET/.
+# `make test`): the beat parser, hook payload decoding and each binary's
+# argument parsing, each for FUZZ_SECONDS (an input running past 10 s is a
+# hang, reported as a finding). Crashes land in fuzz/artifacts/TARGET/.
+# hook_payload starts from the recorded payloads (tests/fixtures/hooks/).
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS  = beat_parse write_args read_args defer_check_args
+FUZZ_TARGETS  = beat_parse hook_payload write_args read_args defer_check_args
 .PHONY: fuzz
 fuzz:
 	cd fuzz && for t in $(FUZZ_TARGETS); do \
-		$(CARGO) +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; \
+		seeds=; [ $$t != hook_payload ] || seeds="../tests/fixtures/hooks/claude ../tests/fixtures/hooks/codex"; \
+		mkdir -p corpus/$$t && \
+		$(CARGO) +nightly fuzz run $$t corpus/$$t $$seeds -- -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 || exit 1; \
 	done

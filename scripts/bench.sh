@@ -611,16 +611,18 @@ s.append(f"- The floor (`floor-tick`: only the marker lstat, the exclusive creat
          f"more than {cpu['bash'] / cpu['floor']:.1f} x cheaper than the bash loop here.")
 sections.append(s)
 
-# 5. Sizes.
+# 5. Sizes. The goal is issue 12's: nanoserde's JSON costs hb-write its
+# tokenizer and float parsing (README, "Dependencies").
+size_goal = 1.5
 noop = os.stat(f"{floor}/floor-noop").st_size
 s = ["## 5. Sizes", ""]
-s.append(f"| file | bytes | x `{floor_arg}/floor-noop` ({noop:,} bytes) | goal <= 1.25 x |")
+s.append(f"| file | bytes | x `{floor_arg}/floor-noop` ({noop:,} bytes) | goal <= {size_goal} x |")
 s.append("| --- | --- | --- | --- |")
 for b in ("hb-write", "hb-defer-check", "hb-read"):
     size = os.stat(f"{dist}/{b}").st_size
     r = size / noop
-    goals.append(("5", f"{b} size <= 1.25 x floor-noop", f"{r:.2f} x", r <= 1.25))
-    s.append(f"| `{dist_arg}/{b}` | {size:,} | {r:.2f} | {verdict(r <= 1.25)} |")
+    goals.append(("5", f"{b} size <= {size_goal} x floor-noop", f"{r:.2f} x", r <= size_goal))
+    s.append(f"| `{dist_arg}/{b}` | {size:,} | {r:.2f} | {verdict(r <= size_goal)} |")
 sections.append(s)
 
 # 6. Instructions.

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Proves the static binaries run on a minimal host with no libc at all: in
 # an empty root that holds only them (no libc, no /proc, no /etc, no /tmp),
-# they write, defer-check and read beats.
-# Usage: scripts/check-static.sh DIR_WITH_STATIC_BINARIES
+# they write, defer-check and read beats. Binaries for another machine run
+# under a static user-mode emulator (qemu-aarch64-static) copied into the
+# root beside them, so the root still holds nothing else.
+# Usage: scripts/check-static.sh DIR_WITH_STATIC_BINARIES [EMULATOR]
 set -euo pipefail
 
-bin=${1:?usage: check-static.sh DIR}
+bin=${1:?usage: check-static.sh DIR [EMULATOR]}
+emu=${2:-}
 if [[ $(id -u) -ne 0 ]]; then
     echo "check-static: skipped: chroot needs root" >&2
     exit 0
@@ -23,10 +26,20 @@ for b in hb-write hb-defer-check hb-read; do
     fi
     cp "$bin/$b" "$root/"
 done
-# Only the three binaries, and the empty environment a bare init would give.
+# Only the three binaries (and the emulator), and the empty environment a
+# bare init would give.
 chroot=$(command -v chroot)
-run() { env -i "$chroot" "$root" "$@"; }
-[[ $(find "$root" -mindepth 1 | wc -l) -eq 3 ]] || fail "the root holds more than the binaries"
+files=3
+if [[ -n $emu ]]; then
+    emu=$(command -v -- "$emu") || fail "no emulator ${2}: install qemu-user-static"
+    if readelf -lW "$emu" | grep -q INTERP; then fail "$emu is not static: it cannot run in an empty root"; fi
+    cp "$emu" "$root/emulator"
+    files=4
+    run() { env -i "$chroot" "$root" /emulator "$@"; }
+else
+    run() { env -i "$chroot" "$root" "$@"; }
+fi
+[[ $(find "$root" -mindepth 1 | wc -l) -eq $files ]] || fail "the root holds more than the binaries"
 
 # A native beat, then the sidecar's tick defers to its fresh marker.
 run /hb-write --dir /hb --native --status busy --model m --pid 1 w-static
@@ -50,4 +63,5 @@ case $out in
 esac
 [[ ! -e $root/proc && ! -e $root/etc ]] || fail "a binary created /proc or /etc"
 size=$(du -cb "$root"/hb-* | tail -n1 | cut -f1)
-echo "check-static: ok: the three binaries ($size bytes together) write, defer-check and read beats in an empty root"
+arch=$(file -b "$bin/hb-write" 2>/dev/null | cut -d, -f2 | sed 's/^ *//') || arch=
+echo "check-static: ok: the three binaries in $bin (${arch:+$arch, }$size bytes together) write, defer-check and read beats in an empty root${emu:+ under ${emu##*/}}"

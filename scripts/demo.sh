@@ -18,8 +18,14 @@ done
 tmux=$(command -v tmux) || { echo "demo: needs tmux 3.2 or newer" >&2; exit 1; }
 unset TMUX
 
+# What reaches tmux: the socket name (letters, digits, `-`), and through
+# the launcher, which defuses tmux's parsers, the agents' commands (paths in
+# this checkout, whatever its name holds), the directory and this checkout
+# as the working directory. The socket file is where tmux puts it:
+# realpath($TMUX_TMPDIR), else /tmp.
 socket=hb-demo-$$
-socket_file=${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$socket
+socket_base=$(realpath -e -- "${TMUX_TMPDIR:-/tmp}" 2>/dev/null) || socket_base=/tmp
+socket_file=$socket_base/tmux-$(id -u)/$socket
 work=$(mktemp -d "${TMPDIR:-/tmp}/hb-demo.XXXXXX")
 dir=$work/hb
 interval=2

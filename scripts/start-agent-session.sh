@@ -2,11 +2,56 @@
 # Starts an agent in a detached tmux session, and its heartbeat sidecar.
 #
 # Every value travels as one argv element: the command goes to tmux as
-# separate arguments behind `env --`, so no shell ever parses it (tmux runs a
-# lone command through `sh -c`, and `env` also makes the pane's pid the
-# agent's own after exec). The agent's name and heartbeat settings reach the
-# pane through `new-session -e`, because a pane inherits the tmux server's
-# environment, not this script's.
+# separate arguments behind `env --`, so no shell ever parses it. The agent's
+# name and heartbeat settings reach the pane through `new-session -e`,
+# because a pane inherits the tmux server's environment, not this script's.
+#
+# tmux parses some of what it is handed (read in tmux 3.2 to 3.5's
+# cmd-parse.y, arguments.c, cmd-new-session.c, spawn.c, client.c, tmux.c;
+# checked against the installed tmux by tests/launcher_hostile.rs). Each
+# parser, and how every value of ours gets past it:
+#
+# 1. Command separators (cmd_parse_from_arguments). After the global
+#    options, any argument that ends in `;` ends the tmux command and the
+#    next arguments run as further commands (`run-shell` runs a shell);
+#    an argument ending in `\;` instead loses that backslash. This applies
+#    to every argument: the agent's, option values (`-e PATH=...;`) and our
+#    own. Defused in tmux_run: a backslash goes in before the last `;` of
+#    every argument that ends in one, so tmux turns `x\;` back into `x;`
+#    (`;` -> `;`, `\;` -> `\;`, `;;` -> `;;`, byte for byte).
+# 2. Formats (format_single). `new-session -c DIR`, `-s NAME` and `-F` are
+#    expanded: `#{...}` is replaced and `#(...)` runs a shell command.
+#    The working directory is never given as `-c`: tmux is run from it
+#    instead (a new session starts in the client's directory, sent raw by
+#    the client from getcwd/PWD and never expanded). This beats doubling
+#    `#`, which would also need tmux's format rules for every other `#`
+#    form to stay the same across versions. NAME cannot hold `#` (the
+#    contract's NAME rule), and `-F` is our constant `#{pane_pid}`.
+# 3. One command word (spawn.c). A single command argument is run by the
+#    pane's shell as `$SHELL -c WORD`. The command always goes as
+#    `env -- COMMAND [ARG...]`, at least three words, so tmux execvp()s it
+#    (and the pane's pid is the agent's own after env's exec).
+# 4. Flags (args_parse). Arguments starting with `-` are flags up to `--`;
+#    `--` goes before the command, so an agent's `-x` is its own.
+# 5. Targets (`-t =NAME`): `=` asks for the exact name, never a prefix or
+#    pattern; NAME holds no `:` or `.` that tmux would split or rewrite.
+# 6. The message size (client.c): the client sends the whole command in
+#    one message of at most 16384 bytes, its 16-byte header and 4-byte
+#    argument count included, so the arguments after the global options
+#    may take 16364 bytes (each plus its NUL; measured on tmux 3.3a). A longer command
+#    would fail inside tmux; it is refused here, before anything is touched.
+# 7. The socket name (-L, tmux.c): a file name in tmux's socket directory,
+#    and the pane's $TMUX carries its path up to the first `,`. Refused:
+#    empty, `.`, `..`, a `/` (a path, not a name), a `,` (tmux inside the
+#    pane would find no server), a newline (our key=value output), or a
+#    socket path longer than a socket address holds (107 bytes).
+# 8. `-e VAR=value` is not expanded (environ_put), so only rule 1 applies.
+#    A heartbeat directory or log holding a newline is refused: the output
+#    below and stop-agent-session.sh's lookups are line by line.
+# The sidecar is run directly (setsid hb-write ...), the log is opened by
+# this shell: neither passes through tmux or a shell. The only tmux
+# commands used are has-session, new-session and kill-session (no
+# set-option, run-shell, send-keys or display-message sees a value).
 set -euo pipefail
 
 prog=start-agent-session.sh
@@ -37,6 +82,12 @@ ends. Binaries are taken from \$HB_BIN, else next to this script, else PATH.
 Prints what it started as key=value lines: session, socket, pane_pid,
 sidecar_pid, beat, log.
 
+Values reach the agent as given, whatever tmux would make of them (\`;\`,
+\`#(...)\`, \`#{...}\`). Refused, as input that cannot be passed: a --dir or
+--log with a newline, a path of 4096 bytes or more or with a name over
+255, an -L name that is empty, \`.\`, \`..\` or holds \`/\`, \`,\` or a newline
+or is too long for a socket, and a command over tmux's 16364 bytes.
+
 Exit status: 0 started; 1 the session already exists (left as it is);
 2 bad usage or input (nothing touched); 3 system error (tmux missing or
 older than 3.2, tmux or the sidecar failed).
@@ -49,7 +100,8 @@ die() {
     exit "$code"
 }
 
-# An absolute path for a possibly relative one.
+# An absolute path for a possibly relative one. (Values that may end in a
+# newline are made absolute in place: $(...) would strip it.)
 absolute() {
     case $1 in
         /*) printf '%s\n' "$1" ;;
@@ -89,7 +141,61 @@ alive() {
     [[ ${stat:0:1} != [ZX] ]]
 }
 
-socket='' dir='' dir_given=0 interval='' workdir='' log=''
+# A value as it goes into a one-line message: control characters as `?`.
+shown() {
+    printf '%s' "${1//[[:cntrl:]]/?}"
+}
+
+# The arguments of one tmux command, defused against rule 1 above, into
+# the array `defused`, and their size as tmux's client counts it (rule 6).
+defused=() defused_size=0
+defuse() {
+    local a LC_ALL=C
+    defused=() defused_size=0
+    for a in "$@"; do
+        if [[ $a == *';' ]]; then a=${a%;}'\;'; fi
+        defused+=("$a")
+        defused_size=$((defused_size + ${#a} + 1))
+    done
+}
+
+# tmux on our socket, running one command with every argument defused.
+tmux_run() {
+    defuse "$@"
+    "${tmux_cmd[@]}" "${defused[@]}"
+}
+
+# A path the system can hold (PATH_MAX, NAME_MAX), so that one that cannot
+# exist is refused as input instead of failing half-way as a system error.
+check_path() {
+    local what=$1 rest=$2 part LC_ALL=C
+    ((${#rest} < 4096)) || die 2 "$what: the path is ${#rest} bytes, longer than 4095"
+    while [[ -n $rest ]]; do
+        part=${rest%%/*}
+        ((${#part} <= 255)) || die 2 "$what: a name in the path is ${#part} bytes, longer than 255"
+        if [[ $rest == */* ]]; then rest=${rest#*/}; else rest=''; fi
+    done
+}
+
+# The socket name, by rule 7 above.
+check_socket() {
+    local s=$1 base=/tmp real uid path LC_ALL=C
+    [[ -n $s && $s != . && $s != .. ]] || die 2 "-L '$(shown "$s")': not a socket name"
+    [[ $s != */* ]] || die 2 "-L '$(shown "$s")': a socket name holds no '/'"
+    [[ $s != *,* ]] || die 2 "-L '$(shown "$s")': a socket name holds no ',' (tmux cuts \$TMUX there)"
+    [[ $s != *$'\n'* ]] || die 2 "-L '$(shown "$s")': a socket name holds no newline"
+    # tmux's directory: realpath($TMUX_TMPDIR), else /tmp, then tmux-UID.
+    if [[ -n ${TMUX_TMPDIR:-} ]] && real=$(realpath -e -- "$TMUX_TMPDIR" 2>/dev/null); then
+        base=$real
+    elif real=$(realpath -e -- /tmp 2>/dev/null); then
+        base=$real
+    fi
+    uid=$(id -u)
+    path=$base/tmux-$uid/$s
+    ((${#path} <= 107)) || die 2 "-L: a socket name of ${#s} bytes makes tmux's socket path ${#path} bytes, longer than 107"
+}
+
+socket='' socket_given=0 dir='' dir_given=0 interval='' workdir='' workdir_given=0 log='' log_given=0
 while (($# > 0)); do
     case $1 in
         -h | --help)
@@ -99,11 +205,11 @@ while (($# > 0)); do
         -L | --dir | --interval | --workdir | --log)
             (($# >= 2)) || die 2 "$1: missing value"
             case $1 in
-                -L) socket=$2 ;;
+                -L) socket=$2 socket_given=1 ;;
                 --dir) dir=$2 dir_given=1 ;;
                 --interval) interval=$2 ;;
-                --workdir) workdir=$2 ;;
-                --log) log=$2 ;;
+                --workdir) workdir=$2 workdir_given=1 ;;
+                --log) log=$2 log_given=1 ;;
             esac
             shift 2
             ;;
@@ -139,7 +245,9 @@ elif [[ -n ${HOME:-} ]]; then
 else
     die 2 "no heartbeat directory: set --dir, MOSAIC_HEARTBEAT_DIR, XDG_STATE_HOME or HOME"
 fi
-dir=$(absolute "$dir")
+[[ $dir == /* ]] || dir=$PWD/$dir
+[[ $dir != *$'\n'* ]] || die 2 "--dir $(shown "$dir"): a heartbeat directory holds no newline"
+check_path --dir "$dir"
 interval=${interval:-${MOSAIC_HEARTBEAT_INTERVAL:-10}}
 
 # NAME, directory and interval by the very rules the binary uses, before
@@ -148,9 +256,24 @@ status=0
 "$hb_write" --dry-run --sidecar --dir "$dir" --interval "$interval" -- "$name" || status=$?
 ((status == 0)) || exit "$status"
 
-workdir=$(absolute "${workdir:-$PWD}")
-[[ -d $workdir ]] || die 2 "--workdir $workdir: not a directory"
-log=$(absolute "${log:-$dir/$name.sidecar.log}")
+if ((workdir_given)); then
+    [[ -n $workdir ]] || die 2 "--workdir: empty path"
+else
+    workdir=$PWD
+fi
+[[ $workdir == /* ]] || workdir=$PWD/$workdir
+check_path --workdir "$workdir"
+[[ -d $workdir ]] || die 2 "--workdir $(shown "$workdir"): not a directory"
+[[ -x $workdir ]] || die 2 "--workdir $(shown "$workdir"): not searchable (no x permission)"
+if ((log_given)); then
+    [[ -n $log ]] || die 2 "--log: empty path"
+else
+    log=$dir/$name.sidecar.log
+fi
+[[ $log == /* ]] || log=$PWD/$log
+[[ $log != *$'\n'* ]] || die 2 "--log $(shown "$log"): a log path holds no newline"
+check_path --log "$log"
+((!socket_given)) || check_socket "$socket"
 
 tmux=$(tool tmux "tmux 3.2 or newer is required")
 setsid=$(tool setsid "from util-linux")
@@ -167,15 +290,7 @@ if [[ $version =~ ([0-9]+)\.([0-9]+) ]]; then
 fi
 
 tmux_cmd=("$tmux")
-[[ -z $socket ]] || tmux_cmd+=(-L "$socket")
-
-if "${tmux_cmd[@]}" has-session -t "=$name" 2>/dev/null; then
-    die 1 "session $name already exists${socket:+ on socket $socket}; left as it is"
-fi
-
-mkdir -p -- "$dir"
-mkdir -p -- "$(dirname -- "$log")"
-: >>"$log" || die 3 "unable to open log $log"
+((!socket_given)) || tmux_cmd+=(-L "$socket")
 
 pane_env=(
     -e "MOSAIC_AGENT_NAME=$name"
@@ -186,10 +301,28 @@ pane_env=(
 # the tmux server happened to start with.
 [[ -z ${PATH:-} ]] || pane_env+=(-e "PATH=$PATH")
 
+# No -c: the session starts in the client's directory (rule 2 above).
+new_session=(new-session -d -s "$name" "${pane_env[@]}" -P -F '#{pane_pid}'
+    -- "$env_bin" -- "$@")
+defuse "${new_session[@]}"
+((defused_size <= 16364)) ||
+    die 2 "the command and the pane's settings take $defused_size bytes, more than the 16364 tmux carries in one command"
+
+if tmux_run has-session -t "=$name" 2>/dev/null; then
+    die 1 "session $name already exists${socket:+ on socket $(shown "$socket")}; left as it is"
+fi
+
+# Errors name the path and the reason, in one line (mkdir's own would add
+# a second).
+err=$(mkdir -p -- "$dir" 2>&1) || die 3 "unable to create $(shown "$dir"): ${err##*: }"
+err=$(mkdir -p -- "$(dirname -- "$log")" 2>&1) || die 3 "unable to create the log's directory for $(shown "$log"): ${err##*: }"
+err=$({ : >>"$log"; } 2>&1) || die 3 "unable to open the log $(shown "$log"): ${err##*: }"
+
 # A duplicate that appeared since the check above makes this fail, and
-# tmux says so; nothing else has been started yet.
-pane_pid=$("${tmux_cmd[@]}" new-session -d -s "$name" -c "$workdir" "${pane_env[@]}" \
-    -P -F '#{pane_pid}' -- "$env_bin" -- "$@") || die 3 "tmux new-session failed for $name"
+# tmux says so; nothing else has been started yet. `cd` is logical, so the
+# agent's PWD keeps the symbolic links of the path it was given.
+pane_pid=$(cd -- "$workdir" && tmux_run "${new_session[@]}") ||
+    die 3 "tmux new-session failed for $name"
 [[ $pane_pid =~ ^[0-9]+$ ]] || die 3 "tmux printed '$pane_pid', not a pane pid"
 
 # The sidecar in its own session (no SIGHUP from a closing terminal), from
@@ -208,12 +341,14 @@ beat=$dir/$name.hb
 deadline=$((SECONDS + 10))
 until grep -qsx -- "pid=$pane_pid" "$beat" ||
     "$hb_defer" --dir "$dir" --interval "$interval" -- "$name" 2>/dev/null; do
-    if ! alive "$sidecar_pid"; then
-        "${tmux_cmd[@]}" kill-session -t "=$name" 2>/dev/null || true
-        die 3 "the sidecar for $name stopped before its first beat (see $log); session $name ended"
+    # A sidecar whose agent ended at once writes its `exited` beat and
+    # stops, maybe since the check above: look again before calling it dead.
+    if ! alive "$sidecar_pid" && ! grep -qsx -- "pid=$pane_pid" "$beat"; then
+        tmux_run kill-session -t "=$name" 2>/dev/null || true
+        die 3 "the sidecar for $name stopped before its first beat (see $(shown "$log")); session $name ended"
     fi
     if ((SECONDS >= deadline)); then
-        printf '%s: warning: no beat from the sidecar yet (see %s)\n' "$prog" "$log" >&2
+        printf '%s: warning: no beat from the sidecar yet (see %s)\n' "$prog" "$(shown "$log")" >&2
         break
     fi
     sleep 0.05

@@ -2,6 +2,13 @@
 # Stops an agent started by start-agent-session.sh: ends its tmux session by
 # its exact name, waits for the agent's processes to go and for the sidecar
 # to record `exited` and stop; with --remove, removes the beat as well.
+#
+# What tmux parses here (see start-agent-session.sh for the whole list):
+# every tmux argument is NAME (letters, digits, `_`, `-`: never a `;`, `#`
+# or `:`), the exact-name target `=NAME`, or a constant; none ends in `;`
+# or holds a format, and the session's MOSAIC_HEARTBEAT_DIR is read back
+# from show-environment as it was set (never expanded). The socket name
+# gets the launcher's rules, so a name it refuses is refused here too.
 set -euo pipefail
 
 prog=stop-agent-session.sh
@@ -112,7 +119,15 @@ find_sidecars() {
     done
 }
 
-socket='' dir='' remove=0
+# A socket name the launcher accepts: a file name in tmux's socket
+# directory that tmux's $TMUX in a pane can carry.
+check_socket() {
+    local s=$1
+    [[ -n $s && $s != . && $s != .. && $s != */* && $s != *,* && $s != *$'\n'* ]] ||
+        die 2 "-L '${s//[[:cntrl:]]/?}': not a socket name (empty, '.', '..', or holding '/', ',' or a newline)"
+}
+
+socket='' socket_given=0 dir='' remove=0
 while (($# > 0)); do
     case $1 in
         -h | --help)
@@ -122,7 +137,7 @@ while (($# > 0)); do
         -L | --dir)
             (($# >= 2)) || die 2 "$1: missing value"
             case $1 in
-                -L) socket=$2 ;;
+                -L) socket=$2 socket_given=1 ;;
                 --dir)
                     [[ -n $2 ]] || die 2 "--dir: empty path"
                     dir=$2
@@ -153,8 +168,9 @@ status=0
 ((status == 0)) || exit "$status"
 
 tmux=$(command -v tmux) || die 3 "tmux not found in PATH"
+((!socket_given)) || check_socket "$socket"
 tmux_cmd=("$tmux")
-[[ -z $socket ]] || tmux_cmd+=(-L "$socket")
+((!socket_given)) || tmux_cmd+=(-L "$socket")
 
 session=0
 if "${tmux_cmd[@]}" has-session -t "=$name" 2>/dev/null; then session=1; fi

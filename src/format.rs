@@ -4,6 +4,7 @@
 
 use crate::error::is_hidden;
 use crate::listing::{Health, Listing, Row};
+use nanoserde::SerJson;
 use std::fmt::Write as _;
 
 /// Makes a field safe to print on a terminal: control characters and the
@@ -56,10 +57,24 @@ pub fn human_age(age: i64) -> String {
     }
 }
 
+/// The SGR colour of a table cell, by its column's header: the HEALTH cell
+/// by its word, the STATUS cell when it is `waiting` (blocked on the
+/// operator). Keyed by header, not position, so columns can move.
+fn cell_color(header: &str, cell: &str) -> Option<&'static str> {
+    match (header, cell) {
+        ("HEALTH", "healthy") => Some("32"),
+        ("HEALTH", "stale") | ("STATUS", "waiting") => Some("33"),
+        ("HEALTH", "dead" | "invalid" | "missing") => Some("31"),
+        ("HEALTH", "exited") => Some("2"),
+        _ => None,
+    }
+}
+
 /// `NAME PID STATUS FOR MODEL AGE HEALTH SRC`, aligned: FOR is how long
 /// the status has held. An invalid row carries its reason after the last
-/// column.
-pub fn table(l: &Listing) -> String {
+/// column. With `color`, some cells are wrapped in SGR codes
+/// ([`cell_color`]); widths count only the visible text.
+pub fn table(l: &Listing, color: bool) -> String {
     const HEADER: [&str; 8] = [
         "NAME", "PID", "STATUS", "FOR", "MODEL", "AGE", "HEALTH", "SRC",
     ];
@@ -104,7 +119,11 @@ pub fn table(l: &Listing) -> String {
     for (row, note) in cells.iter().zip(&notes) {
         let mut line = String::new();
         for (i, (c, w)) in row.iter().zip(widths).enumerate() {
-            line.push_str(c);
+            // The header row's own words never match a colour.
+            match cell_color(&cells[0][i], c) {
+                Some(sgr) if color => _ = write!(line, "\x1b[{sgr}m{c}\x1b[0m"),
+                _ => line.push_str(c),
+            }
             if i < last {
                 line.extend(std::iter::repeat(' ').take(w - c.chars().count() + 2));
             }
@@ -120,104 +139,79 @@ pub fn table(l: &Listing) -> String {
     out
 }
 
-/// Appends `s` as a JSON string: `"`, `\` and the ASCII control
-/// characters escaped (DEL too, as the nanoserde this replaced did),
-/// everything else verbatim UTF-8.
-fn json_str(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push('"');
-    let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let esc = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f | 0x7f => "\\u00",
-            _ => continue,
-        };
-        // ASCII, so `i` is a character boundary.
-        out.push_str(&s[start..i]);
-        out.push_str(esc);
-        if esc.len() == 4 {
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 15)]));
-        }
-        start = i + 1;
-    }
-    out.push_str(&s[start..]);
-    out.push('"');
+/// The contract's JSON shape, one struct per level: nanoserde writes the
+/// members in this order, `null` for an absent one, and escapes strings
+/// (`"`, `\`, the ASCII control characters and DEL; the rest verbatim
+/// UTF-8). A new member is one line here and one in [`json`].
+#[derive(SerJson)]
+#[nserde(serialize_none_as_null)]
+struct JsonListing {
+    dir: String,
+    now: i64,
+    interval: u32,
+    stale_after: u32,
+    rows: Vec<JsonRow>,
 }
 
-/// A JSON string, or `null`.
-fn json_opt(out: &mut String, s: Option<&str>) {
-    match s {
-        Some(s) => json_str(out, s),
-        None => out.push_str("null"),
-    }
+#[derive(SerJson)]
+#[nserde(serialize_none_as_null)]
+struct JsonRow {
+    name: String,
+    health: String,
+    native: bool,
+    src: String,
+    error: Option<String>,
+    heartbeat: Option<JsonBeat>,
+}
+
+#[derive(SerJson)]
+#[nserde(serialize_none_as_null)]
+struct JsonBeat {
+    ts: i64,
+    pid: u32,
+    status: String,
+    model: Option<String>,
+    host: Option<String>,
+    pstart: Option<u64>,
+    since: Option<i64>,
+    status_age: Option<i64>,
+    age: i64,
+    alive: Option<bool>,
+    healthy: bool,
 }
 
 /// One JSON object in the contract's shape, on one line.
 pub fn json(l: &Listing) -> String {
-    let mut o = String::from("{\"dir\":");
-    json_str(&mut o, &l.dir.to_string_lossy());
-    let _ = write!(
-        o,
-        ",\"now\":{},\"interval\":{},\"stale_after\":{},\"rows\":[",
-        l.now, l.interval, l.stale_after
-    );
-    for (i, r) in l.rows.iter().enumerate() {
-        if i > 0 {
-            o.push(',');
-        }
-        o.push_str("{\"name\":");
-        json_str(&mut o, &r.name);
-        let _ = write!(
-            o,
-            ",\"health\":\"{}\",\"native\":{},\"src\":\"{}\",\"error\":",
-            r.health.word(),
-            r.native,
-            r.src.word()
-        );
-        json_opt(&mut o, r.error.as_deref());
-        o.push_str(",\"heartbeat\":");
-        let Some(j) = &r.heartbeat else {
-            o.push_str("null}");
-            continue;
-        };
-        let b = &j.beat;
-        let _ = write!(o, "{{\"ts\":{},\"pid\":{},\"status\":", b.ts, b.pid);
-        json_str(&mut o, &b.status);
-        o.push_str(",\"model\":");
-        json_opt(&mut o, b.model.as_deref());
-        o.push_str(",\"host\":");
-        json_opt(&mut o, b.host.as_deref());
-        match b.pstart {
-            Some(p) => _ = write!(o, ",\"pstart\":{p}"),
-            None => o.push_str(",\"pstart\":null"),
-        }
-        let opt = |o: &mut String, key: &str, v: Option<i64>| match v {
-            Some(v) => _ = write!(o, ",\"{key}\":{v}"),
-            None => _ = write!(o, ",\"{key}\":null"),
-        };
-        opt(&mut o, "since", b.since);
-        opt(&mut o, "status_age", j.status_age);
-        let alive = match j.alive {
-            Some(true) => "true",
-            Some(false) => "false",
-            None => "null",
-        };
-        let _ = write!(
-            o,
-            ",\"age\":{},\"alive\":{alive},\"healthy\":{}}}}}",
-            j.age, j.healthy
-        );
-    }
-    o.push_str("]}\n");
-    o
+    let rows = l.rows.iter().map(|r| JsonRow {
+        name: r.name.clone(),
+        health: r.health.word().to_string(),
+        native: r.native,
+        src: r.src.word().to_string(),
+        error: r.error.clone(),
+        heartbeat: r.heartbeat.as_ref().map(|j| JsonBeat {
+            ts: j.beat.ts,
+            pid: j.beat.pid,
+            status: j.beat.status.clone(),
+            model: j.beat.model.clone(),
+            host: j.beat.host.clone(),
+            pstart: j.beat.pstart,
+            since: j.beat.since,
+            status_age: j.status_age,
+            age: j.age,
+            alive: j.alive,
+            healthy: j.healthy,
+        }),
+    });
+    let doc = JsonListing {
+        dir: l.dir.to_string_lossy().into_owned(),
+        now: l.now,
+        interval: l.interval,
+        stale_after: l.stale_after,
+        rows: rows.collect(),
+    };
+    let mut out = doc.serialize_json();
+    out.push('\n');
+    out
 }
 
 /// A label value escaped as the exposition format says: backslash, double

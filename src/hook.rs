@@ -5,19 +5,22 @@
 //! A hook must never disturb the agent: Claude Code reads exit 2 as "block
 //! this tool call". So hook mode always exits 0, never writes to stdout,
 //! and on any problem writes one line to stderr and leaves every file as
-//! it was. Payloads are read with the strict JSON scanner below and only
-//! the few top-level members that matter are decoded: a tool's output
-//! (Claude's `tool_response`) may hold anything, and it must not cost the
-//! agent its beat. No JSON library: one costs tens of KB of float code in
-//! a size-budgeted binary, and the scanner was needed anyway.
+//! it was. Payloads are decoded by nanoserde into a struct of the few
+//! members that matter; nanoserde skips the rest, whatever a tool's output
+//! (Claude's `tool_response`) holds. [`tame`] runs first, because
+//! nanoserde 0.2.1 can panic or loop on malformed input and refuses some
+//! valid JSON (README, "Dependencies").
 
 use crate::beat::{self, Beat};
 use crate::config::{self, Env};
 use crate::error::{quote, Error, Result};
 use crate::tick::{self, Decided, Then};
 use crate::{agent_pid, atomic, codex_thread, proc, transcript};
+use nanoserde::{DeJson, DeJsonErr, DeJsonState, DeJsonTok};
+use std::borrow::Cow;
 use std::ffi::OsString;
 use std::io::Read;
+use std::str::Chars;
 
 /// Payloads past this size are refused (Claude's PostToolUse carries the
 /// tool's whole response, so it can be large, but not unbounded).
@@ -60,160 +63,261 @@ pub struct Event {
     pub starts_session: bool,
 }
 
-/// The fields of either runtime's payload that matter here, each a string
-/// or absent. The rest of a payload is skipped unparsed.
-#[derive(Debug)]
-struct Payload {
-    hook_event_name: Option<String>,
-    /// Codex `notify`: `{"type": "agent-turn-complete", ...}`.
-    kind: Option<String>,
-    model: Option<String>,
-    notification_type: Option<String>,
-    message: Option<String>,
-    /// Claude Code: the session's transcript, which names the model.
-    transcript_path: Option<String>,
-    /// Codex: the session (hooks) and the thread a notify is about.
-    session_id: Option<String>,
-    thread_id: Option<String>,
-}
+/// The derived decoders, in a module of their own: the code nanoserde's
+/// derive writes trips a clippy lint that no attribute on a struct reaches.
+#[allow(clippy::question_mark)]
+mod wire {
+    use super::{Model, Text};
+    use nanoserde::DeJson;
 
-impl Payload {
-    /// Reads the members that matter; as in most JSON readers, the last of
-    /// repeated keys wins. Keys are compared as written: runtimes never
-    /// escape these.
-    fn read(json: &str) -> std::result::Result<Payload, String> {
-        let mut values: [Option<&str>; 8] = [None; 8];
-        for m in scan_json(json.as_bytes())? {
-            let slot = match &json[m.key.0 + 1..m.key.1 - 1] {
-                "hook_event_name" => 0,
-                "type" => 1,
-                "model" => 2,
-                "notification_type" => 3,
-                "message" => 4,
-                "transcript_path" => 5,
-                "session_id" => 6,
-                "thread-id" => 7,
-                _ => continue,
-            };
-            values[slot] = Some(&json[m.value.0..m.value.1]);
-        }
-        let [hook_event_name, kind, model, notification_type, message, transcript_path, session_id, thread_id] =
-            values.map(|v| v.and_then(text));
-        Ok(Payload {
-            hook_event_name,
-            kind,
-            model,
-            notification_type,
-            message,
-            transcript_path,
-            session_id,
-            thread_id,
-        })
+    /// The members of either runtime's payload that matter here; nanoserde
+    /// skips every other member. Each is absent unless it holds text, so an
+    /// odd value in one never costs the agent its beat. A new member is one
+    /// line here.
+    #[derive(DeJson)]
+    pub struct Payload {
+        pub hook_event_name: Option<Text>,
+        /// Codex `notify`: `{"type": "agent-turn-complete", ...}`.
+        #[nserde(rename = "type")]
+        pub kind: Option<Text>,
+        pub model: Option<Model>,
+        pub notification_type: Option<Text>,
+        pub message: Option<Text>,
+        /// Claude Code: the session's transcript, which names the model.
+        pub transcript_path: Option<Text>,
+        /// Codex: the session (hooks) and the thread a notify is about.
+        pub session_id: Option<Text>,
+        #[nserde(rename = "thread-id")]
+        pub thread_id: Option<Text>,
+    }
+
+    /// Its members are [`Text`], which never holds an object: no nesting
+    /// of a payload can make the decoding recurse.
+    #[derive(DeJson)]
+    pub struct ModelObject {
+        pub id: Option<Text>,
+        pub display_name: Option<Text>,
     }
 }
+use wire::{ModelObject, Payload};
 
-/// A member's value (valid JSON) as runtimes send text: a string, or an
-/// object with an `id` or else a `display_name` string (Claude's
-/// status-line model). Anything else is no text.
-fn text(value: &str) -> Option<String> {
-    match value.as_bytes().first() {
-        Some(b'"') => unescape(value),
-        Some(b'{') => {
-            let members = scan_json(value.as_bytes()).ok()?;
-            let field = |name: &str| {
-                let m = members
-                    .iter()
-                    .rev()
-                    .find(|m| &value[m.key.0 + 1..m.key.1 - 1] == name)?;
-                let v = &value[m.value.0..m.value.1];
-                v.starts_with('"').then(|| unescape(v)).flatten()
-            };
-            field("id").or_else(|| field("display_name"))
-        }
-        _ => None,
-    }
-}
-
-/// The text of a JSON string literal, quotes included. `None` when it is
-/// not a well-formed literal, or holds a lone surrogate (`"\ud800"`): no
-/// Rust string can, and such a field is treated as absent rather than
+/// A member read as text: a string, else (any other value, skipped) none.
+/// A string that held a lone surrogate is none too: [`tame`] wrote U+FFFD
+/// in its place, and such a field is treated as absent rather than
 /// guessed at.
-fn unescape(lit: &str) -> Option<String> {
-    let body = lit.strip_prefix('"')?.strip_suffix('"')?;
-    let b = body.as_bytes();
-    let mut out = String::with_capacity(b.len());
-    let (mut i, mut start) = (0, 0);
+struct Text(Option<String>);
+
+impl DeJson for Text {
+    fn de_json(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<Self, DeJsonErr> {
+        if s.tok != DeJsonTok::Str {
+            skip(s, i)?;
+            return Ok(Text(None));
+        }
+        let v = s.as_string()?;
+        s.next_tok(i)?;
+        Ok(Text(
+            Some(v).filter(|v| !v.contains(char::REPLACEMENT_CHARACTER)),
+        ))
+    }
+}
+
+/// A model as runtimes send it: a string, or an object with an `id`, else
+/// a `display_name` (Claude's status-line shape). Anything else is none.
+struct Model(Option<String>);
+
+impl DeJson for Model {
+    fn de_json(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<Self, DeJsonErr> {
+        if s.tok != DeJsonTok::CurlyOpen {
+            return Text::de_json(s, i).map(|t| Model(t.0));
+        }
+        let o = ModelObject::de_json(s, i)?;
+        Ok(Model(text(o.id).or(text(o.display_name))))
+    }
+}
+
+fn text(t: Option<Text>) -> Option<String> {
+    t.and_then(|t| t.0)
+}
+
+/// Skips one value with nanoserde, which panics when there is none (the
+/// token is `,`, `:`, `}`, `]` or the end).
+fn skip(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<(), DeJsonErr> {
+    match s.tok {
+        DeJsonTok::Str
+        | DeJsonTok::U64(_)
+        | DeJsonTok::I64(_)
+        | DeJsonTok::F64(_)
+        | DeJsonTok::Bool(_)
+        | DeJsonTok::Null
+        | DeJsonTok::CurlyOpen
+        | DeJsonTok::BlockOpen => s.whole_field(i),
+        _ => Err(s.err_token("a value")),
+    }
+}
+
+/// Reads one whole JSON text with `read` (nanoserde), after [`tame`], and
+/// refuses anything after it (nanoserde stops at the value's end).
+fn decode<T>(
+    json: &str,
+    read: impl FnOnce(&mut DeJsonState, &mut Chars) -> std::result::Result<T, DeJsonErr>,
+) -> std::result::Result<T, String> {
+    let json = tame(json)?;
+    let mut s = DeJsonState::default();
+    let mut i = json.chars();
+    s.next(&mut i);
+    let at = |line: usize, col: usize| format!("line {}, column {}", line + 1, col + 1);
+    match s.next_tok(&mut i).and_then(|()| read(&mut s, &mut i)) {
+        Ok(v) if s.tok == DeJsonTok::Eof => Ok(v),
+        Ok(_) => Err(format!(
+            "malformed JSON: more after the value at {}",
+            at(s.line, s.col)
+        )),
+        // Not nanoserde's message: it can quote a whole bare word.
+        Err(e) => Err(format!("malformed JSON at {}", at(e.line, e.col))),
+    }
+}
+
+/// Is `b` one JSON value, as a hook reads its payload? For tests and the
+/// fuzzer: nanoserde is laxer than RFC 8259 inside the values it skips.
+pub fn check_json(b: &[u8]) -> std::result::Result<(), String> {
+    let json = std::str::from_utf8(b).map_err(|_| "not UTF-8".to_string())?;
+    decode(json, skip)
+}
+
+/// Makes a payload safe and readable for nanoserde 0.2.1, in one pass over
+/// its bytes (README, "Dependencies"). It refuses what would make
+/// nanoserde panic (a member with no value), loop for ever (a container
+/// left open, a NUL, which nanoserde takes for the end) or count brackets
+/// it does not see (a comment); and a raw control character in a string,
+/// or a bad escape, which nanoserde would take. It rewrites three valid
+/// tokens nanoserde refuses, each in place with as many ASCII bytes, so
+/// only a payload that needs a rewrite is copied: a lone surrogate escape
+/// becomes `\ufffd`; an integer of more than 18 digits ends in `.`
+/// instead of its last digit (a float to nanoserde; no member that
+/// matters is a number); an exponent's `+` becomes `0`.
+fn tame(json: &str) -> std::result::Result<Cow<'_, str>, String> {
+    let b = json.as_bytes();
+    let bad = |at: usize, why: &str| Err(format!("malformed JSON at byte {at}: {why}"));
+    let hex = |at: usize| {
+        let d = b.get(at..at + 4)?;
+        d.iter()
+            .try_fold(0, |n, &d| Some(n << 4 | char::from(d).to_digit(16)?))
+    };
+    let mut copy: Option<Vec<u8>> = None;
+    let mut fix = |at: usize, with: &[u8]| {
+        copy.get_or_insert_with(|| b.to_vec())[at..at + with.len()].copy_from_slice(with)
+    };
+    let mut depth = 0usize;
+    let mut i = 0;
     while i < b.len() {
         match b[i] {
-            b'\\' => {}
-            b'"' => return None,
-            _ => {
+            b'"' => loop {
                 i += 1;
-                continue;
-            }
-        }
-        // ASCII, so `i` is a character boundary.
-        out.push_str(&body[start..i]);
-        let (c, len) = match b.get(i + 1)? {
-            b'"' => ('"', 2),
-            b'\\' => ('\\', 2),
-            b'/' => ('/', 2),
-            b'b' => ('\u{8}', 2),
-            b'f' => ('\u{c}', 2),
-            b'n' => ('\n', 2),
-            b'r' => ('\r', 2),
-            b't' => ('\t', 2),
-            b'u' => {
-                let hi = hex4(b.get(i + 2..i + 6)?)?;
-                if (0xD800..0xDC00).contains(&hi) {
-                    // A high surrogate must be followed by a low one.
-                    if b.get(i + 6..i + 8)? != b"\\u" {
-                        return None;
-                    }
-                    let lo = hex4(b.get(i + 8..i + 12)?)?;
-                    if !(0xDC00..0xE000).contains(&lo) {
-                        return None;
-                    }
-                    let c = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-                    (char::from_u32(c)?, 12)
-                } else {
-                    // None for a lone low surrogate.
-                    (char::from_u32(hi)?, 6)
+                match b.get(i) {
+                    None => return bad(i, "unterminated string"),
+                    Some(b'"') => break,
+                    Some(0..=0x1f) => return bad(i, "control character in a string"),
+                    Some(b'\\') => match b.get(i + 1) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 1,
+                        Some(b'u') => {
+                            let Some(c) = hex(i + 2) else {
+                                return bad(i, "bad \\u escape");
+                            };
+                            let pair = (0xD800..0xDC00).contains(&c)
+                                && b.get(i + 6..i + 8) == Some(b"\\u")
+                                && hex(i + 8).is_some_and(|lo| (0xDC00..0xE000).contains(&lo));
+                            if pair {
+                                i += 6;
+                            } else if (0xD800..0xE000).contains(&c) {
+                                fix(i + 2, b"fffd");
+                            }
+                            i += 5;
+                        }
+                        _ => return bad(i, "bad escape"),
+                    },
+                    Some(_) => {}
+                }
+            },
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return bad(i, "unbalanced bracket"),
+            },
+            b':' => {
+                let mut j = i + 1;
+                while matches!(b.get(j), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+                    j += 1;
+                }
+                if matches!(b.get(j), None | Some(b',' | b':' | b'}' | b']')) {
+                    return bad(j, "a member without a value");
                 }
             }
-            _ => return None,
-        };
-        out.push(c);
-        i += len;
-        start = i;
+            b'-' | b'0'..=b'9' => {
+                let digits = |i: &mut usize| {
+                    let start = *i;
+                    while b.get(*i).is_some_and(u8::is_ascii_digit) {
+                        *i += 1;
+                    }
+                    *i - start
+                };
+                i += usize::from(b[i] == b'-');
+                let whole = digits(&mut i);
+                let mut float = false;
+                if b.get(i) == Some(&b'.') {
+                    i += 1;
+                    digits(&mut i);
+                    float = true;
+                }
+                if matches!(b.get(i), Some(b'e' | b'E')) {
+                    i += 1;
+                    if b.get(i) == Some(&b'+') {
+                        fix(i, b"0");
+                    }
+                    i += usize::from(matches!(b.get(i), Some(b'+' | b'-')));
+                    digits(&mut i);
+                    float = true;
+                }
+                if !float && whole > 18 {
+                    fix(i - 1, b".");
+                }
+                continue;
+            }
+            // A comment, a sign nanoserde would take, or its end of input.
+            b'/' | b'+' | 0 => return bad(i, "not JSON"),
+            _ => {}
+        }
+        i += 1;
     }
-    out.push_str(&body[start..]);
-    Some(out)
-}
-
-/// The value of hex digits (callers pass four); `None` for anything else,
-/// a sign included (unlike `from_str_radix`).
-fn hex4(b: &[u8]) -> Option<u32> {
-    b.iter()
-        .try_fold(0, |n, &d| Some(n << 4 | char::from(d).to_digit(16)?))
+    if depth != 0 {
+        return bad(i, "unclosed bracket");
+    }
+    match copy {
+        None => Ok(Cow::Borrowed(json)),
+        // Only ASCII bytes were replaced by ASCII bytes.
+        Some(v) => String::from_utf8(v)
+            .map(Cow::Owned)
+            .map_err(|_| "payload is not UTF-8".to_string()),
+    }
 }
 
 /// Maps a payload to what it asks of the heartbeat.
 pub fn interpret(runtime: Runtime, json: &str) -> std::result::Result<Event, String> {
-    let p = Payload::read(json)?;
-    let action = match (p.hook_event_name.as_deref(), p.kind.as_deref()) {
-        (Some(ev), _) => claude_style(ev, p.notification_type.as_deref(), p.message.as_deref())?,
+    let p = decode(json, Payload::de_json)?;
+    let (event, kind) = (text(p.hook_event_name), text(p.kind));
+    let (notification_type, message) = (text(p.notification_type), text(p.message));
+    let action = match (event.as_deref(), kind.as_deref()) {
+        (Some(ev), _) => claude_style(ev, notification_type.as_deref(), message.as_deref())?,
         (None, Some("agent-turn-complete")) if runtime == Runtime::Codex => Action::Beat("ok"),
         (None, Some(k)) => return Err(format!("unknown event type {}", quote(k))),
         (None, None) => return Err("payload names no event".into()),
     };
-    let starts_session = p.hook_event_name.as_deref() == Some("SessionStart");
+    let starts_session = event.as_deref() == Some("SessionStart");
     Ok(Event {
         action,
-        model: p.model,
-        transcript: p.transcript_path,
-        session: p.session_id,
-        thread: p.thread_id,
+        model: p.model.and_then(|m| m.0),
+        transcript: text(p.transcript_path),
+        session: text(p.session_id),
+        thread: text(p.thread_id),
         starts_session,
     })
 }
@@ -264,182 +368,6 @@ fn mentions(text: &str, word: &str) -> bool {
     text.as_bytes()
         .windows(word.len())
         .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
-}
-
-/// A strict RFC 8259 check, iterative so that no nesting depth can
-/// overflow the stack.
-pub fn check_json(b: &[u8]) -> std::result::Result<(), String> {
-    scan_json(b).map(drop)
-}
-
-/// A member of the top-level object: byte ranges of its key (quotes
-/// included) and of its value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Member {
-    pub key: (usize, usize),
-    pub value: (usize, usize),
-}
-
-/// [`check_json`], returning the top-level object's members in order (none
-/// when the text is not an object).
-pub fn scan_json(b: &[u8]) -> std::result::Result<Vec<Member>, String> {
-    let bad = |at: usize| Err(format!("malformed JSON at byte {at}"));
-    let mut members = Vec::new();
-    // A top-level member whose value is being read: its key and the
-    // value's start.
-    let mut open: Option<((usize, usize), usize)> = None;
-    // Called when a value ends at `end` and the stack is back to `depth`.
-    let mut value_done = |depth: usize, end: usize, open: &mut Option<((usize, usize), usize)>| {
-        if depth == 1 {
-            if let Some((key, start)) = open.take() {
-                members.push(Member {
-                    key,
-                    value: (start, end),
-                });
-            }
-        }
-    };
-    let ws = |i: &mut usize| {
-        while *i < b.len() && matches!(b[*i], b' ' | b'\t' | b'\n' | b'\r') {
-            *i += 1
-        }
-    };
-    // The stack holds b'{' or b'['; `want_value` says what comes next.
-    let mut stack: Vec<u8> = Vec::new();
-    let mut i = 0;
-    let mut want_value = true;
-    loop {
-        ws(&mut i);
-        if want_value {
-            // In an object a key comes first.
-            if stack.last() == Some(&b'{') && !matches!(b.get(i), Some(b'"')) {
-                return bad(i);
-            }
-            match b.get(i) {
-                Some(b'{') | Some(b'[') => {
-                    stack.push(b[i]);
-                    i += 1;
-                    let close = if b[i - 1] == b'{' { b'}' } else { b']' };
-                    // Allow empty containers.
-                    ws(&mut i);
-                    if b.get(i) == Some(&close) {
-                        stack.pop();
-                        i += 1;
-                        want_value = false;
-                        if stack.last() == Some(&b':') {
-                            stack.pop();
-                            value_done(stack.len(), i, &mut open);
-                        }
-                    }
-                    continue;
-                }
-                Some(b'"') => {
-                    let start = i;
-                    i = string_end(b, i)
-                        .ok_or_else(|| format!("malformed JSON string at byte {i}"))?;
-                    if stack.last() == Some(&b'{') {
-                        let key = (start, i);
-                        ws(&mut i);
-                        if b.get(i) != Some(&b':') {
-                            return bad(i);
-                        }
-                        i += 1;
-                        ws(&mut i);
-                        if stack.len() == 1 {
-                            open = Some((key, i));
-                        }
-                        // The member's value: push a marker so the key is
-                        // not asked for again.
-                        stack.push(b':');
-                        continue;
-                    }
-                }
-                Some(b't') if b[i..].starts_with(b"true") => i += 4,
-                Some(b'f') if b[i..].starts_with(b"false") => i += 5,
-                Some(b'n') if b[i..].starts_with(b"null") => i += 4,
-                Some(b'-' | b'0'..=b'9') => {
-                    i = number_end(b, i)
-                        .ok_or_else(|| format!("malformed JSON number at byte {i}"))?
-                }
-                _ => return bad(i),
-            }
-            want_value = false;
-            if stack.last() == Some(&b':') {
-                stack.pop();
-                value_done(stack.len(), i, &mut open);
-            }
-        } else {
-            match (stack.last(), b.get(i)) {
-                (None, None) => return Ok(members),
-                (None, Some(_)) => return bad(i),
-                (Some(_), Some(b',')) => {
-                    i += 1;
-                    want_value = true;
-                }
-                (Some(b'{'), Some(b'}')) | (Some(b'['), Some(b']')) => {
-                    i += 1;
-                    stack.pop();
-                    if stack.last() == Some(&b':') {
-                        stack.pop();
-                        value_done(stack.len(), i, &mut open);
-                    }
-                }
-                _ => return bad(i),
-            }
-        }
-    }
-}
-
-fn string_end(b: &[u8], start: usize) -> Option<usize> {
-    let mut i = start + 1;
-    while i < b.len() {
-        match b[i] {
-            b'"' => return Some(i + 1),
-            b'\\' => match b.get(i + 1)? {
-                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
-                b'u' if b.get(i + 2..i + 6)?.iter().all(u8::is_ascii_hexdigit) => i += 6,
-                _ => return None,
-            },
-            0..=0x1f => return None,
-            _ => i += 1,
-        }
-    }
-    None
-}
-
-fn number_end(b: &[u8], start: usize) -> Option<usize> {
-    let mut i = start;
-    let digits = |i: &mut usize| {
-        let s = *i;
-        while *i < b.len() && b[*i].is_ascii_digit() {
-            *i += 1
-        }
-        *i > s
-    };
-    if b.get(i) == Some(&b'-') {
-        i += 1;
-    }
-    if b.get(i) == Some(&b'0') {
-        i += 1;
-    } else if !digits(&mut i) {
-        return None;
-    }
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        if !digits(&mut i) {
-            return None;
-        }
-    }
-    if matches!(b.get(i), Some(b'e' | b'E')) {
-        i += 1;
-        if matches!(b.get(i), Some(b'+' | b'-')) {
-            i += 1;
-        }
-        if !digits(&mut i) {
-            return None;
-        }
-    }
-    Some(i)
 }
 
 /// Hook mode's arguments, from hb-write's parser.
@@ -687,70 +615,6 @@ mod tests {
     }
 
     #[test]
-    fn the_validator_accepts_json_and_rejects_the_rest() {
-        for good in [
-            r#"{}"#,
-            r#"[]"#,
-            r#"{"a":[]}"#,
-            r#" { "a" : { } , "b" : [ 1 , -0.5e+3 , "x\u00e9\n" , true , false , null ] } "#,
-            r#""s""#,
-            "0",
-            "[[[[]]]]",
-        ] {
-            assert_eq!(check_json(good.as_bytes()), Ok(()), "{good}");
-        }
-        for bad in [
-            "",
-            "{",
-            "[",
-            r#"{"a":}"#,
-            r#"{"a":[}"#,
-            r#"{"a" 1}"#,
-            r#"{1:2}"#,
-            "[1,]",
-            "[,1]",
-            "{,}",
-            r#"{"a":1,}"#,
-            "01",
-            "1.",
-            "-",
-            "tru",
-            "\"\u{1}\"",
-            "\"\\x\"",
-            "[1] 2",
-            "{\"a\":1}}",
-            "\0",
-            "[\"a\":1]",
-        ] {
-            assert!(check_json(bad.as_bytes()).is_err(), "{bad:?}");
-        }
-        let deep = "[".repeat(100_000) + &"]".repeat(100_000);
-        assert_eq!(check_json(deep.as_bytes()), Ok(()));
-    }
-
-    #[test]
-    fn the_scanner_finds_the_top_level_members() {
-        let json = r#" {"a" : [1,{"b":2}] ,"c":"x\"y", "d":{}, "e" : -1.5e3,"f":[] } "#;
-        let got: Vec<(&str, &str)> = scan_json(json.as_bytes())
-            .unwrap()
-            .iter()
-            .map(|m| (&json[m.key.0..m.key.1], &json[m.value.0..m.value.1]))
-            .collect();
-        assert_eq!(
-            got,
-            [
-                (r#""a""#, r#"[1,{"b":2}]"#),
-                (r#""c""#, r#""x\"y""#),
-                (r#""d""#, "{}"),
-                (r#""e""#, "-1.5e3"),
-                (r#""f""#, "[]"),
-            ]
-        );
-        assert_eq!(scan_json(b"[1,2]"), Ok(vec![]));
-        assert_eq!(scan_json(b"{}"), Ok(vec![]));
-    }
-
-    #[test]
     fn what_a_json_library_might_refuse_elsewhere_in_a_payload_costs_nothing() {
         // A lone surrogate and a number past f64 in a tool's response.
         let e = ev(
@@ -773,37 +637,188 @@ mod tests {
     }
 
     #[test]
-    fn strings_are_unescaped() {
-        let u = |lit: &str| unescape(lit);
-        assert_eq!(u(r#""""#).as_deref(), Some(""));
-        assert_eq!(u(r#""plain é 模""#).as_deref(), Some("plain é 模"));
+    fn strings_are_unescaped_by_nanoserde() {
+        let m = |lit: &str| {
+            let json = format!(r#"{{"hook_event_name":"Stop","model":{lit}}}"#);
+            ev(Runtime::Claude, &json).map(|e| e.model)
+        };
+        assert_eq!(m(r#""""#), Ok(Some("".into())));
+        assert_eq!(m(r#""plain é 模""#), Ok(Some("plain é 模".into())));
         assert_eq!(
-            u(r#""\"\\\/\b\f\n\r\t""#).as_deref(),
-            Some("\"\\/\u{8}\u{c}\n\r\t")
+            m(r#""\"\\\/\b\f\n\r\t""#),
+            Ok(Some("\"\\/\u{8}\u{c}\n\r\t".into()))
         );
-        assert_eq!(u(r#""a\u00e9\u6A21z""#).as_deref(), Some("aé模z"));
-        assert_eq!(u(r#""\u0000""#).as_deref(), Some("\0"));
+        assert_eq!(m(r#""a\u00e9\u6A21z""#), Ok(Some("aé模z".into())));
+        assert_eq!(m(r#""\u0000""#), Ok(Some("\0".into())));
         // A surrogate pair is one character.
-        assert_eq!(u(r#""\ud83e\udd80!""#).as_deref(), Some("🦀!"));
-        assert_eq!(u(r#""\uD83E\uDD80""#).as_deref(), Some("🦀"));
-        // Lone surrogates, bad escapes and broken literals are no text.
-        for bad in [
+        assert_eq!(m(r#""\ud83e\udd80!""#), Ok(Some("🦀!".into())));
+        assert_eq!(m(r#""\uD83E\uDD80""#), Ok(Some("🦀".into())));
+        // A lone surrogate: the model is absent, the event still counts.
+        for lone in [
             r#""\ud800""#,
             r#""\ud800x""#,
             r#""\ud800\u0041""#,
             r#""\ud800\ud800""#,
             r#""\udc00""#,
             r#""\udd80\ud83e""#,
+            r#""ok\uDFFF""#,
+        ] {
+            assert_eq!(m(lone), Ok(None), "{lone}");
+        }
+        // Bad escapes and broken literals make the payload unreadable.
+        for bad in [
             r#""\u12""#,
             r#""\u+123""#,
             r#""\x""#,
+            r#""\0""#,
             r#""\""#,
             r#""a"b""#,
             r#"""#,
+            "\"a\u{1}b\"",
+            "\"a\u{7f}\u{9b}b\"",
             "x",
         ] {
-            assert_eq!(u(bad), None, "{bad}");
+            let got = m(bad);
+            // DEL and C1 are not JSON's control characters: text.
+            if bad.contains('\u{7f}') {
+                assert_eq!(got, Ok(Some("a\u{7f}\u{9b}b".into())));
+            } else {
+                assert!(got.is_err(), "{bad:?} gave {got:?}");
+            }
         }
+    }
+
+    #[test]
+    fn hostile_payloads_are_refused_without_a_panic_or_a_hang() {
+        let deep = |open: &str, close: &str| {
+            format!(
+                r#"{{"hook_event_name":"Stop","x":{}1{}}}"#,
+                open.repeat(100_000),
+                close.repeat(100_000)
+            )
+        };
+        for junk in [
+            // Something after the object.
+            r#"{"hook_event_name":"Stop"} x"#,
+            r#"{"hook_event_name":"Stop"} }"#,
+            r#"{"hook_event_name":"Stop"},"#,
+            r#"{"hook_event_name":"Stop"}{}"#,
+            "{\"hook_event_name\":\"Stop\"}\0x",
+            // nanoserde would panic: a member with no value.
+            r#"{"x":}"#,
+            r#"{"x":,"hook_event_name":"Stop"}"#,
+            r#"{"x"::1,"hook_event_name":"Stop"}"#,
+            r#"{"hook_event_name":"Stop","x":"#,
+            r#"{"hook_event_name":"Stop","x": "#,
+            r#"{"model":,"hook_event_name":"Stop"}"#,
+            // nanoserde would loop for ever: a container left open.
+            r#"{"hook_event_name":"Stop","x":["#,
+            r#"{"hook_event_name":"Stop","x":[1,2"#,
+            r#"{"hook_event_name":"Stop","x":{"a":[{"#,
+            "{\"hook_event_name\":\"Stop\",\"x\":[\0]}",
+            r#"{"hook_event_name":"Stop","x":[/*]*/]"#,
+            // Comments and signs JSON does not have.
+            "// c\n{\"hook_event_name\":\"Stop\"}",
+            r#"{"hook_event_name":"Stop","x":+1}"#,
+            // Unbalanced.
+            r#"{"hook_event_name":"Stop","x":]}"#,
+            r#"]{"hook_event_name":"Stop"}"#,
+        ] {
+            assert!(ev(Runtime::Claude, junk).is_err(), "{junk:?}");
+            assert!(check_json(junk.as_bytes()).is_err(), "{junk:?}");
+        }
+        let unclosed = format!(r#"{{"hook_event_name":"Stop","x":{}"#, "[".repeat(100_000));
+        assert!(ev(Runtime::Claude, &unclosed).is_err());
+        // Deep nesting costs no stack, skipped or in the model.
+        for json in [deep("[", "]"), deep(r#"{"a":"#, "}")] {
+            assert_eq!(
+                ev(Runtime::Claude, &json).map(|e| e.action),
+                Ok(Action::Beat("ok"))
+            );
+        }
+        let json = format!(
+            r#"{{"hook_event_name":"Stop","model":{{"id":{}1{}}}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert_eq!(ev(Runtime::Claude, &json).map(|e| e.model), Ok(None));
+    }
+
+    #[test]
+    fn numbers_nanoserde_refuses_cost_nothing() {
+        for n in [
+            "123456789012345678901234567890",
+            "-123456789012345678901234567890",
+            "18446744073709551616",
+            "-9223372036854775809",
+            "1e400",
+            "-1E+400",
+            "1e+29",
+            "1.5E+3",
+            "1.5e-7",
+            "0",
+            "-0",
+            "[1e+5,99999999999999999999,{\"n\":-1e-400}]",
+        ] {
+            let json = format!(r#"{{"x":{n},"hook_event_name":"Stop","y":{n}}}"#);
+            assert_eq!(
+                ev(Runtime::Claude, &json).map(|e| e.action),
+                Ok(Action::Beat("ok")),
+                "{n}"
+            );
+            assert_eq!(check_json(n.as_bytes()), Ok(()), "{n}");
+        }
+        // A number where text is wanted is no text.
+        let e = ev(
+            Runtime::Claude,
+            r#"{"hook_event_name":"Stop","model":1e+400}"#,
+        );
+        assert_eq!(e.map(|e| e.model), Ok(None));
+    }
+
+    #[test]
+    fn tame_copies_only_a_payload_it_rewrites() {
+        let clean = r#"{"a":[1,-2.5e-3,"\ud83d\ude00"],"b":{"c":null}}"#;
+        assert!(matches!(tame(clean), Ok(Cow::Borrowed(_))));
+        for (raw, want) in [
+            (r#"["\ud800"]"#, r#"["\ufffd"]"#),
+            (r#"["\\ud800"]"#, r#"["\\ud800"]"#),
+            ("[1e+5]", "[1e05]"),
+            ("[1234567890123456789]", "[123456789012345678.]"),
+            ("[123456789012345678]", "[123456789012345678]"),
+            (r#"["1234567890123456789"]"#, r#"["1234567890123456789"]"#),
+        ] {
+            assert_eq!(tame(raw).as_deref(), Ok(want), "{raw}");
+        }
+    }
+
+    #[test]
+    fn the_checker_reads_whole_json_values() {
+        for good in [
+            "{}",
+            "[]",
+            r#"{"a":[]}"#,
+            r#" { "a" : { } , "b" : [ 1 , -0.5e+3 , "x\u00e9\n" , true , false , null ] } "#,
+            r#""s""#,
+            "0",
+            "[[[[]]]]",
+        ] {
+            assert_eq!(check_json(good.as_bytes()), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "{",
+            "[",
+            "tru",
+            "\"\u{1}\"",
+            "\"\\x\"",
+            "[1] 2",
+            "\0",
+            b"\xff".map(char::from).iter().collect::<String>().as_str(),
+        ] {
+            assert!(check_json(bad.as_bytes()).is_err(), "{bad:?}");
+        }
+        assert!(check_json(b"[\"\xff\"]").is_err());
     }
 
     #[test]
@@ -834,6 +849,17 @@ mod tests {
             r#"{"model":"a","hook_event_name":"Stop","model":"b"}"#,
         );
         assert_eq!(e.unwrap().model.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn keys_are_unescaped_and_skipped_values_read_laxly() {
+        let e = ev(Runtime::Claude, r#"{"hook_event_nam\u0065":"Stop"}"#);
+        assert_eq!(e.map(|e| e.action), Ok(Action::Beat("ok")));
+        // What nanoserde takes inside a skipped value costs nothing.
+        for lax in [r#"[1 2]"#, r#"[}"#, "01", r#"{"a":1,}"#] {
+            let json = format!(r#"{{"x":{lax},"hook_event_name":"Stop",}}"#);
+            assert!(ev(Runtime::Claude, &json).is_ok(), "{json}");
+        }
     }
 
     #[test]

@@ -14,7 +14,8 @@ hb-read: list agents' heartbeats with their model, age and health
 
 Usage:
   hb-read [--json | --format table|json|prometheus] [--stale-after SECS]
-          [--check] [--output FILE] [--dir DIR] [--interval SECS] [NAME...]
+          [--check] [--output FILE] [--color WHEN] [--dir DIR]
+          [--interval SECS] [NAME...]
 
 With no NAME, every DIR/*.hb, sorted by name; with NAMEs, just those (one
 that has no beat is listed as missing).
@@ -26,6 +27,9 @@ Options:
   --stale-after SECS  a beat older than this is stale; default 3 x interval
   --check             exit 1 unless every listed agent is healthy
   --output FILE       write the output to FILE atomically instead of stdout
+  --color WHEN        colour the table: auto (default: only when stdout is a
+                      terminal, NO_COLOR is unset or empty and TERM is not
+                      dumb), always, or never
   --dir DIR           heartbeat directory; default $MOSAIC_HEARTBEAT_DIR, else
                       $XDG_STATE_HOME/mosaic/fleet/hb, else
                       $HOME/.local/state/mosaic/fleet/hb
@@ -56,9 +60,18 @@ pub enum Format {
     Prometheus,
 }
 
+/// `--color`: when the table is coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
 #[derive(Debug, Default)]
 pub struct Args {
     pub format: Option<Format>,
+    pub color: Option<Color>,
     pub stale_after: Option<OsString>,
     pub check: bool,
     pub output: Option<PathBuf>,
@@ -101,6 +114,19 @@ where
                 };
                 set_format(&mut a, f)?;
             }
+            Long("color") => {
+                a.color = Some(match cli::string(&mut p, "--color")?.as_str() {
+                    "auto" => Color::Auto,
+                    "always" => Color::Always,
+                    "never" => Color::Never,
+                    other => {
+                        return Err(Error::usage(format!(
+                            "--color: {} is not auto, always or never",
+                            crate::error::quote(other)
+                        )))
+                    }
+                })
+            }
             Long("stale-after") => a.stale_after = Some(cli::value(&mut p, "--stale-after")?),
             Long("check") => a.check = true,
             Long("output") => a.output = Some(cli::value(&mut p, "--output")?.into()),
@@ -123,6 +149,15 @@ fn output_target(path: &Path) -> Result<(PathBuf, OsString)> {
         _ => PathBuf::from("."),
     };
     Ok((dir, name.to_os_string()))
+}
+
+/// `--color auto`: only for a person at a terminal. Never into a file or
+/// a pipe, and not when the user opted out (`NO_COLOR`, no-color.org) or
+/// the terminal cannot show it (`TERM=dumb`).
+fn auto_color(env: Env, to_file: bool) -> bool {
+    // SAFETY: isatty only inspects the descriptor.
+    let tty = unsafe { libc::isatty(1) } == 1;
+    tty && !to_file && env("NO_COLOR").is_none() && !matches!(env("TERM"), Some(t) if t == "dumb")
 }
 
 pub fn main<I>(args: I, env: Env) -> Result<u8>
@@ -151,7 +186,14 @@ where
         now: proc::now_secs(),
     })?;
     let text = match a.format.unwrap_or(Format::Table) {
-        Format::Table => format::table(&listing),
+        Format::Table => format::table(
+            &listing,
+            match a.color.unwrap_or(Color::Auto) {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => auto_color(env, output.is_some()),
+            },
+        ),
         Format::Json => format::json(&listing),
         Format::Prometheus => format::prometheus(&listing),
     };

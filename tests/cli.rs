@@ -400,6 +400,45 @@ fn the_json_has_the_contract_shape() {
     assert_eq!(jq(".rows[1].heartbeat"), "null");
 }
 
+/// Whatever a beat's text holds (every ASCII control character, DEL, C1,
+/// bidi controls, a name that is not UTF-8), `--json` stays JSON that jq
+/// reads back to the very same text.
+#[test]
+fn hostile_text_stays_json_that_jq_reads_back() {
+    let sb = Sandbox::new("json-hostile");
+    let model: String = (0u8..0x80)
+        .filter(|&b| b != b'\n')
+        .map(char::from)
+        .chain("\u{80}\u{9f}\u{a0}\u{2028}\u{202e}\u{feff}é🦀".chars())
+        .collect();
+    let host = "h\u{202e}\"\\";
+    sb.put(
+        "w-x.hb",
+        format!("ts=1\npid=1\nstatus=ok\nmodel={model}\nhost={host}\n").as_bytes(),
+    );
+    use std::os::unix::ffi::OsStrExt;
+    let odd = std::ffi::OsStr::from_bytes(b"bad\x1b\xff\"\\.hb");
+    fs::write(sb.dir.join(odd), b"x").unwrap();
+    let out = sb.run(READ, &["--json"]).expect(0).stdout();
+    let jq = |filter: &str| {
+        let mut c = Command::new("jq")
+            .args(["-j", filter])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("jq");
+        use std::io::Write;
+        c.stdin.take().unwrap().write_all(out.as_bytes()).unwrap();
+        let r = c.wait_with_output().unwrap();
+        assert!(r.status.success(), "jq {filter} refused:\n{out}");
+        String::from_utf8(r.stdout).unwrap()
+    };
+    assert_eq!(jq(".rows[1].heartbeat.model"), model);
+    assert_eq!(jq(".rows[1].heartbeat.host"), host);
+    assert_eq!(jq(".rows[0].health"), "invalid");
+    assert!(jq(".rows[0].name").starts_with("bad\u{1b}"));
+}
+
 /// Runs `hb-read` with a deadline: a reader that blocks on a FIFO fails
 /// the test instead of hanging it.
 fn read_with_deadline(sb: &Sandbox, args: &[&str]) -> String {

@@ -440,6 +440,51 @@ fn problems_leave_every_file_as_it_was() {
     }
 }
 
+/// Payloads on which nanoserde alone would panic (a member without a
+/// value) or loop for ever (a container left open): the hook still exits 0
+/// with one line, promptly, and touches nothing.
+#[test]
+fn payloads_that_would_trip_nanoserde_are_refused_promptly() {
+    let deep_open = format!(r#"{{"hook_event_name":"Stop","x":{}"#, "[".repeat(100_000));
+    for payload in [
+        r#"{"hook_event_name":"Stop","x":}"#,
+        r#"{"hook_event_name":"Stop","x":,"y":1}"#,
+        r#"{"hook_event_name":"Stop","x":[1,2"#,
+        "{\"hook_event_name\":\"Stop\",\"x\":[\0]}",
+        deep_open.as_str(),
+    ] {
+        let sb = Sandbox::new("hook-trip");
+        sidecar_beat(&sb, Some("prior-model"));
+        sb.put(&format!("{NAME}.hb.native"), b"");
+        let before = sb.snapshot();
+        let mut c = sb.cmd(WRITE);
+        c.env("MOSAIC_AGENT_NAME", NAME)
+            .args(["--hook", "claude"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let desc = format!("{c:?}");
+        let mut child = c.spawn().unwrap();
+        let _ = child.stdin.take().unwrap().write_all(payload.as_bytes());
+        // Generous: only a hang takes this long; the child is killed then.
+        let end = std::time::Instant::now() + Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() >= end {
+                let _ = child.kill();
+                panic!("{desc}: still running after 60 s on {:.80}", payload);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let r = Run {
+            desc,
+            out: child.wait_with_output().unwrap(),
+            dir: sb.dir.clone(),
+        };
+        refused(&r);
+        assert_eq!(sb.snapshot(), before, "{}", r.explain());
+    }
+}
+
 #[test]
 fn a_payload_with_invalid_utf8_is_refused_quietly() {
     let sb = Sandbox::new("hook-utf8");

@@ -13,47 +13,8 @@ use common::*;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// A running process killed (and reaped) when the test ends, pass or fail.
-struct Proc(Child);
-
-impl Proc {
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-
-    fn signal(&self, sig: i32) {
-        // SAFETY: kill(2) on our own child's pid.
-        assert_eq!(unsafe { libc::kill(self.pid() as i32, sig) }, 0);
-    }
-
-    /// Its exit status, waiting up to `timeout`.
-    fn exit_within(&mut self, timeout: Duration) -> ExitStatus {
-        poll("the process to exit", timeout, || {
-            self.0.try_wait().unwrap()
-        })
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A stand-in agent: a process that lives until killed.
-fn agent() -> Proc {
-    Proc(
-        Command::new("sleep")
-            .arg("1000")
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
-}
 
 fn sidecar(sb: &Sandbox, interval: u32, args: &[&str], name: &str) -> Proc {
     let mut c = sb.cmd(WRITE);

@@ -9,7 +9,7 @@ use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub const WRITE: &str = env!("CARGO_BIN_EXE_hb-write");
@@ -288,4 +288,43 @@ pub fn now() -> i64 {
 
 pub fn os(s: &str) -> &OsStr {
     OsStr::new(s)
+}
+
+/// A running process killed (and reaped) when the test ends, pass or fail.
+pub struct Proc(pub Child);
+
+impl Proc {
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on our own child's pid.
+        assert_eq!(unsafe { libc::kill(self.pid() as i32, sig) }, 0);
+    }
+
+    /// Its exit status, waiting up to `timeout`.
+    pub fn exit_within(&mut self, timeout: Duration) -> ExitStatus {
+        poll("the process to exit", timeout, || {
+            self.0.try_wait().unwrap()
+        })
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A stand-in agent: a process that lives until killed.
+pub fn agent() -> Proc {
+    Proc(
+        Command::new("sleep")
+            .arg("1000")
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
 }

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs an unpacked release tarball (this file is its install.sh): the
+# binaries and launcher scripts, the systemd units pointing at them, the man
+# pages and the bash completion. From a checkout, use `make install`.
+set -euo pipefail
+
+prog=install.sh
+usage="\
+$prog: install hb from this unpacked release
+
+Usage:
+  ./$prog [PREFIX]      default PREFIX: /usr/local
+
+Installs into PREFIX/bin, PREFIX/lib/systemd/system (the units' ExecStart=
+rewritten for PREFIX/bin), PREFIX/share/man/man1 and man7, and
+PREFIX/share/bash-completion/completions. DESTDIR=DIR in the environment
+stages everything under DIR, for packaging.
+"
+
+die() {
+    printf '%s: error: %s\n' "$prog" "$2" >&2
+    exit "$1"
+}
+
+case ${1:-} in
+    -h | --help)
+        printf '%s' "$usage"
+        exit 0
+        ;;
+    -*) die 2 "unknown option ${1} (see --help)" ;;
+esac
+(($# <= 1)) || die 2 "too many arguments (see --help)"
+prefix=${1:-/usr/local}
+[[ $prefix == /* ]] || die 2 "PREFIX must be an absolute path: $prefix"
+# The prefix goes into sed's replacement and into unit files.
+[[ $prefix != *[\|\&\\[:space:]%]* ]] || die 2 "PREFIX holds a character a unit file cannot take: $prefix"
+prefix=${prefix%/}
+here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+root=${DESTDIR:-}
+
+bin=$root$prefix/bin
+units=$root$prefix/lib/systemd/system
+man=$root$prefix/share/man
+comp=$root$prefix/share/bash-completion/completions
+install -d "$bin" "$units" "$man/man1" "$man/man7" "$comp"
+for b in hb-write hb-defer-check hb-read start-agent-session.sh stop-agent-session.sh; do
+    install -m 0755 "$here/$b" "$bin/$b"
+done
+for u in "$here"/systemd/*; do
+    sed "s|/usr/local/bin/|$prefix/bin/|g" "$u" >"$units/${u##*/}"
+    chmod 0644 "$units/${u##*/}"
+done
+install -m 0644 "$here"/doc/*.1 "$man/man1/"
+install -m 0644 "$here"/doc/*.7 "$man/man7/"
+# bash-completion loads a command's completion from a file named after it.
+install -m 0644 "$here/complete/hb.bash" "$comp/hb-write"
+for c in hb-defer-check hb-read start-agent-session.sh stop-agent-session.sh; do
+    ln -sf hb-write "$comp/$c"
+done
+echo "$prog: installed into ${root}${prefix}"
