@@ -290,6 +290,10 @@ def versions():
 # --- timeline checks -------------------------------------------------------
 
 def check_hooks_quiet(sb):
+    # A runtime may leave a hook running as it exits (Codex's notify):
+    # wait for every call to end before judging.
+    deadline_wait(lambda: all(c["rc"] is not None for c in sb.hook_calls()), 20,
+                  "every hook call to end")
     calls = sb.hook_calls()
     for c in calls:
         check(c["rc"] is not None and c["rc"].strip() == "0",
@@ -326,8 +330,12 @@ def check_pids(samples, pid):
 def check_exited(agent, timeout=30):
     deadline_wait(lambda: not agent.alive(), timeout, "the agent to quit")
     agent.wait_status("exited", timeout=10)
+    # The sidecar renames its `exited` beat, then removes the marker: a
+    # sample may fall between the two.
+    deadline_wait(lambda: agent.sampler.latest().get("src") == "sidecar", 5,
+                  f"the marker gone after exited: {agent.sampler.latest()}")
     last = agent.sampler.latest()
-    check(last.get("src") == "sidecar" and last.get("health") == "exited",
+    check(last.get("status") == "exited" and last.get("health") == "exited",
           f"after the agent quit: {last}")
 
 
