@@ -4,8 +4,14 @@
 //! Claude Code runs each hook as `/bin/sh -c "..."`, and dash forks, so
 //! the hook's parent is a shell that is gone a moment later; an operator's
 //! wrapper script adds another shell. A beat naming either would read
-//! `dead` as soon as the hook returns. A runtime is never a shell, so the
-//! first ancestor that is not one is the runtime. When the chain reaches
+//! `dead` as soon as the hook returns. So the shells are walked past, to
+//! the first ancestor that is not one. That ancestor is the runtime when
+//! it carries the agent's `MOSAIC_AGENT_NAME` in its environment (it ran
+//! the hook, which inherited it) or when no process in the chain does (the
+//! name was set in the hook's own command line). When shells below it
+//! carry the name and it does not (a tmux server above an agent that is
+//! itself a shell script), the agent is the topmost shell that carries
+//! it. When the chain reaches
 //! pid 1 or a known subreaper first, the hook outlived its runtime (Codex
 //! `exec` may exit before its notify child runs, which is then reparented):
 //! there is no agent to name, and the caller falls back to the existing
@@ -63,11 +69,20 @@ fn parse_stat(stat: &[u8]) -> Option<Proc> {
 }
 
 /// The runtime's pid, starting from the hook's parent `parent`; `None`
-/// when the hook has no live runtime above it. `lookup` is `read_proc`
-/// (a parameter so the walk is tested on made-up trees).
-pub fn runtime_pid(parent: u32, lookup: impl Fn(u32) -> Option<Proc>) -> Option<u32> {
+/// when the hook has no live runtime above it. `lookup` is `read_proc`;
+/// `carries` says whether a process's environment holds the agent's name
+/// (`None`: unreadable). Parameters, so the walk is tested on made-up trees.
+pub fn runtime_pid(
+    parent: u32,
+    lookup: impl Fn(u32) -> Option<Proc>,
+    carries: impl Fn(u32) -> Option<bool>,
+) -> Option<u32> {
     let mut pid = parent;
+    // The topmost shell so far that carries the agent's name.
+    let mut carrier = None;
     for _ in 0..=MAX_SHELLS {
+        // Adopted by init or a subreaper: the hook outlived its runtime,
+        // whatever shells it left running.
         if pid <= 1 {
             return None;
         }
@@ -76,7 +91,13 @@ pub fn runtime_pid(parent: u32, lookup: impl Fn(u32) -> Option<Proc>) -> Option<
             return None;
         }
         if !SHELLS.contains(&p.comm.as_str()) {
-            return Some(pid);
+            return match (carries(pid), carrier) {
+                (Some(false), Some(shell)) => Some(shell),
+                _ => Some(pid),
+            };
+        }
+        if carries(pid) == Some(true) {
+            carrier = Some(pid);
         }
         pid = p.ppid;
     }
@@ -85,8 +106,25 @@ pub fn runtime_pid(parent: u32, lookup: impl Fn(u32) -> Option<Proc>) -> Option<
 }
 
 /// This hook's runtime: [`runtime_pid`] from the real parent.
-pub fn of_this_hook() -> Option<u32> {
-    runtime_pid(crate::proc::parent_pid(), read_proc)
+pub fn of_this_hook(name: &str) -> Option<u32> {
+    runtime_pid(crate::proc::parent_pid(), read_proc, |pid| {
+        carries_name(pid, name)
+    })
+}
+
+/// Environments past this size are not searched (unreadable: `None`).
+const MAX_ENVIRON: u64 = 1 << 20;
+
+/// Does `/proc/PID/environ` hold `MOSAIC_AGENT_NAME=name`? `None` when it
+/// cannot be read (another user's process, or gone).
+pub fn carries_name(pid: u32, name: &str) -> Option<bool> {
+    use std::io::Read;
+    let f = std::fs::File::open(format!("/proc/{pid}/environ")).ok()?;
+    let mut env = vec![0u8];
+    f.take(MAX_ENVIRON).read_to_end(&mut env).ok()?;
+    let want = format!("\0MOSAIC_AGENT_NAME={name}\0");
+    env.push(0);
+    Some(env.windows(want.len()).any(|w| w == want.as_bytes()))
 }
 
 #[cfg(test)]
@@ -102,26 +140,58 @@ mod tests {
         }
     }
 
+    /// Every process carries the name (the runtime ran the hook).
+    fn all(_: u32) -> Option<bool> {
+        Some(true)
+    }
+
+    #[test]
+    fn an_agent_that_is_a_shell_script_is_its_own_runtime() {
+        // tmux server -> bash agent script -> hb-write: the script carries
+        // the name (the pane's environment), the tmux server does not.
+        let t = [(10, "tmux: server", 1), (900, "bash", 10)];
+        let carries = |pid| Some(pid == 900);
+        assert_eq!(runtime_pid(900, tree(&t), carries), Some(900));
+        // Through a wrapper shell of its own too.
+        let t = [(10, "tmux: server", 1), (900, "bash", 10), (901, "sh", 900)];
+        let carries = |pid| Some(pid >= 900);
+        assert_eq!(runtime_pid(901, tree(&t), carries), Some(900));
+        // Unreadable environments: the plain rule.
+        assert_eq!(runtime_pid(901, tree(&t), |_| None), Some(10));
+        // The name only on the hook's own command line: nobody carries it.
+        let t = [(900, "claude", 10), (901, "sh", 900)];
+        assert_eq!(runtime_pid(901, tree(&t), |_| Some(false)), Some(900));
+    }
+
+    #[test]
+    fn this_process_does_not_carry_a_name_it_lacks() {
+        assert_eq!(
+            carries_name(std::process::id(), "no-such-agent-name"),
+            Some(false)
+        );
+        assert_eq!(carries_name(u32::MAX, "x"), None);
+    }
+
     #[test]
     fn the_shells_between_a_hook_and_its_runtime_are_skipped() {
         // claude -> sh -c -> bash wrapper -> hb-write
         let t = [(900, "claude", 10), (901, "sh", 900), (902, "bash", 901)];
-        assert_eq!(runtime_pid(902, tree(&t)), Some(900));
-        assert_eq!(runtime_pid(901, tree(&t)), Some(900));
+        assert_eq!(runtime_pid(902, tree(&t), all), Some(900));
+        assert_eq!(runtime_pid(901, tree(&t), all), Some(900));
         // Codex runs notify directly.
-        assert_eq!(runtime_pid(900, tree(&t)), Some(900));
+        assert_eq!(runtime_pid(900, tree(&t), all), Some(900));
     }
 
     #[test]
     fn an_orphaned_hook_names_no_runtime() {
         let t = [(50, "systemd", 1), (60, "sh", 1), (70, "tini", 0)];
-        assert_eq!(runtime_pid(1, tree(&t)), None);
-        assert_eq!(runtime_pid(50, tree(&t)), None);
+        assert_eq!(runtime_pid(1, tree(&t), all), None);
+        assert_eq!(runtime_pid(50, tree(&t), all), None);
         // A shell whose runtime is gone: reparented to init.
-        assert_eq!(runtime_pid(60, tree(&t)), None);
-        assert_eq!(runtime_pid(70, tree(&t)), None);
+        assert_eq!(runtime_pid(60, tree(&t), all), None);
+        assert_eq!(runtime_pid(70, tree(&t), all), None);
         // Gone between the hook's start and the walk.
-        assert_eq!(runtime_pid(99, tree(&t)), None);
+        assert_eq!(runtime_pid(99, tree(&t), all), None);
     }
 
     #[test]
@@ -134,7 +204,7 @@ mod tests {
             (6, "bash", 7),
             (7, "bash", 8),
         ];
-        assert_eq!(runtime_pid(2, tree(&t)), None);
+        assert_eq!(runtime_pid(2, tree(&t), all), None);
     }
 
     #[test]

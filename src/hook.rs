@@ -446,7 +446,7 @@ fn run(a: Args, env: Env, warning: &mut Option<String>) -> Result<()> {
                 // The runtime's own pid; when the hook outlived it, the
                 // existing beat's while that lives, else nothing is written.
                 let kept = old.filter(|b| pid_still_ours(b));
-                let (pid, pstart) = match agent_pid::of_this_hook() {
+                let (pid, pstart) = match agent_pid::of_this_hook(&name) {
                     Some(p) => (p, None),
                     None => match kept {
                         Some(b) => (b.pid, b.pstart),
