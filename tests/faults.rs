@@ -277,7 +277,7 @@ fn inject_everywhere(s: Scenario, pick: fn(&Call) -> bool) -> Option<Tally> {
             let spec = format!("inject={}:error={errno}:when={}", call.sc, call.nth);
             let mut hit = false;
             let mut last = String::new();
-            for _attempt in 0..40 {
+            for _attempt in 0..100 {
                 (s.setup)(&sb);
                 let before = snapshot_but_locks(&s.watched);
                 let old = fs::read(&s.target).unwrap_or_default();
@@ -367,7 +367,7 @@ fn inject_everywhere(s: Scenario, pick: fn(&Call) -> bool) -> Option<Tally> {
             }
             assert!(
                 hit,
-                "could not aim {spec} at {} in 40 runs; the last:\n{last}",
+                "could not aim {spec} at {} in 100 runs; the last:\n{last}",
                 call.sig
             );
         }
