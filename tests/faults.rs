@@ -780,7 +780,10 @@ fn no_write_path_syncs_to_disk() {
     let calls = "trace=fsync,fdatasync,sync_file_range,sync,syncfs,msync";
     let traced = |args: &[&str], bin: &str, stdin: Option<&[u8]>| -> String {
         let mut c = bare("strace");
-        c.args(["-f", "-qq", "-e", calls, "-o"]).arg(&log).arg("--").arg(bin);
+        c.args(["-f", "-qq", "-e", calls, "-o"])
+            .arg(&log)
+            .arg("--")
+            .arg(bin);
         if bin != "sync" {
             c.arg("--dir").arg(&sb.dir);
         }
@@ -792,18 +795,31 @@ fn no_write_path_syncs_to_disk() {
         assert!(out.status.success(), "{args:?}: {out:?}");
         fs::read_to_string(&log).unwrap()
     };
-    assert!(traced(&[], "sync", None).contains("sync()"), "the trace sees no sync");
+    assert!(
+        traced(&[], "sync", None).contains("sync()"),
+        "the trace sees no sync"
+    );
     let out = sb.root.join("m.prom");
     let out = out.to_str().unwrap();
     let a = common::agent();
     let p = a.pid().to_string();
     let paths: [(&str, &str, &[&str]); 6] = [
         ("beat", WRITE, &["--pid", &p, "w1"]),
-        ("native", WRITE, &["--native", "--status", "busy", "--model", "m", "--pid", &p, "w1"]),
+        (
+            "native",
+            WRITE,
+            &[
+                "--native", "--status", "busy", "--model", "m", "--pid", &p, "w1",
+            ],
+        ),
         ("fallback", WRITE, &["--clear-native", "w1"]),
         ("fallback", WRITE, &["--fallback", "w1"]),
         ("hook", WRITE, &["--hook", "claude"]),
-        ("--output", READ, &["--format", "prometheus", "--output", out]),
+        (
+            "--output",
+            READ,
+            &["--format", "prometheus", "--output", out],
+        ),
     ];
     for (what, bin, args) in paths {
         let stdin = (what == "hook").then_some(PAYLOAD);
@@ -822,9 +838,11 @@ fn no_write_path_syncs_to_disk() {
     let mut sc = common::Proc(c.spawn().unwrap());
     let ts = |sb: &Sandbox| fields(&sb.read("w1.hb"))["ts"].clone();
     let first = ts(&sb);
-    poll("two sidecar ticks", std::time::Duration::from_secs(6), || {
-        (ts(&sb).parse::<i64>().unwrap() >= first.parse::<i64>().unwrap() + 2).then_some(())
-    });
+    poll(
+        "two sidecar ticks",
+        std::time::Duration::from_secs(6),
+        || (ts(&sb).parse::<i64>().unwrap() >= first.parse::<i64>().unwrap() + 2).then_some(()),
+    );
     // SAFETY: kill(2) on the traced sidecar, strace's only child.
     let child: u32 = fs::read_to_string(format!("/proc/{0}/task/{0}/children", sc.pid()))
         .unwrap()
