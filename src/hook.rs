@@ -439,9 +439,6 @@ fn run(a: Args, env: Env, warning: &mut Option<String>) -> Result<()> {
     let done = match event.action {
         Action::ClearNative => tick::clear_native(&dir, &name, warn),
         Action::Beat(status) => {
-            if atomic::should_sweep() {
-                tick::sweep(&dir, &name);
-            }
             tick::write_given(&dir, &name, Then::Touch, warn, |old| {
                 // The runtime's own pid; when the hook outlived it, the
                 // existing beat's while that lives, else nothing is written.
@@ -468,8 +465,12 @@ fn run(a: Args, env: Env, warning: &mut Option<String>) -> Result<()> {
                     model,
                     pstart,
                 }))
-            })
-            .map(drop)
+            })?;
+            // One hook in 16 sweeps stale temporaries, after its beat.
+            if atomic::should_sweep() {
+                tick::sweep(&dir, &name);
+            }
+            Ok(())
         }
     };
     // After the beat, which created the directory if need be.
