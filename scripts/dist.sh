@@ -55,7 +55,7 @@ for t in "${targets[@]}"; do
     for b in hb-write hb-defer-check hb-read; do
         install -m 0755 "$bindir/$t/$b" "$d/$b"
     done
-    for s in start-agent-session.sh stop-agent-session.sh; do
+    for s in start-agent-session.sh stop-agent-session.sh hb-install-hooks; do
         install -m 0755 "$top/scripts/$s" "$d/$s"
     done
     install -m 0755 "$top/scripts/release-install.sh" "$d/install.sh"

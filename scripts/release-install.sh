@@ -12,8 +12,9 @@ Usage:
   ./$prog [PREFIX]      default PREFIX: /usr/local
 
 Installs into PREFIX/bin, PREFIX/lib/systemd/system (the units' ExecStart=
-rewritten for PREFIX/bin), PREFIX/share/man/man1 and man7, and
-PREFIX/share/bash-completion/completions. DESTDIR=DIR in the environment
+rewritten for PREFIX/bin), PREFIX/share/man/man1 and man7,
+PREFIX/share/bash-completion/completions, and the Pi extension for
+hb-install-hooks in PREFIX/share/hb. DESTDIR=DIR in the environment
 stages everything under DIR, for packaging.
 "
 
@@ -43,9 +44,11 @@ units=$root$prefix/lib/systemd/system
 man=$root$prefix/share/man
 comp=$root$prefix/share/bash-completion/completions
 install -d "$bin" "$units" "$man/man1" "$man/man7" "$comp"
-for b in hb-write hb-defer-check hb-read start-agent-session.sh stop-agent-session.sh; do
+for b in hb-write hb-defer-check hb-read start-agent-session.sh stop-agent-session.sh hb-install-hooks; do
     install -m 0755 "$here/$b" "$bin/$b"
 done
+# The Pi extension, where hb-install-hooks looks for it (../share/hb).
+install -D -m 0644 "$here/integrations/pi/mosaic-heartbeat.ts" "$root$prefix/share/hb/mosaic-heartbeat.ts"
 for u in "$here"/systemd/*; do
     sed "s|/usr/local/bin/|$prefix/bin/|g" "$u" >"$units/${u##*/}"
     chmod 0644 "$units/${u##*/}"

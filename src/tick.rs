@@ -260,11 +260,14 @@ pub fn clear_native(dir: &Path, name: &str, warn: &mut dyn FnMut(String)) -> Res
     })
 }
 
-/// `--remove`: the beat, the marker, their temporaries and the lock file.
+/// `--remove`: the beat, the marker, their temporaries, the Codex session
+/// record and the lock file.
 pub fn remove(dir: &Path, name: &str, warn: &mut dyn FnMut(String)) -> Result<()> {
     locked(dir, name, false, warn, || {
         marker::remove(&marker::beat_path(dir, name), "beat")?;
         marker::remove(&marker::marker_path(dir, name), "marker")?;
+        let record = crate::codex_thread::record_path(dir, name);
+        marker::remove(&record, "Codex session record")?;
         sweep(dir, name);
         lock::remove(dir, name)
     })

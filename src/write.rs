@@ -22,7 +22,7 @@ Usage:
   hb-write --fallback [--pid P] NAME                  one sidecar tick (see below)
   hb-write --sidecar [--while-pid P] [--pid P] NAME   the sidecar loop
   hb-write --clear-native NAME                        remove the marker only
-  hb-write --remove NAME                              remove the beat and the marker
+  hb-write --remove NAME                              remove the agent's beat, marker and lock
   hb-write --hook claude|codex [PAYLOAD]              a native beat from a runtime hook
 
 Options:

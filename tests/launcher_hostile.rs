@@ -26,7 +26,7 @@ const START: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/scripts/start-agent-session.sh"
 );
-const LONG: Duration = Duration::from_secs(10);
+const LONG: Duration = Duration::from_secs(30);
 /// What tmux's client carries in one command (client.c), and the longest
 /// socket path (sun_path less its NUL): the launcher's limits, mirrored.
 const TMUX_COMMAND_MAX: usize = 16364;

@@ -291,6 +291,9 @@ fn the_lock_is_not_a_beat_nor_litter_and_remove_takes_it() {
     assert_eq!(m.permissions().mode() & 0o777, 0o644 & !umask);
     let out = sb.run(READ, &[]).expect(0).stdout();
     assert_eq!(out.lines().count(), 2, "one agent, one row:\n{out}");
+    // --remove takes every file of the agent, the Codex hook's session
+    // record too.
+    sb.put(".w.codex-session", b"019a-session");
     sb.run(WRITE, &["--remove", "w"]).expect(0);
     assert_eq!(
         fs::read_dir(&sb.dir).unwrap().count(),
