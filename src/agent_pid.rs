@@ -53,19 +53,10 @@ pub struct Proc {
 
 /// `/proc/PID/stat`, read once; `None` when the process is gone.
 pub fn read_proc(pid: u32) -> Option<Proc> {
-    let bytes = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
-    parse_stat(&bytes)
-}
-
-/// Field 2 (the name, in parentheses, which it may itself contain) and
-/// field 4 (the parent), counted after the last `)`.
-fn parse_stat(stat: &[u8]) -> Option<Proc> {
-    let open = stat.iter().position(|&c| c == b'(')?;
-    let close = stat.iter().rposition(|&c| c == b')')?;
-    let comm = String::from_utf8_lossy(stat.get(open + 1..close)?).into_owned();
-    let rest = std::str::from_utf8(stat.get(close + 1..)?).ok()?;
-    let ppid = rest.split_ascii_whitespace().nth(1)?.parse().ok()?;
-    Some(Proc { comm, ppid })
+    crate::proc::with_stat(pid, |s| Proc {
+        comm: String::from_utf8_lossy(s.comm).into_owned(),
+        ppid: s.ppid,
+    })
 }
 
 /// The runtime's pid, starting from the hook's parent `parent`; `None`
@@ -205,14 +196,6 @@ mod tests {
             (7, "bash", 8),
         ];
         assert_eq!(runtime_pid(2, tree(&t), all), None);
-    }
-
-    #[test]
-    fn stat_lines_with_hostile_names_parse() {
-        let p = parse_stat(b"42 (a) b (c)) S 7 42 42 0 -1").unwrap();
-        assert_eq!((p.comm.as_str(), p.ppid), ("a) b (c)", 7));
-        assert!(parse_stat(b"42 (x) S").is_none());
-        assert!(parse_stat(b"").is_none());
     }
 
     #[test]

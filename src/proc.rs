@@ -103,40 +103,48 @@ pub fn pid_exists(pid: u32) -> bool {
     std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
-/// What `/proc/PID/stat` says of a process: its state letter and its start
-/// time in clock ticks since boot (field 22).
-struct Stat {
-    state: u8,
-    start: Option<u64>,
+/// What `/proc/PID/stat` says of a process: its name (field 2), state
+/// letter (3), parent (4) and start time in clock ticks since boot (22).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Stat<'a> {
+    pub comm: &'a [u8],
+    pub state: u8,
+    pub ppid: u32,
+    pub start: Option<u64>,
 }
 
-/// One open and one read: the line is generated whole on the first read,
-/// and field 22 comes well within the first 512 bytes (a command name is
-/// at most 64 bytes, the fields before 22 are numbers).
-fn stat(pid: u32) -> Option<Stat> {
+/// `f` of the process's [`Stat`]; `None` when it is gone. One open and
+/// one read: the line is generated whole on the first read, and field 22
+/// comes well within the first 512 bytes (a command name is at most 64
+/// bytes, the fields before 22 are numbers).
+pub fn with_stat<T>(pid: u32, f: impl FnOnce(Stat) -> T) -> Option<T> {
     let path = format!("/proc/{pid}/stat");
     let mut file = crate::sys::open(path.as_ref(), libc::O_RDONLY, 0).ok()?;
     let mut buf = [0u8; 1024];
     let n = std::io::Read::read(&mut file, &mut buf).ok()?;
-    parse_stat(&buf[..n])
+    parse_stat(&buf[..n]).map(f)
 }
 
-/// The command name (field 2) may hold spaces and parentheses, so fields
-/// are counted after the last `)`: field 3 is the state, 22 the start time.
-fn parse_stat(stat: &[u8]) -> Option<Stat> {
+/// The command name (field 2) may hold spaces and parentheses, so the
+/// other fields are counted after the last `)`.
+pub fn parse_stat(stat: &[u8]) -> Option<Stat<'_>> {
+    let open = stat.iter().position(|&c| c == b'(')?;
     let close = stat.iter().rposition(|&c| c == b')')?;
-    let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
+    let rest = std::str::from_utf8(stat.get(close + 1..)?).ok()?;
     let mut fields = rest.split_ascii_whitespace();
     let state = *fields.next()?.as_bytes().first()?;
+    let ppid = fields.next()?.parse().ok()?;
     Some(Stat {
+        comm: stat.get(open + 1..close)?,
         state,
-        start: fields.nth(18).and_then(|f| f.parse().ok()),
+        ppid,
+        start: fields.nth(17).and_then(|f| f.parse().ok()),
     })
 }
 
 /// Start time of `pid` in clock ticks since boot, when `/proc` has it.
 pub fn pstart(pid: u32) -> Option<u64> {
-    stat(pid)?.start
+    with_stat(pid, |s| s.start)?
 }
 
 /// Liveness as the reader judges it: false when the pid is gone, is a
@@ -150,12 +158,12 @@ pub fn alive(pid: u32, pstart_in_beat: Option<u64>) -> bool {
 
 /// [`alive`], and the pid's start time now, from one read of `/proc`.
 pub fn probe(pid: u32, pstart_in_beat: Option<u64>) -> (bool, Option<u64>) {
-    let Some(s) = stat(pid) else {
-        return (pid_exists(pid), None);
-    };
-    let ended = matches!(s.state, b'Z' | b'X');
-    let reused = matches!((pstart_in_beat, s.start), (Some(want), Some(have)) if want != have);
-    (!ended && !reused, s.start)
+    let judged = with_stat(pid, |s| {
+        let ended = matches!(s.state, b'Z' | b'X');
+        let reused = matches!((pstart_in_beat, s.start), (Some(want), Some(have)) if want != have);
+        (!ended && !reused, s.start)
+    });
+    judged.unwrap_or_else(|| (pid_exists(pid), None))
 }
 
 #[cfg(test)]
@@ -167,9 +175,13 @@ mod tests {
         let stat =
             b"42 (a) b) (c) Z 1 42 42 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 98765 1000 200";
         let s = parse_stat(stat).unwrap();
-        assert_eq!((s.state, s.start), (b'Z', Some(98765)));
+        assert_eq!(
+            (s.comm, s.state, s.ppid, s.start),
+            (&b"a) b) (c"[..], b'Z', 1, Some(98765))
+        );
         assert!(parse_stat(b"42 (x").is_none());
         assert!(parse_stat(b"").is_none());
+        assert!(parse_stat(b"42 (x) S").is_none(), "no parent");
         assert_eq!(parse_stat(b"42 (x) S 1").unwrap().start, None);
     }
 
