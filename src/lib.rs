@@ -17,6 +17,7 @@ pub mod hook;
 pub mod listing;
 pub mod lock;
 pub mod marker;
+pub mod payload;
 pub mod proc;
 pub mod read;
 pub mod sidecar;

@@ -6,7 +6,8 @@
 #![no_main]
 
 use hb::error::Error;
-use hb::hook::{check_json, interpret, Runtime};
+use hb::hook::{interpret, Runtime};
+use hb::payload::check_json;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,0 +1,326 @@
+//! Decoding a runtime's hook payload: the few members that matter, read
+//! with nanoserde's `DeJson`, which skips every other member however large
+//! or deep (Claude's `tool_response` can be megabytes). [`tame`] runs
+//! first, because nanoserde 0.2.1 can panic or loop on malformed input and
+//! refuses some valid JSON (README, "Dependencies").
+
+use nanoserde::{DeJson, DeJsonErr, DeJsonState, DeJsonTok};
+use std::borrow::Cow;
+use std::str::Chars;
+
+/// The members a hook reads, each the text it held or none.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Fields {
+    pub hook_event_name: Option<String>,
+    /// Codex `notify`: `{"type": "agent-turn-complete", ...}`.
+    pub kind: Option<String>,
+    /// A string, or an object's `id`, else its `display_name`.
+    pub model: Option<String>,
+    pub notification_type: Option<String>,
+    pub message: Option<String>,
+    pub transcript_path: Option<String>,
+    pub session_id: Option<String>,
+    pub thread_id: Option<String>,
+}
+
+/// Reads a payload: one JSON object, nothing after it.
+pub fn read(json: &str) -> std::result::Result<Fields, String> {
+    let p = decode(json, Payload::de_json)?;
+    Ok(Fields {
+        hook_event_name: text(p.hook_event_name),
+        kind: text(p.kind),
+        model: p.model.and_then(|m| m.0),
+        notification_type: text(p.notification_type),
+        message: text(p.message),
+        transcript_path: text(p.transcript_path),
+        session_id: text(p.session_id),
+        thread_id: text(p.thread_id),
+    })
+}
+
+/// The derived decoders, in a module of their own: the code nanoserde's
+/// derive writes trips a clippy lint that no attribute on a struct reaches.
+#[allow(clippy::question_mark)]
+mod wire {
+    use super::{Model, Text};
+    use nanoserde::DeJson;
+
+    /// The members of either runtime's payload that matter here; nanoserde
+    /// skips every other member. Each is absent unless it holds text, so an
+    /// odd value in one never costs the agent its beat. A new member is one
+    /// line here.
+    #[derive(DeJson)]
+    pub struct Payload {
+        pub hook_event_name: Option<Text>,
+        /// Codex `notify`: `{"type": "agent-turn-complete", ...}`.
+        #[nserde(rename = "type")]
+        pub kind: Option<Text>,
+        pub model: Option<Model>,
+        pub notification_type: Option<Text>,
+        pub message: Option<Text>,
+        /// Claude Code: the session's transcript, which names the model.
+        pub transcript_path: Option<Text>,
+        /// Codex: the session (hooks) and the thread a notify is about.
+        pub session_id: Option<Text>,
+        #[nserde(rename = "thread-id")]
+        pub thread_id: Option<Text>,
+    }
+
+    /// Its members are [`Text`], which never holds an object: no nesting
+    /// of a payload can make the decoding recurse.
+    #[derive(DeJson)]
+    pub struct ModelObject {
+        pub id: Option<Text>,
+        pub display_name: Option<Text>,
+    }
+}
+use wire::{ModelObject, Payload};
+
+/// A member read as text: a string, else (any other value, skipped) none.
+/// A string that held a lone surrogate is none too: [`tame`] wrote U+FFFD
+/// in its place, and such a field is treated as absent rather than
+/// guessed at.
+struct Text(Option<String>);
+
+impl DeJson for Text {
+    fn de_json(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<Self, DeJsonErr> {
+        if s.tok != DeJsonTok::Str {
+            skip(s, i)?;
+            return Ok(Text(None));
+        }
+        let v = s.as_string()?;
+        s.next_tok(i)?;
+        Ok(Text(
+            Some(v).filter(|v| !v.contains(char::REPLACEMENT_CHARACTER)),
+        ))
+    }
+}
+
+/// A model as runtimes send it: a string, or an object with an `id`, else
+/// a `display_name` (Claude's status-line shape). Anything else is none.
+struct Model(Option<String>);
+
+impl DeJson for Model {
+    fn de_json(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<Self, DeJsonErr> {
+        if s.tok != DeJsonTok::CurlyOpen {
+            return Text::de_json(s, i).map(|t| Model(t.0));
+        }
+        let o = ModelObject::de_json(s, i)?;
+        Ok(Model(text(o.id).or(text(o.display_name))))
+    }
+}
+
+fn text(t: Option<Text>) -> Option<String> {
+    t.and_then(|t| t.0)
+}
+
+/// Skips one value with nanoserde, which panics when there is none (the
+/// token is `,`, `:`, `}`, `]` or the end).
+fn skip(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<(), DeJsonErr> {
+    match s.tok {
+        DeJsonTok::Str
+        | DeJsonTok::U64(_)
+        | DeJsonTok::I64(_)
+        | DeJsonTok::F64(_)
+        | DeJsonTok::Bool(_)
+        | DeJsonTok::Null
+        | DeJsonTok::CurlyOpen
+        | DeJsonTok::BlockOpen => s.whole_field(i),
+        _ => Err(s.err_token("a value")),
+    }
+}
+
+/// Reads one whole JSON text with `read` (nanoserde), after [`tame`], and
+/// refuses anything after it (nanoserde stops at the value's end).
+fn decode<T>(
+    json: &str,
+    read: impl FnOnce(&mut DeJsonState, &mut Chars) -> std::result::Result<T, DeJsonErr>,
+) -> std::result::Result<T, String> {
+    let json = tame(json)?;
+    let mut s = DeJsonState::default();
+    let mut i = json.chars();
+    s.next(&mut i);
+    let at = |line: usize, col: usize| format!("line {}, column {}", line + 1, col + 1);
+    match s.next_tok(&mut i).and_then(|()| read(&mut s, &mut i)) {
+        Ok(v) if s.tok == DeJsonTok::Eof => Ok(v),
+        Ok(_) => Err(format!(
+            "malformed JSON: more after the value at {}",
+            at(s.line, s.col)
+        )),
+        // Not nanoserde's message: it can quote a whole bare word.
+        Err(e) => Err(format!("malformed JSON at {}", at(e.line, e.col))),
+    }
+}
+
+/// Is `b` one JSON value, as a hook reads its payload? For tests and the
+/// fuzzer: nanoserde is laxer than RFC 8259 inside the values it skips.
+pub fn check_json(b: &[u8]) -> std::result::Result<(), String> {
+    let json = std::str::from_utf8(b).map_err(|_| "not UTF-8".to_string())?;
+    decode(json, skip)
+}
+
+/// Makes a payload safe and readable for nanoserde 0.2.1, in one pass over
+/// its bytes (README, "Dependencies"). It refuses what would make
+/// nanoserde panic (a member with no value), loop for ever (a container
+/// left open, a NUL, which nanoserde takes for the end) or count brackets
+/// it does not see (a comment); and a raw control character in a string,
+/// or a bad escape, which nanoserde would take. It rewrites three valid
+/// tokens nanoserde refuses, each in place with as many ASCII bytes, so
+/// only a payload that needs a rewrite is copied: a lone surrogate escape
+/// becomes `\ufffd`; an integer of more than 18 digits ends in `.`
+/// instead of its last digit (a float to nanoserde; no member that
+/// matters is a number); an exponent's `+` becomes `0`.
+fn tame(json: &str) -> std::result::Result<Cow<'_, str>, String> {
+    let b = json.as_bytes();
+    let bad = |at: usize, why: &str| Err(format!("malformed JSON at byte {at}: {why}"));
+    let hex = |at: usize| {
+        let d = b.get(at..at + 4)?;
+        d.iter()
+            .try_fold(0, |n, &d| Some(n << 4 | char::from(d).to_digit(16)?))
+    };
+    let mut copy: Option<Vec<u8>> = None;
+    let mut fix = |at: usize, with: &[u8]| {
+        copy.get_or_insert_with(|| b.to_vec())[at..at + with.len()].copy_from_slice(with)
+    };
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => loop {
+                i += 1;
+                match b.get(i) {
+                    None => return bad(i, "unterminated string"),
+                    Some(b'"') => break,
+                    Some(0..=0x1f) => return bad(i, "control character in a string"),
+                    Some(b'\\') => match b.get(i + 1) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 1,
+                        Some(b'u') => {
+                            let Some(c) = hex(i + 2) else {
+                                return bad(i, "bad \\u escape");
+                            };
+                            let pair = (0xD800..0xDC00).contains(&c)
+                                && b.get(i + 6..i + 8) == Some(b"\\u")
+                                && hex(i + 8).is_some_and(|lo| (0xDC00..0xE000).contains(&lo));
+                            if pair {
+                                i += 6;
+                            } else if (0xD800..0xE000).contains(&c) {
+                                fix(i + 2, b"fffd");
+                            }
+                            i += 5;
+                        }
+                        _ => return bad(i, "bad escape"),
+                    },
+                    Some(_) => {}
+                }
+            },
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return bad(i, "unbalanced bracket"),
+            },
+            b':' => {
+                let mut j = i + 1;
+                while matches!(b.get(j), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+                    j += 1;
+                }
+                if matches!(b.get(j), None | Some(b',' | b':' | b'}' | b']')) {
+                    return bad(j, "a member without a value");
+                }
+            }
+            b'-' | b'0'..=b'9' => {
+                let digits = |i: &mut usize| {
+                    let start = *i;
+                    while b.get(*i).is_some_and(u8::is_ascii_digit) {
+                        *i += 1;
+                    }
+                    *i - start
+                };
+                i += usize::from(b[i] == b'-');
+                let whole = digits(&mut i);
+                let mut float = false;
+                if b.get(i) == Some(&b'.') {
+                    i += 1;
+                    digits(&mut i);
+                    float = true;
+                }
+                if matches!(b.get(i), Some(b'e' | b'E')) {
+                    i += 1;
+                    if b.get(i) == Some(&b'+') {
+                        fix(i, b"0");
+                    }
+                    i += usize::from(matches!(b.get(i), Some(b'+' | b'-')));
+                    digits(&mut i);
+                    float = true;
+                }
+                if !float && whole > 18 {
+                    fix(i - 1, b".");
+                }
+                continue;
+            }
+            // A comment, a sign nanoserde would take, or its end of input.
+            b'/' | b'+' | 0 => return bad(i, "not JSON"),
+            _ => {}
+        }
+        i += 1;
+    }
+    if depth != 0 {
+        return bad(i, "unclosed bracket");
+    }
+    match copy {
+        None => Ok(Cow::Borrowed(json)),
+        // Only ASCII bytes were replaced by ASCII bytes.
+        Some(v) => String::from_utf8(v)
+            .map(Cow::Owned)
+            .map_err(|_| "payload is not UTF-8".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tame_copies_only_a_payload_it_rewrites() {
+        let clean = r#"{"a":[1,-2.5e-3,"\ud83d\ude00"],"b":{"c":null}}"#;
+        assert!(matches!(tame(clean), Ok(Cow::Borrowed(_))));
+        for (raw, want) in [
+            (r#"["\ud800"]"#, r#"["\ufffd"]"#),
+            (r#"["\\ud800"]"#, r#"["\\ud800"]"#),
+            ("[1e+5]", "[1e05]"),
+            ("[1234567890123456789]", "[123456789012345678.]"),
+            ("[123456789012345678]", "[123456789012345678]"),
+            (r#"["1234567890123456789"]"#, r#"["1234567890123456789"]"#),
+        ] {
+            assert_eq!(tame(raw).as_deref(), Ok(want), "{raw}");
+        }
+    }
+
+    #[test]
+    fn the_checker_reads_whole_json_values() {
+        for good in [
+            "{}",
+            "[]",
+            r#"{"a":[]}"#,
+            r#" { "a" : { } , "b" : [ 1 , -0.5e+3 , "x\u00e9\n" , true , false , null ] } "#,
+            r#""s""#,
+            "0",
+            "[[[[]]]]",
+        ] {
+            assert_eq!(check_json(good.as_bytes()), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "{",
+            "[",
+            "tru",
+            "\"\u{1}\"",
+            "\"\\x\"",
+            "[1] 2",
+            "\0",
+            b"\xff".map(char::from).iter().collect::<String>().as_str(),
+        ] {
+            assert!(check_json(bad.as_bytes()).is_err(), "{bad:?}");
+        }
+        assert!(check_json(b"[\"\xff\"]").is_err());
+    }
+}
