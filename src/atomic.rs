@@ -88,19 +88,53 @@ impl AtomicFile {
             .map_err(|e| Error::io("write", &self.temp, &e))
     }
 
-    /// Renames the temporary over the target (no fsync: see the module
-    /// comment).
+    /// Puts the temporary in the target's place (no fsync: see the module
+    /// comment). An existing target is swapped out with `RENAME_EXCHANGE`
+    /// and its old file then removed, rather than renamed over: ext4 (with
+    /// its default `auto_da_alloc`) flushes a file renamed over another
+    /// before the rename returns, so under another process's fsync load a
+    /// plain rename waited 82 ms at p99 here, the exchange 0.15 ms. Readers
+    /// see the old file or the new one either way. Where there is no
+    /// target yet, or the filesystem cannot exchange, a plain rename.
     pub fn commit(mut self) -> Result<()> {
-        fs::rename(&self.temp, &self.target).map_err(|e| {
+        let failed = |e: &io::Error| {
             Error::System(format!(
                 "unable to rename {} into {}: {}",
                 self.temp.display(),
                 self.target.display(),
-                crate::error::os_message(&e)
+                crate::error::os_message(e)
             ))
-        })?;
-        self.committed = true;
-        Ok(())
+        };
+        match sys::exchange(&self.temp, &self.target) {
+            Ok(()) => {
+                // The old file is at the temporary's name now.
+                self.committed = true;
+                if let Err(e) = fs::remove_file(&self.temp) {
+                    if e.raw_os_error() == Some(libc::EISDIR) {
+                        // A directory stood at the target, which a rename
+                        // would have refused: put it back, and refuse.
+                        let _ = sys::exchange(&self.temp, &self.target);
+                        self.committed = false;
+                        return Err(failed(&io::Error::from_raw_os_error(libc::EISDIR)));
+                    }
+                    // Once more; else the sweep takes it (its writer,
+                    // this process, will be gone).
+                    let _ = fs::remove_file(&self.temp);
+                }
+                Ok(())
+            }
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ENOENT | libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP)
+                ) =>
+            {
+                fs::rename(&self.temp, &self.target).map_err(|e| failed(&e))?;
+                self.committed = true;
+                Ok(())
+            }
+            Err(e) => Err(failed(&e)),
+        }
     }
 
     pub fn temp_path(&self) -> &Path {

@@ -41,6 +41,28 @@ pub fn open(path: &Path, flags: libc::c_int, mode: libc::mode_t) -> io::Result<F
     }
 }
 
+/// `renameat2(RENAME_EXCHANGE)`: swaps two names atomically. Through the
+/// system call itself: not every libc wraps it.
+pub fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    let (a, b) = (c_path(a)?, c_path(b)?);
+    // SAFETY: valid C strings; the kernel returns 0 or -errno.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// Reads into `buf` until it is full, the file ends, or `expected` bytes
 /// have come (the size `fstat` gave: no read is spent learning that a
 /// small file has ended). Returns how many bytes were read.

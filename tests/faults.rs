@@ -851,3 +851,54 @@ fn no_write_path_syncs_to_disk() {
     let log = fs::read_to_string(&log).unwrap();
     assert!(log.trim().is_empty(), "the sidecar synced:\n{log}");
 }
+
+/// An existing beat is swapped out (`renameat2(RENAME_EXCHANGE)`, then the
+/// old file removed), not renamed over: ext4 flushes a file renamed over
+/// another before the rename returns, which made writes wait behind
+/// another process's fsyncs. The first beat, with nothing to swap, is a
+/// plain rename; either way no temporary is left.
+#[test]
+fn an_existing_beat_is_swapped_out_not_renamed_over() {
+    if !have_strace() {
+        return;
+    }
+    let sb = Sandbox::new("exchange");
+    let log = sb.root.join("rename.log");
+    let traced = || {
+        let mut c = bare("strace");
+        c.args([
+            "-qq",
+            "-e",
+            "trace=rename,renameat,renameat2,unlink,unlinkat",
+            "-o",
+        ])
+        .arg(&log)
+        .arg("--")
+        .arg(WRITE)
+        .arg("--dir")
+        .arg(&sb.dir)
+        .args(["--pid", "1", "w1"]);
+        assert!(c.status().unwrap().success());
+        fs::read_to_string(&log).unwrap()
+    };
+    let first = traced();
+    assert!(
+        first
+            .lines()
+            .any(|l| l.starts_with("rename") && l.contains("w1.hb\"") && l.ends_with("= 0")),
+        "the first beat is renamed into place:\n{first}"
+    );
+    let next = traced();
+    let swap = next
+        .lines()
+        .position(|l| l.contains("RENAME_EXCHANGE") && l.ends_with("= 0"))
+        .unwrap_or_else(|| panic!("no exchange:\n{next}"));
+    assert!(
+        next.lines()
+            .skip(swap + 1)
+            .any(|l| l.starts_with("unlink") && l.ends_with("= 0")),
+        "the old beat is not removed:\n{next}"
+    );
+    assert!(temporaries(&sb.dir).is_empty(), "{}", listing(&sb.dir));
+    assert_eq!(fields(&sb.read("w1.hb"))["pid"], "1");
+}
