@@ -1,6 +1,6 @@
 //! Atomic replacement of a file: an exclusive temporary beside the target,
-//! written and renamed over it, so a reader sees the old file or the new
-//! one, never a part. Also the sweeping of temporaries that killed writers
+//! written and swapped into its place ([`AtomicFile::commit`]), so a reader
+//! sees the old file or the new one, never a part. Also the sweeping of temporaries that killed writers
 //! left behind.
 //!
 //! No fsync (contract v2): a beat is runtime state, like a file in `/run`.
