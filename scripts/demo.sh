@@ -3,6 +3,9 @@
 # heartbeat directory, watched with hb-read for about 15 seconds:
 #   w-native   writes native beats: busy during a pretend turn, ok between,
 #              with its model (scripts/demo-agent.sh); SRC native
+#   w-hooks    a hook-driven runtime (scripts/demo-hook-agent.sh): one busy
+#              event, a long silent tool call, then waiting; the sidecar
+#              carries each state on (SRC carried) while FOR grows
 #   w-sidecar  an agent with only its sidecar: ok, no model; SRC sidecar
 #   w-brief    exits after 6 s: its sidecar records status=exited
 # Then w-native is stopped with stop-agent-session.sh, and everything is
@@ -83,19 +86,23 @@ show() {
 }
 
 cat <<EOF
-hb demo: three agents in tmux (private socket $socket), heartbeats in
+hb demo: four agents in tmux (private socket $socket), heartbeats in
 DIR=$dir, one beat every ${interval}s.
 
 EOF
 start w-native "$here/demo-agent.sh" "$HB_BIN/hb-write" glm-5.2
+start w-hooks "$here/demo-hook-agent.sh" "$HB_BIN/hb-write" claude-opus-4
 start w-sidecar sleep 600
 start w-brief sleep 6
 
 cat <<EOF
 
-Watch: w-native flips busy/ok with its model (SRC native); w-sidecar is the
-sidecar's plain ok (SRC sidecar, no model); w-brief ends after 6 s and its
-sidecar writes status=exited within a second.
+Watch: w-native flips busy/ok with its model (SRC native). w-hooks writes
+only on events, like Claude Code's hooks: it stays busy through a silent
+9 s tool call, then waiting, with its model, FOR growing, SRC carried once
+its last event is older than 2 intervals. w-sidecar is the sidecar's plain
+ok (SRC sidecar, no model). w-brief ends after 6 s and its sidecar writes
+status=exited within a second.
 EOF
 t0=$SECONDS
 for at in 0 3 6 9 12 15; do

@@ -408,9 +408,6 @@ fn run(a: Args, env: Env, warning: &mut Option<String>) -> Result<()> {
     match event.action {
         Action::ClearNative => tick::clear_native(&dir, &name, warn),
         Action::Beat(status) => {
-            if atomic::should_sweep() {
-                tick::sweep(&dir, &name);
-            }
             tick::write_given(&dir, &name, Then::Touch, warn, |old| {
                 // Keep the agent's pid (the sidecar wrote the pane's) and
                 // its model across busy/ok flips.
@@ -421,8 +418,12 @@ fn run(a: Args, env: Env, warning: &mut Option<String>) -> Result<()> {
                     model: model.or_else(|| old.and_then(|b| b.model.clone())),
                     pstart: kept.and_then(|b| b.pstart),
                 }))
-            })
-            .map(drop)
+            })?;
+            // One hook in 16 sweeps stale temporaries, after its beat.
+            if atomic::should_sweep() {
+                tick::sweep(&dir, &name);
+            }
+            Ok(())
         }
     }
 }

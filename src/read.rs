@@ -199,10 +199,10 @@ where
     };
     match output {
         Some((out_dir, file)) => {
+            atomic::write_file(&out_dir, &file, text.as_bytes(), false)?;
             if atomic::should_sweep() {
                 atomic::sweep(&out_dir, &file);
             }
-            atomic::write_file(&out_dir, &file, text.as_bytes(), false)?;
         }
         None => cli::print(text.as_bytes())?,
     }

@@ -224,6 +224,8 @@ pub fn execute(r: Request) -> Result<()> {
     }
     let (dir, name) = (r.dir.as_path(), r.name.as_str());
     let warn = &mut |w: String| cli::eprint_line(&format!("hb-write: warning: {w}"));
+    // One write in 16 sweeps stale temporaries, after its beat is out: the
+    // beat comes first.
     let sweep_now = || {
         if atomic::should_sweep() {
             tick::sweep(dir, name);
@@ -231,7 +233,6 @@ pub fn execute(r: Request) -> Result<()> {
     };
     match r.mode {
         Mode::Beat | Mode::Native => {
-            sweep_now();
             let then = match r.mode {
                 Mode::Native => Then::Touch,
                 _ => Then::Keep,
@@ -244,17 +245,19 @@ pub fn execute(r: Request) -> Result<()> {
                     model: r.model,
                     pstart: None,
                 }))
-            })
-            .map(drop)
+            })?;
+            sweep_now();
+            Ok(())
         }
         Mode::Fallback => {
-            sweep_now();
             let agent = match r.pid {
                 Some(pid) => Agent::Pid { pid, pstart: None },
                 None => Agent::FromBeat,
             };
             let host = proc::hostname();
-            tick::fallback(dir, name, r.interval, agent, host.as_deref(), warn).map(drop)
+            tick::fallback(dir, name, r.interval, agent, host.as_deref(), warn)?;
+            sweep_now();
+            Ok(())
         }
         Mode::ClearNative => tick::clear_native(dir, name, warn),
         Mode::Remove => tick::remove(dir, name, warn),

@@ -5,7 +5,12 @@
 //! always whole, and after the contract's bound of 300 later writes no
 //! stale temporary is left.
 //!
-//! `HB_RACE_SEED` replays a storm; the counts are printed.
+//! Contract v2's writer lock: a tick and a native write started together
+//! over thousands of trials, and a long run of every writer at once (a
+//! sidecar, cron-style loops, a native writer flipping states), lose no
+//! native update; a control without the lock shows the trial can see one.
+//!
+//! `HB_RACE_SEED` replays a storm or the trials; the counts are printed.
 
 mod common;
 
@@ -298,4 +303,195 @@ fn writers_killed_at_random_instants_never_leave_a_broken_beat() {
         beat_temps.len() + out_temps.len()
     );
     assert!(killed > KILLS / 4, "too few kills landed mid-run: {killed}");
+}
+
+/// One trial of the race that lost native updates before the lock: a
+/// marker present but stale, an old native beat whose pid lives (so the
+/// tick would carry it), then a tick and a native write started together
+/// at a random offset. Returns whether the native update survived.
+fn lost_update_trial(sb: &Sandbox, rng: &mut fastrand::Rng, pid: &str, n: usize) -> bool {
+    let old = format!(
+        "ts={}\npid={pid}\nstatus=busy\nmodel=m-old\nsince=1\n",
+        now()
+    );
+    fs::write(sb.path("w.hb"), old).unwrap();
+    let stale = std::time::SystemTime::now() - Duration::from_secs(120);
+    fs::File::options()
+        .write(true)
+        .open(sb.path("w.hb.native"))
+        .unwrap()
+        .set_modified(stale)
+        .unwrap();
+    let model = format!("m-{n}");
+    let spawn = |args: &[&str]| {
+        let mut c = quiet(sb.cmd(WRITE));
+        c.args(args).stderr(Stdio::null());
+        c.spawn().unwrap()
+    };
+    let tick = ["--fallback", "--interval", "1", "--pid", pid, "w"];
+    let native = [
+        "--native", "--status", "waiting", "--model", &model, "--pid", pid, "w",
+    ];
+    let gap = Duration::from_micros(rng.u64(0..1500));
+    let (first, second) = if rng.bool() {
+        (&tick[..], &native[..])
+    } else {
+        (&native[..], &tick[..])
+    };
+    let mut a = spawn(first);
+    thread::sleep(gap);
+    let mut b = spawn(second);
+    assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
+    let f = fields(&fs::read_to_string(sb.path("w.hb")).unwrap());
+    f["status"] == "waiting" && f.get("model") == Some(&model)
+}
+
+#[test]
+fn a_tick_never_renames_over_a_newer_native_beat() {
+    let sb = Sandbox::new("lost");
+    sb.mkdir();
+    fs::write(sb.path("w.hb.native"), b"").unwrap();
+    let agent = common::agent();
+    let pid = agent.pid().to_string();
+    let seed = std::env::var("HB_RACE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| fastrand::u64(..));
+    let mut rng = fastrand::Rng::with_seed(seed);
+    const TRIALS: usize = 2000;
+    let lost = (0..TRIALS)
+        .filter(|&n| !lost_update_trial(&sb, &mut rng, &pid, n))
+        .count();
+
+    // The control: the same race with the lock unusable (a FIFO planted
+    // at its path: writers go on without it) loses updates, so the trial
+    // can see a loss.
+    fs::remove_file(sb.path(".w.lock")).unwrap();
+    assert!(Command::new("mkfifo")
+        .arg(sb.path(".w.lock"))
+        .status()
+        .unwrap()
+        .success());
+    let (mut control, mut control_lost) = (0, 0);
+    while control < 3000 && control_lost < 5 {
+        control += 1;
+        if !lost_update_trial(&sb, &mut rng, &pid, TRIALS + control) {
+            control_lost += 1;
+        }
+    }
+    eprintln!(
+        "races: lost native updates: {lost} of {TRIALS} trials with the lock; \
+         {control_lost} of {control} without it (seed {seed}, HB_RACE_SEED replays)"
+    );
+    assert_eq!(lost, 0, "native updates lost with the lock (seed {seed})");
+    assert!(
+        control_lost > 0,
+        "the control never lost an update: the trial cannot see one"
+    );
+}
+
+#[test]
+fn a_long_run_of_every_writer_loses_no_native_update_and_tears_no_read() {
+    let sb = Arc::new(Sandbox::new("long"));
+    let agent = common::agent();
+    let pid = agent.pid().to_string();
+    sb.run(WRITE, &["--pid", &pid, "w"]).expect(0);
+    let done = Arc::new(AtomicBool::new(false));
+    let mut sc = sb.cmd(WRITE);
+    sc.args(["--sidecar", "--interval", "1", "--while-pid", &pid, "w"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let sidecar = common::Proc(sc.spawn().unwrap());
+
+    // Two cron-style loops of `--fallback` without --pid.
+    let crons: Vec<_> = (0..2)
+        .map(|_| {
+            let (sb, done) = (sb.clone(), done.clone());
+            thread::spawn(move || {
+                let mut n = 0;
+                while !done.load(Ordering::Relaxed) {
+                    let mut c = quiet(sb.cmd(WRITE));
+                    c.args(["--fallback", "--interval", "1", "w"])
+                        .stderr(Stdio::null());
+                    assert!(c.status().unwrap().success());
+                    n += 1;
+                    thread::sleep(Duration::from_millis(fastrand::u64(0..20)));
+                }
+                n
+            })
+        })
+        .collect();
+    // A reader that parses every read.
+    let reader = {
+        let (sb, done) = (sb.clone(), done.clone());
+        thread::spawn(move || {
+            let (mut reads, mut torn) = (0usize, 0usize);
+            while !done.load(Ordering::Relaxed) {
+                match fs::read(sb.path("w.hb")) {
+                    Ok(b) if Beat::parse(&b).is_ok() => {}
+                    _ => torn += 1,
+                }
+                reads += 1;
+            }
+            (reads, torn)
+        })
+    };
+
+    // The native writer flips states with a new model each time, in bursts
+    // with pauses past 2 intervals (the marker goes stale: ticks carry).
+    // After each write, and all through each pause, the beat is its own.
+    let (mut writes, mut checks, mut lost) = (0, 0, Vec::new());
+    let end = Instant::now() + Duration::from_secs(12);
+    while Instant::now() < end {
+        for _ in 0..10 {
+            let status = ["busy", "waiting", "ok"][writes % 3];
+            let model = format!("m-{writes}");
+            sb.run(
+                WRITE,
+                &[
+                    "--native", "--status", status, "--model", &model, "--pid", &pid, "w",
+                ],
+            )
+            .expect(0);
+            writes += 1;
+            let until = Instant::now() + Duration::from_millis(fastrand::u64(0..40));
+            loop {
+                let f = fields(&fs::read_to_string(sb.path("w.hb")).unwrap());
+                checks += 1;
+                if f.get("model") != Some(&model) || f["status"] != status {
+                    lost.push(format!("after {model}/{status}: {f:?}"));
+                }
+                if Instant::now() >= until {
+                    break;
+                }
+            }
+        }
+        let status = ["busy", "waiting", "ok"][(writes - 1) % 3];
+        let model = format!("m-{}", writes - 1);
+        let until = Instant::now() + Duration::from_millis(2200 + fastrand::u64(0..400));
+        while Instant::now() < until {
+            let f = fields(&fs::read_to_string(sb.path("w.hb")).unwrap());
+            checks += 1;
+            if f.get("model") != Some(&model) || f["status"] != status {
+                lost.push(format!("while quiet after {model}/{status}: {f:?}"));
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+    done.store(true, Ordering::Relaxed);
+    let cron_ticks: usize = crons.into_iter().map(|c| c.join().unwrap()).sum();
+    let (reads, torn) = reader.join().unwrap();
+    drop(sidecar);
+    eprintln!(
+        "races: long run: {writes} native writes checked {checks} times, {} lost; \
+         {cron_ticks} cron ticks and a sidecar at interval 1; {reads} reads, {torn} torn",
+        lost.len()
+    );
+    assert!(
+        lost.is_empty(),
+        "lost native updates: {:?}",
+        &lost[..lost.len().min(5)]
+    );
+    assert_eq!(torn, 0, "torn reads");
+    assert!(cron_ticks > 100 && reads > 1000, "too little traffic");
 }
