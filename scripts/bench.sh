@@ -509,7 +509,8 @@ def iqr(t):
 
 def spread(m):
     """A warning line when some command's times spread widely."""
-    wide = [short(c).split()[0].rsplit("/", 1)[-1] for c, v in m.items()
+    wide = [short(c).split()[0].rsplit("/", 1)[-1] + (" nolock" if c.endswith(" nolock") else "")
+            for c, v in m.items()
             if (v[3][1] - v[3][0]) / v[0] > 0.5]
     if wide:
         return ("- **Noisy: the times of " + ", ".join(f"`{w}`" for w in wide) +
@@ -582,7 +583,7 @@ p(f"| load average (1 min) | {load[0]} at the start, {load[1]} at the end (other
 p("")
 p("Reproduce: `make bench` (it runs `make static` first, so `dist/hb-*` and "
   "the floors in `target/floor/` are static, stripped and built with the same "
-  "profile). A quicker run: `SIZES=\"1000 10000\" TICKS=\"3 8\" RUNS=100 make bench`.")
+  "profile). A quicker run: `SIZES=\"1000 10000\" TICKS=\"3 8\" RUNS=100 HOOK_RUNS=500 make bench`.")
 p("")
 p("In the commands, `W` is the work directory (`mktemp -d`); `W/bin` holds "
   "copies of the binaries, the floors (`bench/floor/*.rs`) and the bash "
