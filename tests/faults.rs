@@ -843,14 +843,8 @@ fn no_write_path_syncs_to_disk() {
         std::time::Duration::from_secs(6),
         || (ts(&sb).parse::<i64>().unwrap() >= first.parse::<i64>().unwrap() + 2).then_some(()),
     );
+    let child = child_of(sc.pid()).expect("the traced sidecar");
     // SAFETY: kill(2) on the traced sidecar, strace's only child.
-    let child: u32 = fs::read_to_string(format!("/proc/{0}/task/{0}/children", sc.pid()))
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
     unsafe { libc::kill(child as i32, libc::SIGTERM) };
     sc.exit_within(std::time::Duration::from_secs(5));
     let log = fs::read_to_string(&log).unwrap();

@@ -131,16 +131,6 @@ fn a_held_lock_delays_a_native_write_200_ms_at_most_and_a_tick_skips() {
     assert!(err.contains("tick skipped"), "{err}");
 }
 
-/// The pid of `strace`'s one child.
-fn child_of(pid: u32) -> Option<u32> {
-    fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
 #[test]
 fn a_sidecar_stopped_while_it_holds_the_lock_never_stalls_a_hook() {
     if !have_strace() {

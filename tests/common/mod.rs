@@ -328,3 +328,13 @@ pub fn agent() -> Proc {
             .unwrap(),
     )
 }
+
+/// The first child of `pid` (e.g. the program `strace` runs).
+pub fn child_of(pid: u32) -> Option<u32> {
+    fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
