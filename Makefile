@@ -125,7 +125,7 @@ demo: setup-demo build
 
 # Benchmarks of the static build that ships against the bash it replaces
 # and against the floors; writes bench/RESULTS.md. Needs hyperfine, valgrind
-# and perf (Debian: hyperfine valgrind linux-perf).
+# and strace, and perf where it runs (Debian: hyperfine valgrind strace linux-perf).
 .PHONY: bench
 bench: static-host
 	scripts/bench.sh $(DIST) $(FLOOR_DIR) bench/RESULTS.md
