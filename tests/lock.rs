@@ -25,14 +25,15 @@ fn held(path: &Path) -> bool {
         .success()
 }
 
-/// `flock -o PATH sleep 600`: another process holding the lock until
-/// dropped (`-o`: flock itself holds it, not the sleep it runs).
+/// Another process holding the lock until dropped: a shell opens it as fd
+/// 9, util-linux `flock 9` locks that open file, and the shell becomes a
+/// `sleep` that keeps fd 9 (so killing it releases the lock and leaves no
+/// orphan behind).
 fn hold_lock(path: &Path) -> Proc {
     let p = Proc(
-        Command::new("flock")
-            .arg("-o")
+        Command::new("bash")
+            .args(["-c", r#"exec 9>>"$1" && flock 9 && exec sleep 600"#, "hold"])
             .arg(path)
-            .args(["sleep", "600"])
             .stdin(Stdio::null())
             .spawn()
             .unwrap(),
