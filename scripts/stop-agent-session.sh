@@ -24,7 +24,8 @@ Options:
               MOSAIC_HEARTBEAT_DIR, else \$MOSAIC_HEARTBEAT_DIR, else
               \$XDG_STATE_HOME/mosaic/fleet/hb, else
               \$HOME/.local/state/mosaic/fleet/hb
-  --remove    also remove the beat, the marker and DIR/NAME.sidecar.log
+  --remove    also remove the beat, the marker, DIR/NAME.sidecar.log and
+              DIR/NAME.hook.log
               (the agent is gone for good and leaves the listing)
   -h, --help  this help
 
@@ -197,7 +198,7 @@ beat=$dir/$name.hb
 
 remove_all() {
     "$hb_write" --remove --dir "$dir" -- "$name"
-    rm -f -- "$dir/$name.sidecar.log"
+    rm -f -- "$dir/$name.sidecar.log" "$dir/$name.hook.log"
     printf 'removed the beat of %s from %s\n' "$name" "$dir"
 }
 

@@ -4,24 +4,20 @@
 //! arguments through the command modules and turn the answer into an exit
 //! status. One module per concern; the contract lives in `../shared/CONTRACT.md`.
 
-pub mod agent_pid;
 pub mod atomic;
 pub mod beat;
 pub mod cli;
-pub mod codex_thread;
 pub mod config;
 pub mod defer_check;
 pub mod error;
 pub mod format;
-pub mod hook;
+pub mod hooks;
 pub mod listing;
 pub mod lock;
 pub mod marker;
-pub mod payload;
 pub mod proc;
 pub mod read;
 pub mod sidecar;
 pub mod sys;
 pub mod tick;
-pub mod transcript;
 pub mod write;

@@ -166,6 +166,43 @@ pub fn probe(pid: u32, pstart_in_beat: Option<u64>) -> (bool, Option<u64>) {
     judged.unwrap_or_else(|| (pid_exists(pid), None))
 }
 
+/// A process's command line, its arguments as `/proc/PID/cmdline` holds
+/// them (NUL-separated), at most 64 KiB; `None` when it is unreadable.
+pub fn cmdline(pid: u32) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let f = crate::sys::open(format!("/proc/{pid}/cmdline").as_ref(), libc::O_RDONLY, 0).ok()?;
+    let mut buf = Vec::new();
+    f.take(64 << 10).read_to_end(&mut buf).ok()?;
+    Some(buf)
+}
+
+/// The value of `FLAG VALUE` or `FLAG=VALUE` in a process's command line
+/// (the last one given wins, as argument parsers have it); `None` when
+/// absent, not UTF-8, or the command line cannot be read.
+pub fn cmdline_option(pid: u32, flag: &str) -> Option<String> {
+    option_in(&cmdline(pid)?, flag)
+}
+
+/// [`cmdline_option`] on a NUL-separated argument list. Stops at `--`.
+pub fn option_in(cmdline: &[u8], flag: &str) -> Option<String> {
+    let mut args = cmdline.split(|&c| c == 0);
+    let mut found = None;
+    while let Some(a) = args.next() {
+        if a == b"--" {
+            break;
+        }
+        if a == flag.as_bytes() {
+            found = args.next();
+        } else if let Some(v) = a
+            .strip_prefix(flag.as_bytes())
+            .and_then(|v| v.strip_prefix(b"="))
+        {
+            found = Some(v);
+        }
+    }
+    found.and_then(|v| std::str::from_utf8(v).ok().map(str::to_string))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,6 +230,21 @@ mod tests {
         assert!(alive(me, Some(start)));
         assert!(!alive(me, Some(start + 1)));
         assert!(alive(me, None));
+    }
+
+    #[test]
+    fn options_are_found_in_a_command_line() {
+        let c = b"claude\0-p\0hi\0--model\0opus\0";
+        assert_eq!(option_in(c, "--model").as_deref(), Some("opus"));
+        assert_eq!(
+            option_in(b"x\0--model=a\0--model\0b", "--model").as_deref(),
+            Some("b")
+        );
+        assert_eq!(option_in(b"x\0--models\0a", "--model"), None);
+        assert_eq!(option_in(b"x\0--\0--model\0a", "--model"), None);
+        assert_eq!(option_in(b"x\0--model", "--model"), None);
+        let me = cmdline(own_pid()).unwrap();
+        assert!(!me.is_empty());
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::listing::{read_beat, ReadBeat};
 use crate::lock::{self, Lock, Refused, Wait};
 use crate::{atomic, marker, proc};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Writes `DIR/NAME.hb` atomically, creating DIR if needed.
 pub fn write_beat(dir: &Path, name: &str, beat: &Beat) -> Result<()> {
@@ -260,14 +260,20 @@ pub fn clear_native(dir: &Path, name: &str, warn: &mut dyn FnMut(String)) -> Res
     })
 }
 
-/// `--remove`: the beat, the marker, their temporaries, the Codex session
-/// record and the lock file.
-pub fn remove(dir: &Path, name: &str, warn: &mut dyn FnMut(String)) -> Result<()> {
+/// `--remove`: the beat, the marker, their temporaries, the `records`
+/// runtimes keep beside them (Codex's session) and the lock file.
+pub fn remove(
+    dir: &Path,
+    name: &str,
+    records: &[PathBuf],
+    warn: &mut dyn FnMut(String),
+) -> Result<()> {
     locked(dir, name, false, warn, || {
         marker::remove(&marker::beat_path(dir, name), "beat")?;
         marker::remove(&marker::marker_path(dir, name), "marker")?;
-        let record = crate::codex_thread::record_path(dir, name);
-        marker::remove(&record, "Codex session record")?;
+        for record in records {
+            marker::remove(record, "runtime record")?;
+        }
         sweep(dir, name);
         lock::remove(dir, name)
     })

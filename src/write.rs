@@ -1,13 +1,13 @@
 //! `hb-write`: argument parsing and dispatch. What each mode does to a beat
 //! is in [`crate::tick`], the long-lived loop in [`crate::sidecar`], runtime
-//! hooks in [`crate::hook`].
+//! hooks in [`crate::hooks`].
 
 use crate::atomic;
 use crate::beat;
 use crate::cli::{self, Parsed};
 use crate::config::{self, Env};
 use crate::error::{quote, Error, Result};
-use crate::hook;
+use crate::hooks;
 use crate::proc;
 use crate::tick::{self, Agent, Decided, Then};
 use std::ffi::OsString;
@@ -260,7 +260,7 @@ pub fn execute(r: Request) -> Result<()> {
             Ok(())
         }
         Mode::ClearNative => tick::clear_native(dir, name, warn),
-        Mode::Remove => tick::remove(dir, name, warn),
+        Mode::Remove => tick::remove(dir, name, &hooks::records(dir, name), warn),
         Mode::Sidecar => crate::sidecar::run(&crate::sidecar::Sidecar {
             dir: r.dir.clone(),
             name: r.name.clone(),
@@ -278,9 +278,9 @@ where
     I::Item: Into<OsString>,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    if hook::requested(&args) {
+    if let Some(runtime) = hooks::requested(&args) {
         // Hook mode exits 0 whatever happens, a parse error included.
-        hook::main(parse_args(args).and_then(hook_args), env);
+        hooks::main(parse_args(args).and_then(hook_args), &runtime, env);
         return Ok(0);
     }
     match parse_args(args)? {
@@ -293,7 +293,7 @@ where
 }
 
 /// The arguments of hook mode, which takes only a few of hb-write's flags.
-fn hook_args(p: Parsed<Args>) -> Result<hook::Args> {
+fn hook_args(p: Parsed<Args>) -> Result<hooks::Args> {
     let Parsed::Run(a) = p else {
         return Err(Error::usage("--help and --version are not for hook mode"));
     };
@@ -307,7 +307,7 @@ fn hook_args(p: Parsed<Args>) -> Result<hook::Args> {
             "--hook takes only --dir, --interval, --model, --dry-run and a payload",
         ));
     }
-    Ok(hook::Args {
+    Ok(hooks::Args {
         runtime: a.hook.unwrap_or_default(),
         model: a.model,
         dir: a.dir,

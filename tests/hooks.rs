@@ -560,7 +560,7 @@ fn system_errors_are_one_line_and_exit_zero() {
 fn the_shipped_configurations_call_the_hook() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("integrations");
     let claude = fs::read_to_string(root.join("claude-code/settings.json")).unwrap();
-    hb::payload::check_json(claude.as_bytes()).expect("settings.json is JSON");
+    hb::hooks::payload::check_json(claude.as_bytes()).expect("settings.json is JSON");
     for event in [
         "SessionStart",
         "UserPromptSubmit",
@@ -580,7 +580,7 @@ fn the_shipped_configurations_call_the_hook() {
     assert!(claude.contains("\"command\": \"hb-write --hook claude\""));
 
     let hooks = fs::read_to_string(root.join("codex/hooks.json")).unwrap();
-    hb::payload::check_json(hooks.as_bytes()).expect("hooks.json is JSON");
+    hb::hooks::payload::check_json(hooks.as_bytes()).expect("hooks.json is JSON");
     for event in [
         "SessionStart",
         "UserPromptSubmit",

@@ -556,11 +556,18 @@ fn stop_ends_exactly_its_session_and_leaves_no_sidecar() {
     // The other agent is untouched.
     assert!(f.has_session("w-keep") && alive(keep.pane) && alive(keep.sidecar));
 
+    // A silent runtime's hook log goes with the rest.
+    fs::write(f.sb.path("w-keep.hook.log"), "x\n").unwrap();
     let r = f.stop(&["--remove", "w-keep"]);
     r.expect(0);
     assert!(!f.has_session("w-keep"));
     assert!(f.sidecars_of("w-keep").is_empty() && gone(keep.sidecar).is_some());
-    for file in ["w-keep.hb", "w-keep.hb.native", "w-keep.sidecar.log"] {
+    for file in [
+        "w-keep.hb",
+        "w-keep.hb.native",
+        "w-keep.sidecar.log",
+        "w-keep.hook.log",
+    ] {
         assert!(!f.sb.path(file).exists(), "{file} left\n{}", r.explain());
     }
     assert!(f.sb.path("w.hb").exists());

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`make e2e`: real Claude Code, Codex and Pi agents against hb.
+"""`make e2e`: real agent runtimes against hb.
 
 Each mode starts a real agent with scripts/start-agent-session.sh in a
 private tmux server, in a network namespace with only loopback (the caller
@@ -10,275 +10,48 @@ timeline is checked: busy through the turn, waiting for as long as a
 permission prompt is open, ok after, the model kept, the pid the agent's,
 SRC as the contract says, exited at the end, every hook quiet and exit 0.
 
+A runtime is one file, `runtimes/NAME.py`: its `PACKAGES` (the npm
+aliases of tests/e2e/package.json its modes run) and its `MODES`, each
+`"mode-name": (function(sandbox) -> statuses, package, sandbox options)`.
+The harness (harness.py) is shared. Modes run `--jobs N` at a time
+(default 2, or $HB_E2E_JOBS): each has its own mock, port, tmux server and
+directories.
+
 On failure it prints the runtime's version, the hook payloads, the sampled
 timeline, the mock's request log and the pane.
 
-Usage: e2e.py [--keep] [--capture DIR] [MODE...]   (modes: --list)
+Usage: e2e.py [--keep] [--capture DIR] [--jobs N] [MODE...]   (modes: --list)
 Environment: HB_E2E_CACHE (the npm install, default target/e2e),
-HB_BIN (hb binaries, default target/debug).
+HB_BIN (hb binaries, default target/debug), HB_E2E_JOBS.
 """
 
+import concurrent.futures
+import importlib
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 import traceback
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-HERE = os.path.join(ROOT, "tests", "e2e")
-CACHE = os.environ.get("HB_E2E_CACHE") or os.path.join(ROOT, "target", "e2e")
-MODS = os.path.join(CACHE, "node_modules")
-HB_BIN = os.environ.get("HB_BIN") or os.path.join(ROOT, "target", "debug")
-NODE_BIN = os.path.join(MODS, "node", "bin")
-INTERVAL = 1
-# A prompt is held open this long: more than 2 x interval + a tick, so
-# that the sidecar's carry (not only the hooks' fresh marker) is proven.
-HOLD = 2 * INTERVAL + INTERVAL + 1.5
-SAMPLE_EVERY = 0.04  # 25 Hz
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import (  # noqa: E402  (after the path above)
+    Failure, MODS, Sandbox, assert_loopback_only, capture, dump, event_table)
+
+RUNTIMES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runtimes")
 
 
-class Failure(Exception):
-    pass
+def runtimes():
+    """Every runtimes/NAME.py, by name."""
+    sys.path.insert(0, RUNTIMES_DIR)
+    names = sorted(f[:-3] for f in os.listdir(RUNTIMES_DIR)
+                   if f.endswith(".py") and not f.startswith("_"))
+    return [importlib.import_module(n) for n in names]
 
 
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
-
-
-def deadline_wait(pred, timeout, what, every=0.05):
-    end = time.monotonic() + timeout
-    while True:
-        got = pred()
-        if got:
-            return got
-        if time.monotonic() >= end:
-            raise Failure(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(every)
-
-
-def assert_loopback_only():
-    """The namespace must route nowhere: no route but loopback's."""
-    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    for fam in (["ip", "route"], ["ip", "-6", "route"]):
-        out = subprocess.run(fam + ["show", "table", "all"], capture_output=True, text=True,
-                             check=True).stdout
-        for line in out.splitlines():
-            check(" dev lo " in line + " " or line.endswith(" lo") or "dev lo" in line,
-                  f"`{' '.join(fam)}` shows a route that is not loopback: {line}")
-    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True,
-                           check=True).stdout
-    for line in links.splitlines():
-        check(line.split(":")[1].strip() == "lo", f"a link other than lo: {line}")
-
-
-class Sandbox:
-    """One mode's world: HOME, config dirs, work dir, beats, hook log, mock,
-    tmux socket."""
-
-    def __init__(self, mode, delay=0.0, command=None, fail_first=0, escalate=True):
-        self.mode = mode
-        self.root = tempfile.mkdtemp(prefix=f"hb-e2e-{mode}-")
-        for d in ("home", "work", "hb", "hooks", "xdg/config", "xdg/state", "xdg/cache"):
-            os.makedirs(os.path.join(self.root, d), exist_ok=True)
-        self.home = os.path.join(self.root, "home")
-        self.work = os.path.join(self.root, "work")
-        self.hb = os.path.join(self.root, "hb")
-        self.hooks = os.path.join(self.root, "hooks")
-        self.socket = f"hb-e2e-{os.getpid()}-{mode}"
-        self.requests = os.path.join(self.root, "requests.log")
-        portfile = os.path.join(self.root, "port")
-        menv = dict(os.environ, MOCK_DELAY=str(delay), MOCK_FAIL_FIRST=str(fail_first),
-                    MOCK_ESCALATE="1" if escalate else "0")
-        args = [sys.executable, os.path.join(HERE, "mock.py"), portfile, self.requests]
-        if command:
-            args.append(command)
-        self.mock = subprocess.Popen(args, env=menv, stdout=subprocess.DEVNULL,
-                                     stderr=open(os.path.join(self.root, "mock.err"), "w"))
-        deadline_wait(lambda: os.path.exists(portfile), 10, "the mock's port")
-        self.port = int(open(portfile).read())
-        self.base = f"http://127.0.0.1:{self.port}"
-        open(self.requests, "a").close()
-        self.env = {
-            "PATH": ":".join([os.path.join(HERE, "shim"), NODE_BIN, HB_BIN,
-                              "/usr/local/bin", "/usr/bin", "/bin"]),
-            "HOME": self.home,
-            "USER": os.environ.get("USER", "root"),
-            "TERM": "xterm-256color",
-            "LANG": "C.UTF-8",
-            "XDG_CONFIG_HOME": os.path.join(self.root, "xdg/config"),
-            "XDG_STATE_HOME": os.path.join(self.root, "xdg/state"),
-            "XDG_CACHE_HOME": os.path.join(self.root, "xdg/cache"),
-            "TMPDIR": os.path.join(self.root, "xdg/cache"),
-            "HB_E2E_HOOKLOG": self.hooks,
-            "HB_E2E_REAL": os.path.join(HB_BIN, "hb-write"),
-            "HB_BIN": HB_BIN,
-        }
-        self.agents = {}
-        # A server of our own that keeps dead panes (their last words stay
-        # readable, and a closing pty does not SIGHUP a runtime's last hooks).
-        self.tmux("new-session", "-d", "-s", "keeper", "-x", "200", "-y", "50")
-        self.tmux("set-option", "-g", "remain-on-exit", "on")
-        self.tmux("set-option", "-g", "default-size", "200x50")
-
-    def tmux(self, *args, check_rc=True):
-        r = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True,
-                           env=self.env)
-        if check_rc and r.returncode != 0:
-            raise Failure(f"tmux {' '.join(args)}: {r.stderr.strip()}")
-        return r.stdout
-
-    def start(self, name, argv, extra_env=None):
-        env = dict(self.env, **(extra_env or {}))
-        # A pane inherits the tmux server's environment, and the keeper
-        # session started the server: hand the runtime's settings over.
-        for k, v in (extra_env or {}).items():
-            self.tmux("set-environment", "-g", k, v)
-        r = subprocess.run([os.path.join(ROOT, "scripts", "start-agent-session.sh"), "-L",
-                            self.socket, "--dir", self.hb, "--interval", str(INTERVAL),
-                            "--workdir", self.work, name, "--", *argv],
-                           capture_output=True, text=True, env=env, cwd=self.work)
-        check(r.returncode == 0, f"start-agent-session.sh {name}: {r.returncode}: {r.stderr}")
-        info = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
-        self.agents[name] = Agent(self, name, int(info["pane_pid"]))
-        return self.agents[name]
-
-    def hook_calls(self):
-        """Every recorded hook call, in order."""
-        calls = []
-        for f in sorted(os.listdir(self.hooks)):
-            if not f.endswith(".args"):
-                continue
-            stem = os.path.join(self.hooks, f[:-5])
-
-            def rd(ext, stem=stem):
-                try:
-                    with open(stem + ext, encoding="utf-8", errors="replace") as fh:
-                        return fh.read()
-                except FileNotFoundError:
-                    return None
-            calls.append({"args": rd(".args").splitlines(), "payload": rd(".in"),
-                          "stdout": rd(".out"), "stderr": rd(".err"), "rc": rd(".rc"),
-                          "tree": rd(".tree"), "us": rd(".us"), "stem": stem})
-        return calls
-
-    def requests_seen(self):
-        with open(self.requests) as f:
-            return [json.loads(line) for line in f if line.strip()]
-
-    def close(self, keep=False):
-        self.tmux("kill-server", check_rc=False)
-        # A runtime's own daemons (Codex's app server) outlive their panes:
-        # end those started from this sandbox, and only those.
-        for pid in os.listdir("/proc"):
-            try:
-                with open(f"/proc/{pid}/cmdline", "rb") as f:
-                    if self.root.encode() in f.read():
-                        os.kill(int(pid), 15)
-            except (OSError, ValueError):
-                pass
-        for a in self.agents.values():
-            a.sampler.stop()
-        self.mock.kill()
-        self.mock.wait()
-        if not keep:
-            shutil.rmtree(self.root, ignore_errors=True)
-
-
-class Sampler(threading.Thread):
-    def __init__(self, sb, name):
-        super().__init__(daemon=True)
-        self.sb, self.name = sb, name
-        self.samples = []
-        self.halt = threading.Event()
-        self.t0 = time.monotonic()
-
-    def read(self):
-        r = subprocess.run([os.path.join(HB_BIN, "hb-read"), "--json", "--dir", self.sb.hb,
-                            "--interval", str(INTERVAL), self.name], capture_output=True,
-                           text=True)
-        row = json.loads(r.stdout)["rows"][0]
-        hb = row.get("heartbeat") or {}
-        src = row.get("src")
-        if src is None:  # a reader from before contract v2: the marker says
-            src = "native" if row.get("native") else (
-                "carried" if os.path.exists(os.path.join(self.sb.hb, self.name + ".hb.native"))
-                else "sidecar")
-        return {"t": round(time.monotonic() - self.t0, 2), "health": row["health"],
-                "src": src, "status": hb.get("status"), "model": hb.get("model"),
-                "pid": hb.get("pid")}
-
-    def run(self):
-        while not self.halt.is_set():
-            try:
-                self.samples.append(self.read())
-            except Exception as e:  # a sample that fails is itself a finding
-                self.samples.append({"t": round(time.monotonic() - self.t0, 2),
-                                     "error": repr(e)})
-            self.halt.wait(SAMPLE_EVERY)
-
-    def stop(self):
-        self.halt.set()
-
-    def mark(self):
-        return len(self.samples)
-
-    def since(self, mark):
-        return self.samples[mark:]
-
-    def latest(self):
-        return self.samples[-1] if self.samples else {}
-
-    def timeline(self):
-        """Consecutive equal samples folded into one line each."""
-        out, prev = [], None
-        for s in self.samples:
-            key = tuple((k, v) for k, v in s.items() if k != "t")
-            if key != prev:
-                out.append(s)
-                prev = key
-        return out
-
-
-class Agent:
-    def __init__(self, sb, name, pane_pid):
-        self.sb, self.name, self.pane_pid = sb, name, pane_pid
-        self.sampler = Sampler(sb, name)
-        self.sampler.start()
-
-    def pane(self):
-        return self.sb.tmux("capture-pane", "-p", "-t", f"={self.name}:", check_rc=False)
-
-    def keys(self, *keys):
-        self.sb.tmux("send-keys", "-t", f"={self.name}:", *keys)
-
-    def type_line(self, text):
-        self.sb.tmux("send-keys", "-t", f"={self.name}:", "-l", text)
-        time.sleep(0.3)  # let the TUI take the text before Enter (not a wait for the beat)
-        self.keys("Enter")
-
-    def wait_pane(self, text, timeout=30):
-        return deadline_wait(lambda: text in self.pane(), timeout, f"{text!r} in the pane")
-
-    def wait_status(self, status, timeout=30):
-        return deadline_wait(lambda: self.sampler.latest().get("status") == status, timeout,
-                             f"status={status}")
-
-    def alive(self):
-        try:
-            with open(f"/proc/{self.pane_pid}/stat") as f:
-                return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-        except (OSError, IndexError):
-            return False
-
-
-def versions():
+def versions(packages):
     out = {}
-    for pkg in ("claude-old", "claude-new", "codex", "pi-old", "pi-new", "node"):
+    for pkg in packages:
         try:
             with open(os.path.join(MODS, pkg, "package.json")) as f:
                 out[pkg] = json.load(f)["version"]
@@ -287,522 +60,73 @@ def versions():
     return out
 
 
-# --- timeline checks -------------------------------------------------------
-
-def check_hooks_quiet(sb):
-    # A runtime may leave a hook running as it exits (Codex's notify):
-    # wait for every call to end before judging.
-    deadline_wait(lambda: all(c["rc"] is not None for c in sb.hook_calls()), 20,
-                  "every hook call to end")
-    calls = sb.hook_calls()
-    for c in calls:
-        check(c["rc"] is not None and c["rc"].strip() == "0",
-              f"a hook exited {c['rc']!r}: {c['args']} stderr={c['stderr']!r}")
-        check(c["stdout"] == "", f"a hook printed on stdout: {c['stdout']!r}")
-    return calls
-
-
-def check_model_kept(samples, want_model):
-    """From the first beat with a model on, every beat but the sidecar's
-    last (exited, plain) has it."""
-    seen = False
-    for s in samples:
-        # The sidecar's own beats (before the first hook, after the session
-        # handed the beat back, the last `exited`) are plain: no model.
-        if s.get("status") == "exited" or s.get("src") == "sidecar":
-            continue
-        if s.get("model"):
-            check(s["model"] == want_model or want_model is None,
-                  f"model {s['model']!r}, want {want_model!r} at t={s['t']}")
-            seen = True
-        elif seen:
-            raise Failure(f"the model was dropped at t={s['t']}: {s}")
-    check(seen, "no beat ever carried the model")
-
-
-def check_pids(samples, pid):
-    for s in samples:
-        if s.get("src") in ("native", "carried"):
-            check(s.get("pid") == pid, f"a native beat names pid {s.get('pid')}, "
-                                       f"the agent is {pid}: {s}")
-
-
-def check_exited(agent, timeout=30):
-    deadline_wait(lambda: not agent.alive(), timeout, "the agent to quit")
-    agent.wait_status("exited", timeout=10)
-    # The sidecar renames its `exited` beat, then removes the marker: a
-    # sample may fall between the two.
-    deadline_wait(lambda: agent.sampler.latest().get("src") == "sidecar", 5,
-                  f"the marker gone after exited: {agent.sampler.latest()}")
-    last = agent.sampler.latest()
-    check(last.get("status") == "exited" and last.get("health") == "exited",
-          f"after the agent quit: {last}")
-
-
-def statuses(samples):
-    out = []
-    for s in samples:
-        st = s.get("status")
-        if not out or out[-1] != st:
-            out.append(st)
-    return out
-
-
-def hold_waiting(agent):
-    """Once waiting, the beat must stay waiting for HOLD seconds; the
-    sidecar carries it once the hooks' marker is no longer fresh."""
-    agent.wait_status("waiting", timeout=60)
-    m = agent.sampler.mark()
-    time.sleep(HOLD)  # the prompt stays open this long on purpose
-    held = agent.sampler.since(m)
-    check(len(held) >= HOLD / SAMPLE_EVERY / 3, f"too few samples while held: {len(held)}")
-    bad = [s for s in held if s.get("status") != "waiting"]
-    check(not bad, f"the beat left waiting while the prompt was open: {bad[:3]}")
-    check(any(s.get("src") == "carried" for s in held),
-          "the sidecar never carried the waiting beat (src stayed native)")
-    # (Health is not asserted: on a loaded machine a tick can come late and
-    # the beat read `stale` for a moment; that is timing, not the state.)
-
-
-def event_table(sb, name):
-    """event -> beat, from the recorded hook calls (for the report)."""
-    rows = []
-    for c in sb.hook_calls():
-        if "--hook" not in c["args"]:  # Pi's extension calls hb-write itself
-            a = c["args"]
-            rows.append(a[a.index("--status") + 1] if "--status" in a else " ".join(a[:-1]))
-            continue
-        try:
-            p = json.loads(c["payload"] or (c["args"][-1] if c["args"] else "{}"))
-        except ValueError:
-            p = {}
-        ev = p.get("hook_event_name") or p.get("type") or "?"
-        if p.get("notification_type"):
-            ev += f"({p['notification_type']})"
-        rows.append(f"{ev}")
-    return rows
-
-
-# --- Claude Code -----------------------------------------------------------
-
-CLAUDE_MODEL = "claude-opus-5-5"
-CLAUDE_KEY = "sk-ant-hb-e2e-0123456789abcdefghijklmnop"
-
-
-def claude_setup(sb):
-    cdir = os.path.join(sb.home, ".claude")
-    os.makedirs(cdir, exist_ok=True)
-    # The user's settings (2.1.3xx defaults to "auto" mode, which answers
-    # prompts itself), then the integration as a user installs it.
-    with open(os.path.join(cdir, "settings.json"), "w") as f:
-        json.dump({"permissions": {"defaultMode": "default"}}, f)
-    install_hooks(sb, "claude", {})
-    state = {"hasCompletedOnboarding": True, "lastOnboardingVersion": "9.9.9",
-             "theme": "dark", "hasSeenTasksHint": True, "autoUpdates": False,
-             "bypassPermissionsModeAccepted": False,
-             "customApiKeyResponses": {"approved": [CLAUDE_KEY[-20:]], "rejected": []},
-             "projects": {sb.work: {"hasTrustDialogAccepted": True,
-                                    "hasCompletedProjectOnboarding": True,
-                                    "allowedTools": []}}}
-    with open(os.path.join(sb.home, ".claude.json"), "w") as f:
-        json.dump(state, f)
-    return {"ANTHROPIC_BASE_URL": sb.base, "ANTHROPIC_API_KEY": CLAUDE_KEY,
-            "DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-            "DISABLE_TELEMETRY": "1", "DISABLE_ERROR_REPORTING": "1",
-            "DISABLE_BUG_COMMAND": "1", "CLAUDE_CODE_DISABLE_TERMINAL_TITLE": "1",
-            }
-
-
-def claude_bin(pkg):
-    return os.path.join(MODS, pkg, "bin", "claude.exe")
-
-
-def claude_print(pkg):
-    def run(sb):
-        env = claude_setup(sb)
-        a = sb.start("cl-print", [claude_bin(pkg), "-p", "run the tool", "--allowedTools",
-                                  "Bash"], env)
-        check_exited(a, timeout=60)
-        check_common(sb, a)
-        st = statuses(a.sampler.samples)
-        check("busy" in st and st.index("busy") < len(st) - 1, f"never busy: {st}")
-        check(st[-2:] == ["ok", "exited"] or st[-3:-1] == ["ok", "ok"],
-              f"the turn did not end ok before exited: {st}")
-        check(os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), "the tool never ran")
-        return st
-    return run
-
-
-def claude_interactive(pkg):
-    def run(sb):
-        env = claude_setup(sb)
-        a = sb.start("cl-tui", [claude_bin(pkg)], env)
-        a.wait_status("ok", timeout=30)
-        deadline_wait(lambda: a.sampler.latest().get("src") == "native", 30,
-                      "the SessionStart beat")
-        deadline_wait(lambda: "shortcuts" in a.pane() or "\u276f" in a.pane(), 30,
-                      "claude's prompt")
-        a.type_line("run the tool")
-        hold_waiting(a)
-        check("Do you want to proceed" in a.pane() or "proceed" in a.pane().lower(),
-              "no permission prompt in the pane")
-        a.keys("Enter")  # "1. Yes" is selected
-        deadline_wait(lambda: os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), 30,
-                      "the tool to run")
-        a.wait_status("ok", timeout=30)
-        m = a.sampler.mark()
-        time.sleep(HOLD)  # idle at the prompt: ok stays ok, carried
-        idle = a.sampler.since(m)
-        check(all(s.get("status") == "ok" for s in idle), f"idle beat not ok: {idle[:3]}")
-        a.type_line("/exit")
-        check_exited(a)
-        check_common(sb, a)
-        st = statuses(a.sampler.samples)
-        check("busy" in st and "waiting" in st, f"statuses {st}")
-        check(st.index("busy") < st.index("waiting"), f"statuses {st}")
-        return st
-    return run
-
-
-def runtime_model(sb):
-    """The model the runtime asked the mock for in its first turn."""
-    for r in sb.requests_seen():
-        b = r.get("body")
-        if r["method"] == "POST" and isinstance(b, dict) and b.get("tools"):
-            return b.get("model")
-    raise Failure("the mock saw no model request with tools")
-
-
-def check_common(sb, a, model=None):
-    check_hooks_quiet(sb)
-    check_pids(a.sampler.samples, a.pane_pid)
-    check_model_kept(a.sampler.samples, model or runtime_model(sb))
-    reqs = sb.requests_seen()
-    check(any(r["method"] == "POST" for r in reqs), "the mock saw no model request")
-    errs = [s for s in a.sampler.samples if "error" in s]
-    check(not errs, f"hb-read failed while sampling: {errs[:2]}")
-
-
-# --- Pi ----------------------------------------------------------------------
-
-PI_MODEL = "hb-mock-model"
-
-
-def pi_setup(sb):
-    agent = os.path.join(sb.home, ".pi", "agent")
-    os.makedirs(os.path.join(agent, "extensions"), exist_ok=True)
-    install_hooks(sb, "pi", {})
-    models = {"providers": {"hbmock": {
-        "baseUrl": sb.base + "/v1", "api": "openai-completions", "apiKey": "hb-mock-key",
-        "models": [{"id": PI_MODEL, "name": "hb mock", "contextWindow": 32000,
-                    "maxTokens": 1000}]}}}
-    with open(os.path.join(agent, "models.json"), "w") as f:
-        json.dump(models, f)
-    with open(os.path.join(agent, "settings.json"), "w") as f:
-        json.dump({"defaultProvider": "hbmock", "defaultModel": PI_MODEL}, f)
-    return {"PI_OFFLINE": "1", "PI_SKIP_VERSION_CHECK": "1", "PI_TELEMETRY": "0"}
-
-
-def pi_cli(pkg):
-    for rel in ("dist/bundle/cli.js", "dist/cli.js"):
-        p = os.path.join(MODS, pkg, rel)
-        if os.path.exists(p):
-            return [os.path.join(NODE_BIN, "node"), p]
-    raise Failure(f"no Pi CLI in {pkg}")
-
-
-def pi_print(pkg):
-    def run(sb):
-        env = pi_setup(sb)
-        a = sb.start("pi-print", pi_cli(pkg) + ["--provider", "hbmock", "--model", PI_MODEL,
-                                                "-p", "run the tool"], env)
-        check_exited(a, timeout=60)
-        check_common(sb, a, PI_MODEL)
-        st = statuses(a.sampler.samples)
-        check("busy" in st, f"never busy: {st}")
-        check(st[-2:] == ["ok", "exited"], f"the run did not end ok before exited: {st}")
-        check(os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), "the tool never ran")
-        return st
-    return run
-
-
-def pi_interactive(pkg):
-    def run(sb):
-        env = pi_setup(sb)
-        a = sb.start("pi-tui", pi_cli(pkg) + ["--provider", "hbmock", "--model", PI_MODEL], env)
-        deadline_wait(lambda: a.sampler.latest().get("src") == "native", 30,
-                      "the session_start beat")
-        deadline_wait(lambda: PI_MODEL in a.pane() or "hbmock" in a.pane(), 30, "pi's prompt")
-        a.type_line("run the tool")
-        deadline_wait(lambda: os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), 30,
-                      "the tool to run")
-        a.wait_pane("Done: the tool ran.")
-        a.wait_status("ok", timeout=30)
-        m = a.sampler.mark()
-        time.sleep(HOLD)  # idle at the prompt: ok stays ok, beaten by the extension's timer
-        idle = a.sampler.since(m)
-        check(all(s.get("status") == "ok" and s.get("src") in ("native", "carried")
-                  for s in idle), f"idle beat not ok: {idle[:3]}")
-        check(any(s.get("src") == "native" for s in idle),
-              "the extension's timer never beat while idle")
-        a.keys("C-d")
-        check_exited(a)
-        check_common(sb, a, PI_MODEL)
-        st = statuses(a.sampler.samples)
-        check("busy" in st, f"never busy: {st}")
-        return st
-    return run
-
-
-def pi_retry(pkg):
-    """The first model request fails: Pi retries after a backoff, and the
-    beat must stay busy through it (1.x fires agent_end before the
-    backoff; the extension waits for agent_settled)."""
-    def run(sb):
-        env = pi_setup(sb)
-        a = sb.start("pi-retry", pi_cli(pkg) + ["--provider", "hbmock", "--model", PI_MODEL,
-                                                "-p", "run the tool"], env)
-        check_exited(a, timeout=90)
-        check_common(sb, a, PI_MODEL)
-        st = statuses(a.sampler.samples)
-        posts = [r for r in sb.requests_seen() if r["method"] == "POST"]
-        check(len(posts) >= 3, f"Pi did not retry: {len(posts)} model requests")
-        check(st == ["ok", "busy", "ok", "exited"], f"the beat left busy mid-run: {st}")
-        return st
-    return run
-
-
-# --- Codex -------------------------------------------------------------------
-
-CODEX_BIN_DIR = os.path.join(MODS, "@openai", "codex-linux-x64", "vendor",
-                             "x86_64-unknown-linux-musl", "bin")
-CODEX_MODEL = "gpt-hb-mock"
-
-
-def install_hooks(sb, runtime, env, *flags):
-    """The integration as a user installs it: scripts/hb-install-hooks."""
-    r = subprocess.run([os.path.join(ROOT, "scripts", "hb-install-hooks"), *flags, runtime],
-                       capture_output=True, text=True, env=dict(sb.env, **env))
-    check(r.returncode == 0, f"hb-install-hooks {runtime}: {r.returncode}: {r.stdout}{r.stderr}")
-    return r.stdout
-
-
-def codex_setup(sb, approval="on-request", sandbox="read-only", features_extra="",
-                user_hooks=False):
-    chome = os.path.join(sb.home, ".codex")
-    os.makedirs(chome, exist_ok=True)
-    with open(os.path.join(chome, "config.toml"), "w") as f:
-        f.write(f"""model = "{CODEX_MODEL}"
-model_provider = "hbmock"
-approval_policy = "{approval}"
-sandbox_mode = "{sandbox}"
-check_for_update_on_startup = false
-
-[model_providers.hbmock]
-name = "hb mock"
-base_url = "{sb.base}/v1"
-wire_api = "responses"
-env_key = "HB_MOCK_KEY"
-request_max_retries = 0
-stream_max_retries = 0
-
-[analytics]
-enabled = false
-
-# No plugin, app or update fetches ({features_extra}).
-[features]
-plugins = false
-remote_plugin = false
-apps = false
-in_app_updates = false
-{features_extra}
-
-[projects."{sb.work}"]
-trust_level = "trusted"
-""")
-    sb.env["PATH"] = CODEX_BIN_DIR + ":" + sb.env["PATH"]
-    env = {"CODEX_HOME": chome, "HB_MOCK_KEY": "hb-mock-key", "RUST_LOG": "warn"}
-    if user_hooks:
-        # The user's own hook (untrusted: Codex exec skips it silently).
-        with open(os.path.join(chome, "hooks.json"), "w") as f:
-            json.dump({"hooks": {"Stop": [{"hooks": [{"type": "command",
-                                                      "command": "true"}]}]}}, f, indent=2)
-            f.write("\n")
-        # Install, uninstall: the user's files come back byte for byte,
-        # with Codex's own trust step in between.
-        files = [os.path.join(chome, n) for n in ("config.toml", "hooks.json")]
-        before = [open(p, "rb").read() for p in files]
-        install_hooks(sb, "codex", env)
-        install_hooks(sb, "codex", env, "--uninstall")
-        after = [open(p, "rb").read() for p in files]
-        check(before == after, f"--uninstall left {after!r}, the user had {before!r}")
-    out = install_hooks(sb, "codex", env)
-    check("trusted" in out, f"hb-install-hooks trusted nothing: {out}")
-    check("nothing to change" in install_hooks(sb, "codex", env), "a second install changed")
-    return env
-
-
-def codex_exec(sb):
-    env = codex_setup(sb, approval="never", sandbox="danger-full-access", user_hooks=True)
-    a = sb.start("cx-exec", [os.path.join(CODEX_BIN_DIR, "codex"), "exec",
-                             "--skip-git-repo-check", "run the tool"], env)
-    check_exited(a, timeout=60)
-    check_common(sb, a, CODEX_MODEL)
-    st = statuses(a.sampler.samples)
-    check("busy" in st, f"never busy: {st}")
-    check(os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), "the tool never ran")
-    check("Could not resolve host" not in a.pane(), "codex still tried a host by name")
-    return st
-
-
-def codex_tui_drive(sb, a):
-    """One approval turn in a Codex TUI (its SessionStart hook runs with
-    the first prompt)."""
-    deadline_wait(lambda: "Ask Codex" in a.pane() or "\u203a" in a.pane(), 30, "codex's prompt")
-    a.type_line("run the tool")
-    hold_waiting(a)
-    check("Would you like to run" in a.pane(), "no approval prompt in the pane")
-    a.keys("Enter")  # "1. Yes, proceed"
-    deadline_wait(lambda: os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), 30,
-                  "the tool to run")
-    a.wait_status("ok", timeout=30)
-    m = a.sampler.mark()
-    time.sleep(HOLD)  # idle at the prompt: ok stays ok
-    idle = a.sampler.since(m)
-    check(all(s.get("status") == "ok" for s in idle), f"idle beat not ok: {idle[:3]}")
-
-
-def codex_quit(a):
-    for _ in range(3):
-        if not a.alive():
-            break
-        a.keys("C-c")
-        try:
-            deadline_wait(lambda: not a.alive(), 5, "codex to quit")
-        except Failure:
-            pass
-    check_exited(a)
-
-
-def codex_tui_embedded(sb):
-    env = codex_setup(sb, features_extra="daemon_auto_start = false")
-    a = sb.start("cx-tui", [os.path.join(CODEX_BIN_DIR, "codex")], env)
-    codex_tui_drive(sb, a)
-    codex_quit(a)
-    check_common(sb, a, CODEX_MODEL)
-    st = statuses(a.sampler.samples)
-    check("busy" in st and "waiting" in st, f"statuses {st}")
-    return st
-
-
-def codex_tui_two_agents(sb):
-    """Two TUIs of one user at once, configured by hb-install-hooks alone
-    (which turns Codex's shared app-server daemon off): each agent's beats
-    land in its own file, with its own pid."""
-    env = codex_setup(sb)
-    codex = os.path.join(CODEX_BIN_DIR, "codex")
-    a = sb.start("cx-one", [codex], env)
-    b = sb.start("cx-two", [codex], env)
-    codex_tui_drive(sb, a)
-    os.remove(os.path.join(sb.work, "hb-e2e-tool-ran"))
-    codex_tui_drive(sb, b)
-    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    check(not any("app-server-daemon" in l and sb.root in l for l in ps.splitlines()),
-          "a shared Codex daemon runs")
-    for x in (a, b):
-        codex_quit(x)
-    for x in (a, b):
-        check_pids(x.sampler.samples, x.pane_pid)
-        check_model_kept(x.sampler.samples, CODEX_MODEL)
-        st = statuses(x.sampler.samples)
-        check("busy" in st and "waiting" in st, f"{x.name}: statuses {st}")
-    check_hooks_quiet(sb)
-    return {x.name: statuses(x.sampler.samples) for x in (a, b)}
-
-
-MODES = {
-    "claude-print-2.1.197": (claude_print("claude-old"), "claude-old", {"delay": 1.5}),
-    "claude-print-2.1.332": (claude_print("claude-new"), "claude-new", {"delay": 1.5}),
-    "claude-interactive-2.1.197": (claude_interactive("claude-old"), "claude-old", {}),
-    "claude-interactive-2.1.332": (claude_interactive("claude-new"), "claude-new", {}),
-    "pi-print-0.79.9": (pi_print("pi-old"), "pi-old", {"delay": 1.5}),
-    "pi-print-1.6.0": (pi_print("pi-new"), "pi-new", {"delay": 1.5}),
-    "pi-interactive-0.79.9": (pi_interactive("pi-old"), "pi-old", {"delay": 1.5}),
-    "pi-interactive-1.6.0": (pi_interactive("pi-new"), "pi-new", {"delay": 1.5}),
-    "pi-retry-1.6.0": (pi_retry("pi-new"), "pi-new", {"fail_first": 1}),
-    "codex-exec-0.171.0": (codex_exec, "codex", {"delay": 1.5, "escalate": False}),
-    "codex-tui-embedded-0.171.0": (codex_tui_embedded, "codex", {"delay": 1.0}),
-    "codex-tui-default-two-agents-0.171.0": (codex_tui_two_agents, "codex", {"delay": 1.0}),
-}
-
-
-def dump(sb, pkg):
-    print(f"--- runtime: {pkg} {versions().get(pkg)}")
-    print("--- hook calls (args, rc, stderr, payload):")
-    for c in sb.hook_calls():
-        print(f"  {c['args']} rc={c['rc']!r} stderr={c['stderr']!r}")
-        print(f"    {c['payload']}")
-    for a in sb.agents.values():
-        print(f"--- beat timeline of {a.name} (pane pid {a.pane_pid}):")
-        for s in a.sampler.timeline():
-            print(f"  {s}")
-        print(f"--- pane of {a.name}:")
-        print(a.pane())
-    print("--- mock requests:")
-    for r in sb.requests_seen():
-        b = r["body"]
-        summary = {k: b.get(k) for k in ("model", "stream")} if isinstance(b, dict) else b
-        print(f"  {r['method']} {r['path']} {json.dumps(summary)[:200]}")
-
-
-def capture(sb, mode, dest):
-    """Keeps the payloads a real CLI sent, for tests/fixtures/hooks/."""
-    out = os.path.join(dest, mode)
-    os.makedirs(out, exist_ok=True)
-    for i, c in enumerate(sb.hook_calls()):
-        with open(os.path.join(out, f"{i:02d}.json"), "w") as f:
-            json.dump({"args": c["args"], "payload": c["payload"], "tree": c["tree"]}, f,
-                      indent=1)
+def run_mode(mode, fn, pkg, opts, version, keep, cap):
+    """One mode in its own sandbox; returns (ok, the lines to print)."""
+    lines = []
+    say = lines.append
+    t0 = time.monotonic()
+    sb = Sandbox(mode, **opts)
+    ok = False
+    try:
+        st = fn(sb)
+        us = sorted(int(c["us"]) for c in sb.hook_calls() if (c["us"] or "").strip())
+        took = f"; hb-write took {us[0] / 1000:.1f} to {us[-1] / 1000:.1f} ms" if us else ""
+        say(f"e2e: ok   {mode} ({time.monotonic() - t0:.1f}s): statuses {st}; "
+            f"events {event_table(sb, mode)}{took}")
+        if cap:
+            capture(sb, mode, cap)
+        ok = True
+    except Exception as e:
+        say(f"e2e: FAIL {mode} ({time.monotonic() - t0:.1f}s): {e}")
+        if not isinstance(e, Failure):
+            say(traceback.format_exc().rstrip())
+        dump(sb, pkg, version, print=say)
+    finally:
+        sb.close(keep=keep and not ok)
+    return ok, lines
 
 
 def main(argv):
     keep = "--keep" in argv
     cap = None
-    if "--capture" in argv:
-        cap = argv[argv.index("--capture") + 1]
-        argv = [a for a in argv if a not in ("--capture", cap)]
-    args = [a for a in argv if not a.startswith("--")]
+    jobs = int(os.environ.get("HB_E2E_JOBS") or 2)
+    args = []
+    it = iter(argv)
+    for a in it:
+        if a == "--capture":
+            cap = next(it)
+        elif a == "--jobs":
+            jobs = int(next(it))
+        elif not a.startswith("--"):
+            args.append(a)
+    rts = runtimes()
+    modes = {}
+    for rt in rts:
+        modes.update(rt.MODES)
     if "--list" in argv:
-        print("\n".join(MODES))
+        print("\n".join(modes))
         return 0
-    picked = [m for m in MODES if not args or any(m.startswith(a) for a in args)]
+    picked = [m for m in modes if not args or any(m.startswith(a) for a in args)]
     if not picked:
         print(f"e2e: no mode matches {args}; see --list", file=sys.stderr)
         return 2
     assert_loopback_only()
-    print(f"e2e: versions {json.dumps(versions())}")
+    vers = versions([p for rt in rts for p in rt.PACKAGES] + ["node"])
+    print(f"e2e: versions {json.dumps(vers)}", flush=True)
+    t0 = time.monotonic()
     failed = []
-    for mode in picked:
-        fn, pkg, opts = MODES[mode]
-        t0 = time.monotonic()
-        sb = Sandbox(mode, **opts)
-        try:
-            st = fn(sb)
-            us = sorted(int(c["us"]) for c in sb.hook_calls() if (c["us"] or "").strip())
-            took = f"; hb-write took {us[0] / 1000:.1f} to {us[-1] / 1000:.1f} ms" if us else ""
-            print(f"e2e: ok   {mode} ({time.monotonic() - t0:.1f}s): statuses {st}; "
-                  f"events {event_table(sb, mode)}{took}")
-            if cap:
-                capture(sb, mode, cap)
-        except Exception as e:
-            failed.append(mode)
-            print(f"e2e: FAIL {mode} ({time.monotonic() - t0:.1f}s): {e}")
-            if not isinstance(e, Failure):
-                traceback.print_exc()
-            dump(sb, pkg)
-        finally:
-            sb.close(keep=keep or bool(failed and failed[-1] == mode and keep))
-    print(f"e2e: {len(picked) - len(failed)} of {len(picked)} modes passed"
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {}
+        for mode in picked:
+            fn, pkg, opts = modes[mode]
+            futures[pool.submit(run_mode, mode, fn, pkg, opts, vers.get(pkg), keep, cap)] = mode
+        for f in concurrent.futures.as_completed(futures):
+            ok, lines = f.result()
+            print("\n".join(lines), flush=True)
+            if not ok:
+                failed.append(futures[f])
+    print(f"e2e: {len(picked) - len(failed)} of {len(picked)} modes passed in "
+          f"{time.monotonic() - t0:.0f}s with {jobs} at a time"
           + (f"; failed: {' '.join(failed)}" if failed else ""))
     return 1 if failed else 0
 

@@ -34,6 +34,12 @@ DELAY = float(os.environ.get("MOCK_DELAY", "0"))
 FAIL_FIRST = [int(os.environ.get("MOCK_FAIL_FIRST", "0"))]
 # Codex: ask for escalated permissions (an approval prompt), unless 0.
 ESCALATE = os.environ.get("MOCK_ESCALATE", "1") != "0"
+# Chat-completions runtimes' shell tools: the tool's name -> its arguments
+# for COMMAND. A runtime whose shell tool has another name or shape is one
+# line here.
+CHAT_SHELL_TOOLS = {
+    "bash": lambda cmd: {"command": cmd},  # Pi
+}
 log_lock = threading.Lock()
 counter = [0]
 
@@ -230,18 +236,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
                            "total_tokens": 15})
         self.sse("response.completed", {"type": "response.completed", "response": done})
 
-    # --- OpenAI chat completions (Pi) -----------------------------------
+    # --- OpenAI chat completions (Pi, ...) -----------------------------
     def chat(self, body):
         model = body.get("model", "gpt-mock")
         names = [(t.get("function") or {}).get("name") for t in body.get("tools") or []
                  if isinstance(t, dict)]
-        call = "bash" in names and not has_tool_result(body.get("messages"))
+        shell = next((n for n in names if n in CHAT_SHELL_TOOLS), None)
+        call = shell is not None and not has_tool_result(body.get("messages"))
         cid = next_id("chatcmpl")
         base = {"id": cid, "object": "chat.completion.chunk", "created": 0, "model": model}
         self.start_sse()
         if call:
             tc = {"index": 0, "id": next_id("call"), "type": "function",
-                  "function": {"name": "bash", "arguments": json.dumps({"command": COMMAND})}}
+                  "function": {"name": shell,
+                               "arguments": json.dumps(CHAT_SHELL_TOOLS[shell](COMMAND))}}
             self.sse(None, dict(base, choices=[{"index": 0, "delta": {
                 "role": "assistant", "content": None, "tool_calls": [tc]}, "finish_reason": None}]))
             finish = "tool_calls"

@@ -1,127 +1,212 @@
-//! `hb-write --hook claude|codex`: a runtime's own hook events turned into
+//! `hb-write --hook RUNTIME`: a runtime's own hook events turned into
 //! native beats, so a runtime gets native heartbeats from one line of its
 //! configuration.
 //!
-//! A hook must never disturb the agent: Claude Code reads exit 2 as "block
-//! this tool call". So hook mode always exits 0, never writes to stdout,
-//! and on any problem writes one line to stderr and leaves every file as
-//! it was. Payloads are decoded by [`crate::payload`]: only the few
-//! members that matter, whatever a tool's output (Claude's
-//! `tool_response`) holds.
+//! The mechanics live here, once: read the payload, decode it
+//! ([`payload`]), find the runtime's pid ([`agent_pid`]), take the lock,
+//! write, and never disturb the agent. A hook always exits 0 and never
+//! writes to stdout (Claude Code reads exit 2 as "block this tool call";
+//! Copilot CLI denies a tool on exit 1 or 2). On a problem it leaves every
+//! file as it was and says so in one line: on stderr, or, for a runtime
+//! that shows or reads what a hook prints ([`Runtime::silent`]), appended
+//! to the agent's hook log ([`log`]) and nowhere else.
+//!
+//! Each runtime is a table in a file of its own ([`claude`], [`codex`],
+//! ...): its event names and what each asks of the beat, its notification
+//! types, and its quirks as functions (where its model can be found, a
+//! thread to ignore, a record to keep). Adding a runtime (README, "Adding
+//! a runtime"): one file here with a `RUNTIME`, one line in [`RUNTIMES`],
+//! a line in [`payload`] for each member no runtime read before, a
+//! fixture folder, an e2e scenario and an installer entry.
+
+pub mod agent_pid;
+mod claude;
+mod codex;
+pub mod log;
+pub mod payload;
 
 use crate::beat::{self, Beat};
 use crate::config::{self, Env};
 use crate::error::{quote, Error, Result};
 use crate::tick::{self, Decided, Then};
-use crate::{agent_pid, atomic, codex_thread, payload, proc, transcript};
+use crate::{atomic, proc};
+use payload::Fields;
 use std::ffi::OsString;
 use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Every runtime `--hook` knows, by the name it is called with.
+pub const RUNTIMES: &[&Runtime] = &[&claude::RUNTIME, &codex::RUNTIME];
 
 /// Payloads past this size are refused (Claude's PostToolUse carries the
 /// tool's whole response, so it can be large, but not unbounded).
 const MAX_PAYLOAD: u64 = 32 << 20;
 
-/// Did the caller ask for hook mode? Checked before parsing, so that even a
-/// parse error in hook mode exits 0.
-pub fn requested(args: &[OsString]) -> bool {
-    args.iter().any(|a| {
-        let b = a.as_encoded_bytes();
-        b == b"--hook" || b.starts_with(b"--hook=")
-    })
-}
-
+/// What an event asks of the heartbeat, as a runtime's table says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Runtime {
-    Claude,
-    Codex,
+pub enum Ask {
+    /// In a turn: a prompt submitted, a tool about to run or done.
+    Busy,
+    /// `ok`, idle: the session started, the turn ended or failed.
+    Idle,
+    /// Blocked on the operator: a permission dialog.
+    Waiting,
+    /// The session ended: hand the beat back to the sidecar.
+    End,
+    /// Look the payload's `notification_type` up in the runtime's
+    /// notification table.
+    ByType,
+    /// A known event that changes nothing (no file is touched, no line).
+    Nothing,
 }
 
-/// What an event asks of the heartbeat.
+/// What a hook call does, once its event is known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// A native beat with this status (and the payload's model, if any).
+    /// A native beat with this status (and the model, if one is known).
     Beat(&'static str),
     /// The session ended: hand the beat back to the sidecar.
     ClearNative,
+    /// Nothing to do.
+    Nothing,
+}
+
+/// One hook call as a runtime's functions see it.
+pub struct Call<'a> {
+    pub fields: &'a Fields,
+    pub env: Env<'a>,
+    /// The runtime's process, when the hook still has one above it.
+    pub runtime_pid: Option<u32>,
+}
+
+/// A runtime: its table and its quirks. Start from [`BASE`] and set what
+/// differs (`Runtime { name: "x", events: EVENTS, ..BASE }`).
+pub struct Runtime {
+    /// The name after `--hook`.
+    pub name: &'static str,
+    /// The runtime shows a hook's stderr to its user, or feeds its stdout
+    /// to the model, or takes either as a decision: the hook prints
+    /// nothing at all, even on a problem, and the line goes to the hook
+    /// log instead.
+    pub silent: bool,
+    /// The payload member that names the event (`hook_event_name`, ...).
+    pub event: fn(&Fields) -> Option<&str>,
+    /// Event name -> what it asks.
+    pub events: &'static [(&'static str, Ask)],
+    /// For [`Ask::ByType`]: `notification_type` -> what it asks.
+    pub notifications: &'static [(&'static str, Ask)],
+    /// A notification the table does not know: what it asks, or why it
+    /// changes nothing (Claude's older payloads name no type).
+    pub untyped: fn(&Fields) -> std::result::Result<Ask, String>,
+    /// The payload's model as the beat should say it.
+    pub payload_model: fn(String) -> String,
+    /// Where else this call can learn the model when its payload names
+    /// none (a transcript, the runtime's command line or environment),
+    /// before the existing beat's.
+    pub model: fn(&Call) -> Option<String>,
+    /// Is this call about something other than the agent's own session
+    /// (Codex's hidden threads), so that it changes nothing?
+    pub ignore: fn(&Call, &Path, &str) -> bool,
+    /// After the beat: what the runtime keeps beside it (Codex's session).
+    pub after: fn(&Call, &Path, &str) -> Result<()>,
+    /// Files the runtime's quirks keep beside the beat (dot-files, which
+    /// readers ignore), as names after `.NAME.`: `--remove` takes them.
+    pub records: &'static [&'static str],
+}
+
+/// The defaults: the event in `hook_event_name`, no notifications, no
+/// other source of the model, nothing ignored or kept.
+pub const BASE: Runtime = Runtime {
+    name: "",
+    silent: false,
+    event: |f| f.hook_event_name.as_deref(),
+    events: &[],
+    notifications: &[],
+    untyped: |_| Err("notification changes no status".into()),
+    payload_model: |m| m,
+    model: |_| None,
+    ignore: |_, _, _| false,
+    after: |_, _, _| Ok(()),
+    records: &[],
+};
+
+/// The runtime called `name`.
+pub fn runtime(name: &str) -> Option<&'static Runtime> {
+    RUNTIMES.iter().copied().find(|r| r.name == name)
+}
+
+/// Every file the runtimes' quirks keep for NAME (for `--remove`).
+pub fn records(dir: &Path, name: &str) -> Vec<PathBuf> {
+    RUNTIMES
+        .iter()
+        .flat_map(|r| r.records)
+        .map(|kind| record_path(dir, name, kind))
+        .collect()
+}
+
+/// `DIR/.NAME.KIND`: a runtime's record beside the beat.
+pub fn record_path(dir: &Path, name: &str, kind: &str) -> PathBuf {
+    dir.join(format!(".{name}.{kind}"))
+}
+
+/// Did the caller ask for hook mode? Checked before parsing, so that even a
+/// parse error in hook mode exits 0. Gives the runtime's name when it can
+/// be told (`--hook NAME` or `--hook=NAME`; empty when it cannot).
+pub fn requested(args: &[OsString]) -> Option<String> {
+    let mut it = args.iter().map(|a| a.as_encoded_bytes());
+    while let Some(a) = it.next() {
+        if a == b"--hook" {
+            let next = it.next().unwrap_or_default();
+            return Some(String::from_utf8_lossy(next).into_owned());
+        }
+        if let Some(v) = a.strip_prefix(b"--hook=") {
+            return Some(String::from_utf8_lossy(v).into_owned());
+        }
+    }
+    None
 }
 
 /// An event and the model it reports.
 #[derive(Debug, PartialEq)]
 pub struct Event {
     pub action: Action,
-    pub model: Option<String>,
-    pub transcript: Option<String>,
-    /// Codex: the session a SessionStart opens, the thread a notify ends.
-    pub session: Option<String>,
-    pub thread: Option<String>,
-    /// Codex SessionStart: record `session` as the agent's main thread.
-    pub starts_session: bool,
+    pub fields: Fields,
 }
 
-/// Maps a payload to what it asks of the heartbeat.
-pub fn interpret(runtime: Runtime, json: &str) -> std::result::Result<Event, String> {
-    let p = payload::read(json)?;
-    let event = p.hook_event_name;
-    let action = match (event.as_deref(), p.kind.as_deref()) {
-        (Some(ev), _) => claude_style(ev, p.notification_type.as_deref(), p.message.as_deref())?,
-        (None, Some("agent-turn-complete")) if runtime == Runtime::Codex => Action::Beat("ok"),
-        (None, Some(k)) => return Err(format!("unknown event type {}", quote(k))),
-        (None, None) => return Err("payload names no event".into()),
+/// Maps a payload to what it asks of the heartbeat, by the runtime's table.
+pub fn interpret(rt: &Runtime, json: &str) -> std::result::Result<Event, String> {
+    let fields = payload::read(json)?;
+    let action = action(rt, &fields)?;
+    Ok(Event { action, fields })
+}
+
+fn action(rt: &Runtime, f: &Fields) -> std::result::Result<Action, String> {
+    let name = (rt.event)(f).ok_or("payload names no event")?;
+    let ask = lookup(rt.events, name).ok_or_else(|| format!("unknown event {}", quote(name)))?;
+    let ask = match ask {
+        Ask::ByType => match f.notification_type.as_deref() {
+            Some(kind) => lookup(rt.notifications, kind)
+                .ok_or_else(|| format!("notification {} changes no status", quote(kind)))?,
+            None => (rt.untyped)(f)?,
+        },
+        other => other,
     };
-    let starts_session = event.as_deref() == Some("SessionStart");
-    Ok(Event {
-        action,
-        model: p.model,
-        transcript: p.transcript_path,
-        session: p.session_id,
-        thread: p.thread_id,
-        starts_session,
+    Ok(match ask {
+        Ask::Busy => Action::Beat("busy"),
+        Ask::Idle => Action::Beat("ok"),
+        Ask::Waiting => Action::Beat("waiting"),
+        Ask::End => Action::ClearNative,
+        Ask::ByType | Ask::Nothing => Action::Nothing,
     })
 }
 
-/// Claude Code's events; Codex's hooks use the same names.
-fn claude_style(
-    event: &str,
-    notification_type: Option<&str>,
-    message: Option<&str>,
-) -> std::result::Result<Action, String> {
-    Ok(match event {
-        "SessionStart" | "Stop" | "StopFailure" => Action::Beat("ok"),
-        // A subagent's end is not the turn's: the main agent carries on.
-        "UserPromptSubmit" | "PreToolUse" | "PostToolUse" | "PostToolUseFailure" | "PreCompact"
-        | "SubagentStart" | "SubagentStop" => Action::Beat("busy"),
-        "PermissionRequest" => Action::Beat("waiting"),
-        "SessionEnd" => Action::ClearNative,
-        "Notification" => notification(notification_type, message)?,
-        other => return Err(format!("unknown event {}", quote(other))),
-    })
-}
-
-/// A notification: a permission prompt or a question to the operator is
-/// `waiting`; the idle prompt is `ok`. Older payloads have no type, only a
-/// message ("Claude needs your permission to use Bash", "Claude is waiting
-/// for your input").
-fn notification(kind: Option<&str>, message: Option<&str>) -> std::result::Result<Action, String> {
-    match kind {
-        Some("permission_prompt") | Some("elicitation_dialog") => Ok(Action::Beat("waiting")),
-        Some("idle_prompt") => Ok(Action::Beat("ok")),
-        Some(other) => Err(format!("notification {} changes no status", quote(other))),
-        None => {
-            let m = message.unwrap_or("");
-            if mentions(m, "permission") {
-                Ok(Action::Beat("waiting"))
-            } else if mentions(m, "waiting for your input") || mentions(m, "idle") {
-                Ok(Action::Beat("ok"))
-            } else {
-                Err("notification changes no status".into())
-            }
-        }
-    }
+fn lookup(table: &[(&str, Ask)], key: &str) -> Option<Ask> {
+    table.iter().find(|(k, _)| *k == key).map(|(_, a)| *a)
 }
 
 /// Does `text` contain `word` (ASCII, any case)? A plain scan: the words
 /// are short, and a substring searcher costs the binary more than it saves.
-fn mentions(text: &str, word: &str) -> bool {
+pub fn mentions(text: &str, word: &str) -> bool {
     text.as_bytes()
         .windows(word.len())
         .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
@@ -139,26 +224,41 @@ pub struct Args {
     pub payload: Option<OsString>,
 }
 
+/// Where a hook call stands, for its report: the runtime, once known, and
+/// where its log is, once the directory and NAME are.
+#[derive(Default)]
+struct Report {
+    silent: bool,
+    dir: Option<PathBuf>,
+    name: Option<String>,
+    warning: Option<String>,
+}
+
 /// Carries out a hook call; any `Err` is the one line to report, and a
-/// warning (the lock was not had) goes into `warning`.
-fn run(a: Args, env: Env, warning: &mut Option<String>) -> Result<()> {
-    let runtime = match a.runtime.as_str() {
-        "claude" => Runtime::Claude,
-        "codex" => Runtime::Codex,
-        "" => return Err(Error::usage("--hook needs a runtime")),
-        other => {
+/// warning (the lock was not had) goes into the report.
+fn run(a: Args, env: Env, report: &mut Report) -> Result<()> {
+    let rt = match runtime(&a.runtime) {
+        Some(rt) => rt,
+        None if a.runtime.is_empty() => return Err(Error::usage("--hook needs a runtime")),
+        None => {
+            let known: Vec<&str> = RUNTIMES.iter().map(|r| r.name).collect();
             return Err(Error::usage(format!(
-                "unknown runtime {}: claude or codex",
-                quote(other)
-            )))
+                "unknown runtime {}: {}",
+                quote(&a.runtime),
+                known.join(", ")
+            )));
         }
     };
+    report.silent = rt.silent;
+    // The directory first: a silent runtime's problems are logged there.
+    let dir = config::resolve_dir(a.dir, env)?;
+    report.dir = Some(dir.clone());
     let name =
         env("MOSAIC_AGENT_NAME").ok_or_else(|| Error::usage("MOSAIC_AGENT_NAME is not set"))?;
     let name = beat::check_name_os(&name)
         .map_err(|why| Error::usage(format!("MOSAIC_AGENT_NAME: {why}")))?
         .to_string();
-    let dir = config::resolve_dir(a.dir, env)?;
+    report.name = Some(name.clone());
     // Unused here, but a bad value is still bad input, as in every mode.
     config::resolve_interval(a.interval, env)?;
 
@@ -169,53 +269,44 @@ fn run(a: Args, env: Env, warning: &mut Option<String>) -> Result<()> {
         None => String::from_utf8(read_stdin()?)
             .map_err(|_| Error::usage("payload is not valid UTF-8"))?,
     };
-    let event = interpret(runtime, &payload).map_err(Error::Usage)?;
+    let event = interpret(rt, &payload).map_err(Error::Usage)?;
     // An explicit --model (from the hook's configuration) beats the payload's.
-    let model = match runtime {
-        Runtime::Claude => event.model.map(transcript::model_id),
-        _ => event.model,
-    };
-    let model = a.model.or(model);
-    if let Some(m) = &model {
+    let given = a.model.or(event.fields.model.clone().map(rt.payload_model));
+    if let Some(m) = &given {
         beat::check_model(m).map_err(|why| Error::usage(format!("model {}: {why}", quote(m))))?;
     }
-    if a.dry_run {
+    if a.dry_run || event.action == Action::Nothing {
         return Ok(());
     }
-    if runtime == Runtime::Codex {
-        // A notify about another thread (the TUI's title generation) is
-        // not the agent's turn ending.
-        if let Some(t) = event.thread.as_deref() {
-            if codex_thread::is_other_thread(&dir, &name, t) {
-                return Ok(());
-            }
-        }
+    let call = Call {
+        fields: &event.fields,
+        env,
+        runtime_pid: agent_pid::of_this_hook(&name),
+    };
+    if (rt.ignore)(&call, &dir, &name) {
+        return Ok(());
     }
-    let warn = &mut |w: String| *warning = Some(w);
-    let transcript = event.transcript.as_deref();
-    let done = match event.action {
-        Action::ClearNative => tick::clear_native(&dir, &name, warn),
+    let warn = &mut |w: String| report.warning = Some(w);
+    match event.action {
+        Action::Nothing => {}
+        Action::ClearNative => tick::clear_native(&dir, &name, warn)?,
         Action::Beat(status) => {
+            // The model: given, else what the runtime makes available
+            // (read before the lock is taken), else the beat's own, so a
+            // busy/ok flip never loses it.
+            let model =
+                given.or_else(|| (rt.model)(&call).filter(|m| beat::check_model(m).is_ok()));
             tick::write_given(&dir, &name, Then::Touch, warn, |old| {
                 // The runtime's own pid; when the hook outlived it, the
                 // existing beat's while that lives, else nothing is written.
-                let kept = old.filter(|b| pid_still_ours(b));
-                let (pid, pstart) = match agent_pid::of_this_hook(&name) {
-                    Some(p) => (p, None),
-                    None => match kept {
-                        Some(b) => (b.pid, b.pstart),
-                        None => {
-                            return Err(Error::usage(
-                                "no agent to name: the hook's runtime is gone, and so is the beat's pid",
-                            ))
-                        }
-                    },
+                let (pid, pstart) = match (call.runtime_pid, old.filter(|b| pid_still_ours(b))) {
+                    (Some(p), _) => (p, None),
+                    (None, Some(b)) => (b.pid, b.pstart),
+                    (None, None) => return Err(Error::usage(
+                        "no agent to name: the hook's runtime is gone, and so is the beat's pid",
+                    )),
                 };
-                // The model: the payload's, else the transcript's, else the
-                // one the beat has, so a busy/ok flip never loses it.
-                let model = model
-                    .or_else(|| transcript.and_then(transcript_model))
-                    .or_else(|| old.and_then(|b| b.model.clone()));
+                let model = model.or_else(|| old.and_then(|b| b.model.clone()));
                 Ok(Some(Decided {
                     pid,
                     status: status.into(),
@@ -227,15 +318,10 @@ fn run(a: Args, env: Env, warning: &mut Option<String>) -> Result<()> {
             if atomic::should_sweep() {
                 tick::sweep(&dir, &name);
             }
-            Ok(())
         }
-    };
-    // After the beat, which created the directory if need be.
-    if let (Runtime::Codex, true, Some(s)) = (runtime, event.starts_session, &event.session) {
-        done?;
-        return codex_thread::record(&dir, &name, s);
     }
-    done
+    // After the beat, which created the directory if need be.
+    (rt.after)(&call, &dir, &name)
 }
 
 /// The payload on stdin, refused past [`MAX_PAYLOAD`]. Plain reads of fd 0
@@ -266,14 +352,6 @@ fn read_stdin() -> Result<Vec<u8>> {
     }
 }
 
-/// The model in a Claude Code transcript, when the path is absolute.
-fn transcript_model(path: &str) -> Option<String> {
-    let path = std::path::Path::new(path);
-    path.is_absolute()
-        .then(|| transcript::last_model(path))
-        .flatten()
-}
-
 /// Is the existing beat's pid worth keeping? Not when it is from another
 /// host, nor when that process is gone or was reused (a beat left by an
 /// earlier session): keeping it would report a live agent as dead for as
@@ -283,68 +361,49 @@ fn pid_still_ours(b: &Beat) -> bool {
 }
 
 /// Hook mode's whole life: whatever happens, the caller exits 0, and at
-/// most one line reaches stderr (an error, else a warning).
-pub fn main(args: Result<Args>, env: Env) {
-    let mut warning = None;
-    // Error's Display escapes control characters: always one line.
-    let line = match args.and_then(|a| run(a, env, &mut warning)) {
-        Err(e) => Some(e.to_string()),
-        Ok(()) => warning,
+/// most one line is reported (an error, else a warning): on stderr, or
+/// for a silent runtime in its hook log. `runtime` is the name the
+/// arguments gave, so that even a parse error is reported the runtime's way.
+pub fn main(args: Result<Args>, runtime_name: &str, env: Env) {
+    let mut report = Report {
+        silent: runtime(runtime_name).is_some_and(|r| r.silent),
+        ..Report::default()
     };
-    if let Some(line) = line {
+    // Error's Display escapes control characters: always one line.
+    let line = match args.and_then(|a| run(a, env, &mut report)) {
+        Err(e) => Some(e.to_string()),
+        Ok(()) => report.warning.take(),
+    };
+    let Some(line) = line else { return };
+    if report.silent {
+        if report.dir.is_none() {
+            report.dir = config::resolve_dir(None, env).ok();
+        }
+        if let Some(dir) = &report.dir {
+            log::append(dir, report.name.as_deref(), runtime_name, &line);
+        }
+    } else {
         crate::cli::eprint_line(&format!("hb-write: hook: {line}"));
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::payload::check_json;
     use super::*;
-    use crate::payload::check_json;
 
-    fn ev(rt: Runtime, json: &str) -> std::result::Result<Event, String> {
-        interpret(rt, json)
-    }
+    const CLAUDE: &Runtime = &claude::RUNTIME;
 
-    #[test]
-    fn claude_events_map_to_statuses() {
-        let s = |json: &str| ev(Runtime::Claude, json).map(|e| e.action);
-        assert_eq!(
-            s(r#"{"hook_event_name":"UserPromptSubmit","prompt":"hi"}"#),
-            Ok(Action::Beat("busy"))
-        );
-        assert_eq!(
-            s(r#"{"hook_event_name":"PreToolUse","tool_input":{"a":[1,2,{"b":null}]}}"#),
-            Ok(Action::Beat("busy"))
-        );
-        assert_eq!(
-            s(r#"{"hook_event_name":"Stop","stop_hook_active":false}"#),
-            Ok(Action::Beat("ok"))
-        );
-        assert_eq!(
-            s(r#"{"hook_event_name":"Notification","notification_type":"permission_prompt"}"#),
-            Ok(Action::Beat("waiting"))
-        );
-        assert_eq!(
-            s(r#"{"hook_event_name":"Notification","notification_type":"idle_prompt"}"#),
-            Ok(Action::Beat("ok"))
-        );
-        assert_eq!(
-            s(
-                r#"{"hook_event_name":"Notification","message":"Claude needs your permission to use Bash"}"#
-            ),
-            Ok(Action::Beat("waiting"))
-        );
-        assert_eq!(
-            s(r#"{"hook_event_name":"SessionEnd","reason":"exit"}"#),
-            Ok(Action::ClearNative)
-        );
-        assert!(s(r#"{"hook_event_name":"Bogus"}"#).is_err());
-        assert!(s(r#"{"session_id":"x"}"#).is_err());
+    fn ev(rt: &Runtime, json: &str) -> std::result::Result<Event, String> {
+        interpret(rt, json).map(|mut e| {
+            e.fields.model = e.fields.model.map(rt.payload_model);
+            e
+        })
     }
 
     #[test]
     fn models_come_as_strings_or_objects() {
-        let m = |json: &str| ev(Runtime::Claude, json).map(|e| e.model);
+        let m = |json: &str| ev(CLAUDE, json).map(|e| e.fields.model);
         assert_eq!(
             m(r#"{"hook_event_name":"SessionStart","model":"claude-opus-4"}"#),
             Ok(Some("claude-opus-4".into()))
@@ -364,42 +423,28 @@ mod tests {
     }
 
     #[test]
-    fn codex_notify_turn_complete_is_ok() {
-        let e = ev(
-            Runtime::Codex,
-            r#"{"type":"agent-turn-complete","thread-id":"t","input-messages":["a"],"last-assistant-message":"done"}"#,
-        );
-        assert_eq!(e.map(|e| e.action), Ok(Action::Beat("ok")));
-        assert!(ev(Runtime::Claude, r#"{"type":"agent-turn-complete"}"#).is_err());
-    }
-
-    #[test]
     fn what_a_json_library_might_refuse_elsewhere_in_a_payload_costs_nothing() {
         // A lone surrogate and a number past f64 in a tool's response.
         let e = ev(
-            Runtime::Claude,
+            CLAUDE,
             r#"{"hook_event_name":"PostToolUse","tool_response":{"s":"\ud800","n":1e400,"m":123456789012345678901234567890},"model":"opus"}"#,
         )
         .unwrap();
         assert_eq!(
-            (e.action, e.model.as_deref()),
+            (e.action, e.fields.model.as_deref()),
             (Action::Beat("busy"), Some("opus"))
         );
         // In a member that matters, the field is absent: the beat keeps
         // the model it had.
-        let e = ev(
-            Runtime::Claude,
-            r#"{"hook_event_name":"Stop","model":"\ud800"}"#,
-        )
-        .unwrap();
-        assert_eq!((e.action, e.model), (Action::Beat("ok"), None));
+        let e = ev(CLAUDE, r#"{"hook_event_name":"Stop","model":"\ud800"}"#).unwrap();
+        assert_eq!((e.action, e.fields.model), (Action::Beat("ok"), None));
     }
 
     #[test]
     fn strings_are_unescaped_by_nanoserde() {
         let m = |lit: &str| {
             let json = format!(r#"{{"hook_event_name":"Stop","model":{lit}}}"#);
-            ev(Runtime::Claude, &json).map(|e| e.model)
+            ev(CLAUDE, &json).map(|e| e.fields.model)
         };
         assert_eq!(m(r#""""#), Ok(Some("".into())));
         assert_eq!(m(r#""plain é 模""#), Ok(Some("plain é 模".into())));
@@ -483,24 +528,21 @@ mod tests {
             r#"{"hook_event_name":"Stop","x":]}"#,
             r#"]{"hook_event_name":"Stop"}"#,
         ] {
-            assert!(ev(Runtime::Claude, junk).is_err(), "{junk:?}");
+            assert!(ev(CLAUDE, junk).is_err(), "{junk:?}");
             assert!(check_json(junk.as_bytes()).is_err(), "{junk:?}");
         }
         let unclosed = format!(r#"{{"hook_event_name":"Stop","x":{}"#, "[".repeat(100_000));
-        assert!(ev(Runtime::Claude, &unclosed).is_err());
+        assert!(ev(CLAUDE, &unclosed).is_err());
         // Deep nesting costs no stack, skipped or in the model.
         for json in [deep("[", "]"), deep(r#"{"a":"#, "}")] {
-            assert_eq!(
-                ev(Runtime::Claude, &json).map(|e| e.action),
-                Ok(Action::Beat("ok"))
-            );
+            assert_eq!(ev(CLAUDE, &json).map(|e| e.action), Ok(Action::Beat("ok")));
         }
         let json = format!(
             r#"{{"hook_event_name":"Stop","model":{{"id":{}1{}}}}}"#,
             "[".repeat(100_000),
             "]".repeat(100_000)
         );
-        assert_eq!(ev(Runtime::Claude, &json).map(|e| e.model), Ok(None));
+        assert_eq!(ev(CLAUDE, &json).map(|e| e.fields.model), Ok(None));
     }
 
     #[test]
@@ -521,25 +563,22 @@ mod tests {
         ] {
             let json = format!(r#"{{"x":{n},"hook_event_name":"Stop","y":{n}}}"#);
             assert_eq!(
-                ev(Runtime::Claude, &json).map(|e| e.action),
+                ev(CLAUDE, &json).map(|e| e.action),
                 Ok(Action::Beat("ok")),
                 "{n}"
             );
             assert_eq!(check_json(n.as_bytes()), Ok(()), "{n}");
         }
         // A number where text is wanted is no text.
-        let e = ev(
-            Runtime::Claude,
-            r#"{"hook_event_name":"Stop","model":1e+400}"#,
-        );
-        assert_eq!(e.map(|e| e.model), Ok(None));
+        let e = ev(CLAUDE, r#"{"hook_event_name":"Stop","model":1e+400}"#);
+        assert_eq!(e.map(|e| e.fields.model), Ok(None));
     }
 
     #[test]
     fn a_model_object_gives_its_id_else_its_display_name() {
         let m = |model: &str| {
             let json = format!(r#"{{"hook_event_name":"SessionStart","model":{model}}}"#);
-            ev(Runtime::Claude, &json).unwrap().model
+            ev(CLAUDE, &json).unwrap().fields.model
         };
         assert_eq!(
             m(r#"{"display_name":"Opus","id":"op\u0075s"}"#).as_deref(),
@@ -559,27 +598,21 @@ mod tests {
         // The last of repeated keys wins, at either level.
         assert_eq!(m(r#"{"id":"a","id":"b"}"#).as_deref(), Some("b"));
         let e = ev(
-            Runtime::Claude,
+            CLAUDE,
             r#"{"model":"a","hook_event_name":"Stop","model":"b"}"#,
         );
-        assert_eq!(e.unwrap().model.as_deref(), Some("b"));
+        assert_eq!(e.unwrap().fields.model.as_deref(), Some("b"));
     }
 
     #[test]
     fn keys_are_unescaped_and_skipped_values_read_laxly() {
-        let e = ev(Runtime::Claude, r#"{"hook_event_nam\u0065":"Stop"}"#);
+        let e = ev(CLAUDE, r#"{"hook_event_nam\u0065":"Stop"}"#);
         assert_eq!(e.map(|e| e.action), Ok(Action::Beat("ok")));
         // What nanoserde takes inside a skipped value costs nothing.
         for lax in [r#"[1 2]"#, r#"[}"#, "01", r#"{"a":1,}"#] {
             let json = format!(r#"{{"x":{lax},"hook_event_name":"Stop",}}"#);
-            assert!(ev(Runtime::Claude, &json).is_ok(), "{json}");
+            assert!(ev(CLAUDE, &json).is_ok(), "{json}");
         }
-    }
-
-    #[test]
-    fn a_subagent_ending_leaves_the_turn_busy() {
-        let e = ev(Runtime::Claude, r#"{"hook_event_name":"SubagentStop"}"#).unwrap();
-        assert_eq!(e.action, Action::Beat("busy"));
     }
 
     #[test]
@@ -592,7 +625,7 @@ mod tests {
             "[]",
             r#"{"hook_event_name":"Stop","x":}"#,
         ] {
-            assert!(ev(Runtime::Claude, junk).is_err(), "{junk:?}");
+            assert!(ev(CLAUDE, junk).is_err(), "{junk:?}");
         }
     }
 }

@@ -1,0 +1,128 @@
+//! Codex: hooks in `hooks.json` with Claude Code's event names, run
+//! directly (no shell), and `notify`, a program Codex runs with a JSON
+//! argument at the end of every turn of every thread.
+//!
+//! Which thread an agent's beat follows: Codex's TUI runs hidden threads
+//! beside the operator's (title generation), and `notify` reports every
+//! thread's `agent-turn-complete`: an `ok` from the title thread once
+//! replaced `waiting` while an approval prompt stayed open. The
+//! SessionStart hook names the session (its `session_id` is the main
+//! thread's id), and is recorded in `DIR/.NAME.codex-session`, a dot-file
+//! readers ignore; a notify whose `thread-id` is another thread's then
+//! changes nothing. Without a record (notify configured, hooks not
+//! trusted) every notify counts.
+
+use super::{record_path, Ask, Call, Runtime, BASE};
+use crate::error::{Error, Result};
+use std::path::Path;
+use Ask::*;
+
+pub const RUNTIME: Runtime = Runtime {
+    name: "codex",
+    // A hook's event, else notify's `type`.
+    event: |f| f.hook_event_name.as_deref().or(f.kind.as_deref()),
+    events: &[
+        ("SessionStart", Idle),
+        ("UserPromptSubmit", Busy),
+        ("PreToolUse", Busy),
+        ("PostToolUse", Busy),
+        ("PermissionRequest", Waiting),
+        ("Stop", Idle),
+        ("SessionEnd", End),
+        ("agent-turn-complete", Idle),
+    ],
+    ignore,
+    after,
+    records: &[RECORD],
+    ..BASE
+};
+
+/// `.NAME.codex-session`.
+const RECORD: &str = "codex-session";
+
+/// A session id is a UUID; anything longer is not one of Codex's.
+const MAX_ID: usize = 128;
+
+/// A notify about another thread (the TUI's title generation) is not the
+/// agent's turn ending.
+fn ignore(c: &Call, dir: &Path, name: &str) -> bool {
+    c.fields
+        .thread_id
+        .as_deref()
+        .is_some_and(|t| is_other_thread(dir, name, t))
+}
+
+/// SessionStart: record the session as the agent's main thread.
+fn after(c: &Call, dir: &Path, name: &str) -> Result<()> {
+    match (c.fields.hook_event_name.as_deref(), &c.fields.session_id) {
+        (Some("SessionStart"), Some(s)) => record(dir, name, s),
+        _ => Ok(()),
+    }
+}
+
+/// Records the session's main thread, replacing any earlier session's.
+pub fn record(dir: &Path, name: &str, session_id: &str) -> Result<()> {
+    if session_id.is_empty() || session_id.len() > MAX_ID || session_id.contains('\n') {
+        return Ok(());
+    }
+    let path = record_path(dir, name, RECORD);
+    let tmp = dir.join(format!(".{name}.codex-session.{}", crate::proc::own_pid()));
+    let fail = |verb: &str, p: &Path, e: std::io::Error| {
+        Error::System(format!(
+            "unable to {verb} {}: {}",
+            p.display(),
+            crate::error::os_message(&e)
+        ))
+    };
+    std::fs::write(&tmp, session_id).map_err(|e| fail("write", &tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        fail("rename", &path, e)
+    })
+}
+
+/// Is this notify from a thread other than the recorded session's?
+pub fn is_other_thread(dir: &Path, name: &str, thread_id: &str) -> bool {
+    match std::fs::read(record_path(dir, name, RECORD)) {
+        Ok(main) if main.len() <= MAX_ID => main != thread_id.as_bytes(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hooks::{interpret, Action};
+
+    #[test]
+    fn notify_turn_complete_is_ok() {
+        let e = interpret(
+            &RUNTIME,
+            r#"{"type":"agent-turn-complete","thread-id":"t","input-messages":["a"],"last-assistant-message":"done"}"#,
+        );
+        assert_eq!(e.map(|e| e.action), Ok(Action::Beat("ok")));
+        let e = interpret(&RUNTIME, r#"{"hook_event_name":"PermissionRequest"}"#);
+        assert_eq!(e.map(|e| e.action), Ok(Action::Beat("waiting")));
+        assert!(interpret(&RUNTIME, r#"{"type":"other"}"#).is_err());
+    }
+
+    #[test]
+    fn only_the_recorded_sessions_thread_counts() {
+        let dir = std::env::temp_dir().join(format!("hb-codex-thread-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // No record: every thread counts.
+        assert!(!is_other_thread(&dir, "a", "t1"));
+        record(&dir, "a", "t1").unwrap();
+        assert!(!is_other_thread(&dir, "a", "t1"));
+        assert!(is_other_thread(&dir, "a", "title-thread"));
+        // Another agent's record is its own.
+        assert!(!is_other_thread(&dir, "b", "title-thread"));
+        // A new session replaces the old.
+        record(&dir, "a", "t2").unwrap();
+        assert!(is_other_thread(&dir, "a", "t1"));
+        // Junk is not recorded.
+        record(&dir, "a", &"x".repeat(200)).unwrap();
+        assert!(!is_other_thread(&dir, "a", "t2"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,158 @@
+"""Codex: `codex exec` over the user's own hooks, the TUI, and two TUIs at
+once, configured by `hb-install-hooks codex`.
+"""
+
+import json
+import os
+import subprocess
+import time
+
+from harness import (
+    Failure, check, deadline_wait, MODS, HOLD, check_common, check_exited, check_hooks_quiet,
+    check_model_kept, check_pids, hold_waiting, install_hooks, statuses)
+
+PACKAGES = ["codex"]
+
+CODEX_BIN_DIR = os.path.join(MODS, "@openai", "codex-linux-x64", "vendor",
+                             "x86_64-unknown-linux-musl", "bin")
+CODEX_MODEL = "gpt-hb-mock"
+
+
+def codex_setup(sb, approval="on-request", sandbox="read-only", features_extra="",
+                user_hooks=False):
+    chome = os.path.join(sb.home, ".codex")
+    os.makedirs(chome, exist_ok=True)
+    with open(os.path.join(chome, "config.toml"), "w") as f:
+        f.write(f"""model = "{CODEX_MODEL}"
+model_provider = "hbmock"
+approval_policy = "{approval}"
+sandbox_mode = "{sandbox}"
+check_for_update_on_startup = false
+
+[model_providers.hbmock]
+name = "hb mock"
+base_url = "{sb.base}/v1"
+wire_api = "responses"
+env_key = "HB_MOCK_KEY"
+request_max_retries = 0
+stream_max_retries = 0
+
+[analytics]
+enabled = false
+
+# No plugin, app or update fetches ({features_extra}).
+[features]
+plugins = false
+remote_plugin = false
+apps = false
+in_app_updates = false
+{features_extra}
+
+[projects."{sb.work}"]
+trust_level = "trusted"
+""")
+    sb.env["PATH"] = CODEX_BIN_DIR + ":" + sb.env["PATH"]
+    env = {"CODEX_HOME": chome, "HB_MOCK_KEY": "hb-mock-key", "RUST_LOG": "warn"}
+    if user_hooks:
+        # The user's own hook (untrusted: Codex exec skips it silently).
+        with open(os.path.join(chome, "hooks.json"), "w") as f:
+            json.dump({"hooks": {"Stop": [{"hooks": [{"type": "command",
+                                                      "command": "true"}]}]}}, f, indent=2)
+            f.write("\n")
+        # Install, uninstall: the user's files come back byte for byte,
+        # with Codex's own trust step in between.
+        files = [os.path.join(chome, n) for n in ("config.toml", "hooks.json")]
+        before = [open(p, "rb").read() for p in files]
+        install_hooks(sb, "codex", env)
+        install_hooks(sb, "codex", env, "--uninstall")
+        after = [open(p, "rb").read() for p in files]
+        check(before == after, f"--uninstall left {after!r}, the user had {before!r}")
+    out = install_hooks(sb, "codex", env)
+    check("trusted" in out, f"hb-install-hooks trusted nothing: {out}")
+    check("nothing to change" in install_hooks(sb, "codex", env), "a second install changed")
+    return env
+
+
+def codex_exec(sb):
+    env = codex_setup(sb, approval="never", sandbox="danger-full-access", user_hooks=True)
+    a = sb.start("cx-exec", [os.path.join(CODEX_BIN_DIR, "codex"), "exec",
+                             "--skip-git-repo-check", "run the tool"], env)
+    check_exited(a, timeout=60)
+    check_common(sb, a, CODEX_MODEL)
+    st = statuses(a.sampler.samples)
+    check("busy" in st, f"never busy: {st}")
+    check(os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), "the tool never ran")
+    check("Could not resolve host" not in a.pane(), "codex still tried a host by name")
+    return st
+
+
+def codex_tui_drive(sb, a):
+    """One approval turn in a Codex TUI (its SessionStart hook runs with
+    the first prompt)."""
+    deadline_wait(lambda: "Ask Codex" in a.pane() or "\u203a" in a.pane(), 30, "codex's prompt")
+    a.type_line("run the tool")
+    hold_waiting(a)
+    check("Would you like to run" in a.pane(), "no approval prompt in the pane")
+    a.keys("Enter")  # "1. Yes, proceed"
+    deadline_wait(lambda: os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), 30,
+                  "the tool to run")
+    a.wait_status("ok", timeout=30)
+    m = a.sampler.mark()
+    time.sleep(HOLD)  # idle at the prompt: ok stays ok
+    idle = a.sampler.since(m)
+    check(all(s.get("status") == "ok" for s in idle), f"idle beat not ok: {idle[:3]}")
+
+
+def codex_quit(a):
+    for _ in range(3):
+        if not a.alive():
+            break
+        a.keys("C-c")
+        try:
+            deadline_wait(lambda: not a.alive(), 5, "codex to quit")
+        except Failure:
+            pass
+    check_exited(a)
+
+
+def codex_tui_embedded(sb):
+    env = codex_setup(sb, features_extra="daemon_auto_start = false")
+    a = sb.start("cx-tui", [os.path.join(CODEX_BIN_DIR, "codex")], env)
+    codex_tui_drive(sb, a)
+    codex_quit(a)
+    check_common(sb, a, CODEX_MODEL)
+    st = statuses(a.sampler.samples)
+    check("busy" in st and "waiting" in st, f"statuses {st}")
+    return st
+
+
+def codex_tui_two_agents(sb):
+    """Two TUIs of one user at once, configured by hb-install-hooks alone
+    (which turns Codex's shared app-server daemon off): each agent's beats
+    land in its own file, with its own pid."""
+    env = codex_setup(sb)
+    codex = os.path.join(CODEX_BIN_DIR, "codex")
+    a = sb.start("cx-one", [codex], env)
+    b = sb.start("cx-two", [codex], env)
+    codex_tui_drive(sb, a)
+    os.remove(os.path.join(sb.work, "hb-e2e-tool-ran"))
+    codex_tui_drive(sb, b)
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    check(not any("app-server-daemon" in l and sb.root in l for l in ps.splitlines()),
+          "a shared Codex daemon runs")
+    for x in (a, b):
+        codex_quit(x)
+    for x in (a, b):
+        check_pids(x.sampler.samples, x.pane_pid)
+        check_model_kept(x.sampler.samples, CODEX_MODEL)
+        st = statuses(x.sampler.samples)
+        check("busy" in st and "waiting" in st, f"{x.name}: statuses {st}")
+    check_hooks_quiet(sb)
+    return {x.name: statuses(x.sampler.samples) for x in (a, b)}
+
+
+MODES = {
+    "codex-exec-0.171.0": (codex_exec, "codex", {"delay": 1.5, "escalate": False}),
+    "codex-tui-embedded-0.171.0": (codex_tui_embedded, "codex", {"delay": 1.0}),
+    "codex-tui-default-two-agents-0.171.0": (codex_tui_two_agents, "codex", {"delay": 1.0}),
+}
