@@ -84,6 +84,7 @@ pub fn runtime_pid(
         if !SHELLS.contains(&p.comm.as_str()) {
             return match (carries(pid), carrier) {
                 (Some(false), Some(shell)) => Some(shell),
+                (Some(true), _) => Some(launcher(pid, p.ppid, &lookup, &carries)),
                 _ => Some(pid),
             };
         }
@@ -95,6 +96,37 @@ pub fn runtime_pid(
     // Shells all the way up: an interactive shell ran the hook by hand.
     None
 }
+
+/// The process that started the runtime `pid` (whose parent is `ppid`),
+/// when the runtime is the second of a pair: Gemini CLI, Qwen Code and
+/// Copilot CLI relaunch themselves (a node wrapper, then the runtime as
+/// its child; both live for the session). The wrapper is the process the
+/// launcher started, the pane's, which the sidecar watches, so the beat
+/// names it, and its pid does not flip between the sidecar's beats and the
+/// hooks'. Climbs while the parent is no shell or reaper and carries the
+/// agent's name too, at most [`MAX_PAIR`] steps; else `pid` itself.
+fn launcher(
+    mut pid: u32,
+    mut ppid: u32,
+    lookup: &impl Fn(u32) -> Option<Proc>,
+    carries: &impl Fn(u32) -> Option<bool>,
+) -> u32 {
+    for _ in 0..MAX_PAIR {
+        if ppid <= 1 {
+            break;
+        }
+        let Some(p) = lookup(ppid) else { break };
+        let name = p.comm.as_str();
+        if SHELLS.contains(&name) || REAPERS.contains(&name) || carries(ppid) != Some(true) {
+            break;
+        }
+        (pid, ppid) = (ppid, p.ppid);
+    }
+    pid
+}
+
+/// How many wrappers may stand above a runtime.
+const MAX_PAIR: usize = 2;
 
 /// This hook's runtime: [`runtime_pid`] from the real parent.
 pub fn of_this_hook(name: &str) -> Option<u32> {
@@ -152,6 +184,46 @@ mod tests {
         // The name only on the hook's own command line: nobody carries it.
         let t = [(900, "claude", 10), (901, "sh", 900)];
         assert_eq!(runtime_pid(901, tree(&t), |_| Some(false)), Some(900));
+    }
+
+    #[test]
+    fn a_runtime_started_by_a_wrapper_is_named_by_the_wrapper() {
+        // tmux -> node wrapper (the pane) -> node runtime -> bash -c -> hook.
+        let t = [
+            (10, "tmux: server", 1),
+            (900, "node", 10),
+            (901, "node", 900),
+            (902, "bash", 901),
+        ];
+        let carries = |pid| Some(pid >= 900);
+        assert_eq!(runtime_pid(902, tree(&t), carries), Some(900));
+        // A helper between the hook and the runtime carries the name too.
+        let t = [
+            (10, "tmux: server", 1),
+            (900, "node", 10),
+            (901, "node", 900),
+            (905, "node", 901),
+        ];
+        assert_eq!(runtime_pid(905, tree(&t), carries), Some(900));
+        // Never past a shell, a reaper, or a process without the name.
+        let t = [(10, "bash", 1), (900, "copilot", 10), (901, "sh", 900)];
+        assert_eq!(runtime_pid(901, tree(&t), all), Some(900));
+        let t = [(10, "systemd", 1), (900, "node", 10), (901, "node", 900)];
+        assert_eq!(runtime_pid(901, tree(&t), all), Some(900));
+        let t = [(800, "node", 1), (900, "node", 800), (901, "sh", 900)];
+        assert_eq!(runtime_pid(901, tree(&t), |p| Some(p != 800)), Some(900));
+        // Unreadable environments: the runtime itself.
+        assert_eq!(runtime_pid(901, tree(&t), |_| None), Some(900));
+        // At most MAX_PAIR wrappers.
+        let t = [
+            (1, "init", 0),
+            (896, "node", 1),
+            (897, "node", 896),
+            (898, "node", 897),
+            (899, "node", 898),
+            (900, "node", 899),
+        ];
+        assert_eq!(runtime_pid(900, tree(&t), all), Some(898));
     }
 
     #[test]
