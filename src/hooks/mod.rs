@@ -22,6 +22,7 @@
 pub mod agent_pid;
 mod claude;
 mod codex;
+mod copilot;
 pub mod log;
 pub mod payload;
 
@@ -36,7 +37,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Every runtime `--hook` knows, by the name it is called with.
-pub const RUNTIMES: &[&Runtime] = &[&claude::RUNTIME, &codex::RUNTIME];
+pub const RUNTIMES: &[&Runtime] = &[&claude::RUNTIME, &codex::RUNTIME, &copilot::RUNTIME];
 
 /// Payloads past this size are refused (Claude's PostToolUse carries the
 /// tool's whole response, so it can be large, but not unbounded).
@@ -175,13 +176,26 @@ pub struct Event {
 
 /// Maps a payload to what it asks of the heartbeat, by the runtime's table.
 pub fn interpret(rt: &Runtime, json: &str) -> std::result::Result<Event, String> {
+    interpret_as(rt, json, None)
+}
+
+/// [`interpret`], with the event named by the hook's command (`--event`)
+/// when it names one: Copilot CLI's payloads do not say which event they
+/// are, so each installed hook says it.
+pub fn interpret_as(
+    rt: &Runtime,
+    json: &str,
+    event: Option<&str>,
+) -> std::result::Result<Event, String> {
     let fields = payload::read(json)?;
-    let action = action(rt, &fields)?;
+    let action = action(rt, &fields, event)?;
     Ok(Event { action, fields })
 }
 
-fn action(rt: &Runtime, f: &Fields) -> std::result::Result<Action, String> {
-    let name = (rt.event)(f).ok_or("payload names no event")?;
+fn action(rt: &Runtime, f: &Fields, given: Option<&str>) -> std::result::Result<Action, String> {
+    let name = given
+        .or_else(|| (rt.event)(f))
+        .ok_or("payload names no event (the hook's command can: --event NAME)")?;
     let ask = lookup(rt.events, name).ok_or_else(|| format!("unknown event {}", quote(name)))?;
     let ask = match ask {
         Ask::ByType => match f.notification_type.as_deref() {
@@ -222,6 +236,10 @@ pub struct Args {
     pub dry_run: bool,
     /// The runtime's payload given as an argument (Codex notify).
     pub payload: Option<OsString>,
+    /// The event the hook was installed for (`--event`), for a runtime
+    /// whose payload does not name it (Copilot CLI); it wins over the
+    /// payload's.
+    pub event: Option<String>,
 }
 
 /// Where a hook call stands, for its report: the runtime, once known, and
@@ -269,7 +287,7 @@ fn run(a: Args, env: Env, report: &mut Report) -> Result<()> {
         None => String::from_utf8(read_stdin()?)
             .map_err(|_| Error::usage("payload is not valid UTF-8"))?,
     };
-    let event = interpret(rt, &payload).map_err(Error::Usage)?;
+    let event = interpret_as(rt, &payload, a.event.as_deref()).map_err(Error::Usage)?;
     // An explicit --model (from the hook's configuration) beats the payload's.
     let given = a.model.or(event.fields.model.clone().map(rt.payload_model));
     if let Some(m) = &given {
