@@ -351,7 +351,10 @@ def event_table(sb, name):
             p = json.loads(c["payload"] or (c["args"][-1] if c["args"] else "{}"))
         except ValueError:
             p = {}
-        ev = p.get("hook_event_name") or p.get("type") or "?"
+        a = c["args"]
+        # Copilot CLI's payloads do not name their event: the hook's --event does.
+        given = a[a.index("--event") + 1] if "--event" in a[:-1] else None
+        ev = given or p.get("hook_event_name") or p.get("type") or "?"
         if p.get("notification_type"):
             ev += f"({p['notification_type']})"
         rows.append(f"{ev}")
