@@ -25,6 +25,7 @@ mod codex;
 mod copilot;
 pub mod log;
 pub mod payload;
+mod tail;
 
 use crate::beat::{self, Beat};
 use crate::config::{self, Env};
@@ -78,6 +79,18 @@ pub struct Call<'a> {
     pub env: Env<'a>,
     /// The runtime's process, when the hook still has one above it.
     pub runtime_pid: Option<u32>,
+}
+
+impl Call<'_> {
+    /// The model the operator pinned: `FLAG M` on the runtime's command
+    /// line, else the environment variable `var`, which the hook inherits
+    /// from the runtime.
+    pub fn pinned(&self, flag: &str, var: &str) -> Option<String> {
+        self.runtime_pid
+            .and_then(|pid| crate::proc::cmdline_option(pid, flag))
+            .or_else(|| (self.env)(var).and_then(|m| m.into_string().ok()))
+            .filter(|m| !m.is_empty())
+    }
 }
 
 /// A runtime: its table and its quirks. Start from [`BASE`] and set what

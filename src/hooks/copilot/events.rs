@@ -15,7 +15,6 @@
 
 use crate::hooks::payload::decode;
 use nanoserde::DeJson;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 /// How much of the file's end is read.
@@ -64,25 +63,7 @@ mod wire {
 
 /// The model the last carrier in the file's tail names.
 pub fn last_model(path: &Path) -> Option<String> {
-    let mut f = std::fs::File::open(path).ok()?;
-    if !f.metadata().ok()?.is_file() {
-        return None;
-    }
-    let len = f.seek(SeekFrom::End(0)).ok()?;
-    let start = len.saturating_sub(TAIL);
-    f.seek(SeekFrom::Start(start)).ok()?;
-    let mut buf = Vec::with_capacity((len - start) as usize);
-    f.take(TAIL).read_to_end(&mut buf).ok()?;
-    // A tail that starts mid-line: the partial first line is no event.
-    let skip = if start > 0 {
-        buf.iter().position(|&c| c == b'\n')? + 1
-    } else {
-        0
-    };
-    buf[skip..]
-        .split(|&c| c == b'\n')
-        .rev()
-        .find_map(model_of_line)
+    crate::hooks::tail::find_last(path, TAIL, model_of_line)
 }
 
 /// The model one line names, when it is a carrier's.
@@ -114,21 +95,7 @@ mod tests {
     const START: &str = r#"{"type":"session.start","data":{"sessionId":"s","version":1,"producer":"copilot-agent","copilotVersion":"1.0.102","selectedModel":"gpt-start","context":{"cwd":"/w"}},"id":"1","timestamp":"t","parentId":null}"#;
     const MESSAGE: &str = r#"{"type":"assistant.message","data":{"messageId":"m","model":"gpt-answer","content":"","toolRequests":[{"toolCallId":"c","name":"bash","arguments":{"command":"x","model":"not-this"}}]},"id":"2","timestamp":"t","parentId":"1"}"#;
 
-    fn file(text: &str) -> (std::path::PathBuf, impl Drop) {
-        struct Rm(std::path::PathBuf);
-        impl Drop for Rm {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_file(&self.0);
-            }
-        }
-        let p = std::env::temp_dir().join(format!(
-            "hb-copilot-events-{}-{}.jsonl",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
-        std::fs::write(&p, text).unwrap();
-        (p.clone(), Rm(p))
-    }
+    use crate::hooks::tail::scratch as file;
 
     #[test]
     fn the_last_carrier_names_the_model() {
