@@ -770,8 +770,9 @@ fn copilot(sb: &Sandbox, event: &str, payload: &str, name: Option<&str>) -> Run 
 /// Copilot's payloads as 1.0.102 sent them (tests/fixtures/hooks/README.md),
 /// the event each hook was installed for, and the beat it leaves.
 const COPILOT_EVENTS: &[(&str, &str, &str)] = &[
-    ("session-start.json", "sessionStart", "ok"),
-    ("session-start-print.json", "sessionStart", "ok"),
+    // It comes with the first prompt, unawaited: busy like the prompt.
+    ("session-start.json", "sessionStart", "busy"),
+    ("session-start-print.json", "sessionStart", "busy"),
     ("user-prompt-submitted.json", "userPromptSubmitted", "busy"),
     ("pre-tool-use.json", "preToolUse", "busy"),
     // Sent for tools Copilot approves by itself too: not waiting.
@@ -874,6 +875,30 @@ fn copilot_names_the_model_of_the_sessions_events_file() {
         Payload::Stdin(&copilot_fixture("session-start.json")),
     ));
     assert_eq!(beat(&sb)["model"], "gpt-from-env");
+    // Before Copilot has written the file, `copilot --model M` names it,
+    // before COPILOT_MODEL (the runtime here is python, which runs the
+    // hook as Copilot would).
+    let sb = Sandbox::new("hook-copilot-arg");
+    let mut c = bare("python3");
+    c.args([
+        "-c",
+        "import subprocess, sys; sys.exit(subprocess.call(sys.argv[3:]))",
+        "--model",
+        "gpt-from-arg",
+        WRITE,
+        "--hook",
+        "copilot",
+        "--event",
+        "userPromptSubmitted",
+    ])
+    .env("MOSAIC_HEARTBEAT_DIR", &sb.dir)
+    .env("MOSAIC_AGENT_NAME", NAME)
+    .env("HOME", &sb.root)
+    .env("COPILOT_MODEL", "gpt-from-env")
+    .env_remove("COPILOT_HOME");
+    let payload = copilot_fixture("user-prompt-submitted.json");
+    quiet(&run_with(c, &sb, Payload::Stdin(&payload)));
+    assert_eq!(beat(&sb)["model"], "gpt-from-arg");
 }
 
 /// The one line a silent hook logged (and nothing else in that log).

@@ -16,6 +16,10 @@
 //! `hb-write --hook copilot --event preToolUse`. Keys are camelCase
 //! (`sessionId`, `toolName`); the notification's are snake_case.
 //!
+//! `sessionStart` comes with the first prompt, and Copilot runs its hooks
+//! without waiting for them: busy, like the prompt, so that a late one
+//! cannot undo userPromptSubmitted's beat.
+//!
 //! `permissionRequest` fires before Copilot's permission service decides,
 //! for the tools it then approves by itself too: busy, not waiting. The
 //! dialog is the `permission_prompt` notification. `errorOccurred` comes
@@ -26,7 +30,8 @@
 //!
 //! The model: no payload names it. The session's events file does
 //! ([`events`]), found from agentStop's `transcriptPath`, else from the
-//! payload's `sessionId` under `$COPILOT_HOME` (else `~/.copilot`); else
+//! payload's `sessionId` under `$COPILOT_HOME` (else `~/.copilot`); before
+//! Copilot has written it, the `--model` the runtime was started with, else
 //! `$COPILOT_MODEL`, which the hook inherits when the operator set it.
 
 mod events;
@@ -42,7 +47,11 @@ pub const RUNTIME: Runtime = Runtime {
     // No payload names its event: the hook's command does (`--event`).
     event: |_| None,
     events: &[
-        ("sessionStart", Idle),
+        // It comes with the first prompt (its `initialPrompt`), of a new
+        // session or a resumed one, and Copilot does not wait for it: its
+        // hook can end after userPromptSubmitted's. An `ok` here could
+        // then stand for the whole first model call.
+        ("sessionStart", Busy),
         ("userPromptSubmitted", Busy),
         ("preToolUse", Busy),
         ("permissionRequest", Busy),
@@ -75,12 +84,14 @@ pub const RUNTIME: Runtime = Runtime {
     ..BASE
 };
 
-/// The model the session's events file names last, else the one the
-/// operator set in `COPILOT_MODEL`.
+/// The model the session's events file names last (Copilot writes it a
+/// moment after the session starts), else the one the operator pinned:
+/// `copilot --model M` on the runtime's command line, else `COPILOT_MODEL`,
+/// which the hook inherits.
 fn model(c: &Call) -> Option<String> {
     events_file(c)
         .and_then(|p| events::last_model(&p))
-        .or_else(|| (c.env)("COPILOT_MODEL").and_then(|m| m.into_string().ok()))
+        .or_else(|| c.pinned("--model", "COPILOT_MODEL"))
 }
 
 /// The session's `events.jsonl`: agentStop names it; every payload names
@@ -123,7 +134,7 @@ mod tests {
     #[test]
     fn events_map_to_statuses() {
         let p = r#"{"sessionId":"s","timestamp":1,"cwd":"/w"}"#;
-        assert_eq!(s("sessionStart", p), Ok(Action::Beat("ok")));
+        assert_eq!(s("sessionStart", p), Ok(Action::Beat("busy")));
         assert_eq!(s("userPromptSubmitted", p), Ok(Action::Beat("busy")));
         assert_eq!(s("preToolUse", p), Ok(Action::Beat("busy")));
         // Auto-approved tools get one too: never waiting.
