@@ -1,4 +1,4 @@
-//! `hb-write --hook claude|codex` driven by recorded payloads
+//! `hb-write --hook claude|codex|qwen` driven by recorded payloads
 //! (`tests/fixtures/hooks/`), each checked for the beat it leaves; and the
 //! promise that a hook never disturbs the agent: exit 0, nothing on stdout,
 //! at most one stderr line, and every file left as it was on any problem.
@@ -154,6 +154,17 @@ const EVENTS: &[(&str, &str, Option<&str>)] = &[
     ("codex/stop.json", "ok", Some("gpt-hb-mock")),
     ("codex/notify-agent-turn-complete.json", "ok", None),
     ("codex/notify-exec.json", "ok", None),
+    ("qwen/session-start.json", "ok", Some("qwen-hb-mock")),
+    ("qwen/session-start-print.json", "ok", Some("qwen-hb-mock")),
+    ("qwen/user-prompt-submit.json", "busy", None),
+    ("qwen/permission-request.json", "waiting", None),
+    ("qwen/notification-permission.json", "waiting", None),
+    ("qwen/pre-tool-use.json", "busy", None),
+    // The tool's result goes back to the model as a prompt of its own.
+    ("qwen/user-prompt-submit-tool-result.json", "busy", None),
+    ("qwen/stop.json", "ok", None),
+    ("qwen/notification-idle.json", "ok", None),
+    ("qwen/session-end.json", "clear", None),
 ];
 
 #[test]
@@ -714,4 +725,133 @@ fn a_hook_that_outlived_its_runtime_never_names_pid_1() {
     assert!(r.stderr().contains("no agent to name"), "{}", r.explain());
     assert_eq!(sb.read(&format!("{NAME}.hb")), before, "{}", r.explain());
     assert!(!beat(&sb)["pid"].eq("1"));
+}
+
+/// Qwen Code puts its session's model in every hook's environment: the
+/// beat has it from the first hook on, and SessionStart's own wins.
+#[test]
+fn qwen_names_the_model_from_its_environment() {
+    let sb = Sandbox::new("hook-qwen-model");
+    sidecar_beat(&sb, None);
+    let qwen = |file: &str, env: Option<&str>| {
+        let mut c = sb.cmd(WRITE);
+        c.env("MOSAIC_AGENT_NAME", NAME).args(["--hook", "qwen"]);
+        match env {
+            Some(m) => c.env("QWEN_CODE_MODEL", m),
+            None => c.env_remove("QWEN_CODE_MODEL"),
+        };
+        quiet(&run_with(c, &sb, Payload::Stdin(&fixture(file))));
+        let b = beat(&sb);
+        (b["status"].clone(), b.get("model").cloned())
+    };
+    assert_eq!(
+        qwen("qwen/user-prompt-submit.json", Some("qwen3-coder-plus")),
+        ("busy".into(), Some("qwen3-coder-plus".into()))
+    );
+    // Switched with /model: the next hook says so.
+    assert_eq!(
+        qwen("qwen/pre-tool-use.json", Some("qwen3-max")),
+        ("busy".into(), Some("qwen3-max".into()))
+    );
+    // Not in the environment: the beat keeps it.
+    assert_eq!(
+        qwen("qwen/stop.json", None),
+        ("ok".into(), Some("qwen3-max".into()))
+    );
+    assert_eq!(
+        qwen("qwen/session-start.json", Some("qwen3-max")),
+        ("ok".into(), Some("qwen-hb-mock".into()))
+    );
+}
+
+/// Qwen Code reads what a hook prints: every problem leaves both streams
+/// empty, the beat as it was, and one line in the hook log.
+#[test]
+fn qwen_problems_go_to_the_hook_log_and_nowhere_else() {
+    let good = fixture("qwen/stop.json");
+    let cases: Vec<(&str, Option<&str>, String, &str)> = vec![
+        // (what, MOSAIC_AGENT_NAME, payload, the logged line's end)
+        (
+            "truncated JSON",
+            Some(NAME),
+            good[..good.len() / 2].into(),
+            "qwen: malformed JSON",
+        ),
+        (
+            "no NAME",
+            None,
+            good.clone(),
+            "qwen: MOSAIC_AGENT_NAME is not set",
+        ),
+        (
+            "run by Qwen's detached supervisor",
+            Some(NAME),
+            fixture("qwen/stop-failure.json"),
+            "qwen: unknown event 'StopFailure'",
+        ),
+        (
+            "streamed text",
+            Some(NAME),
+            fixture("qwen/message-display.json"),
+            "qwen: unknown event 'MessageDisplay'",
+        ),
+        (
+            "a notification the installer does not ask for",
+            Some(NAME),
+            fixture("qwen/notification-auth-success.json"),
+            "qwen: notification 'auth_success' changes no status",
+        ),
+    ];
+    for (what, name, payload, logged) in cases {
+        let sb = Sandbox::new("hook-qwen-log");
+        sidecar_beat(&sb, Some("prior-model"));
+        sb.put(&format!("{NAME}.hb.native"), b"");
+        // The log is there already, so the directory itself is unchanged.
+        let log = if name.is_some() {
+            format!("{NAME}.hook.log")
+        } else {
+            "hook.log".into()
+        };
+        sb.put(&log, b"");
+        let mut before = sb.snapshot();
+        let mut c = sb.cmd(WRITE);
+        c.args(["--hook", "qwen"]);
+        if let Some(n) = name {
+            c.env("MOSAIC_AGENT_NAME", n);
+        }
+        let r = run_with(c, &sb, Payload::Stdin(&payload));
+        quiet(&r);
+        let text = sb.read(&log);
+        assert!(
+            text.lines().count() == 1 && text.contains(logged),
+            "{what}: the log holds {text:?}\n{}",
+            r.explain()
+        );
+        let mut after = sb.snapshot();
+        before.remove(&sb.path(&log));
+        after.remove(&sb.path(&log));
+        assert_eq!(after, before, "{what}: files changed\n{}", r.explain());
+    }
+
+    // A write that fails (the marker's place is a directory): logged.
+    let sb = Sandbox::new("hook-qwen-sys");
+    sidecar_beat(&sb, None);
+    fs::create_dir(marker(&sb)).unwrap();
+    let log = format!("{NAME}.hook.log");
+    sb.put(&log, b"");
+    let mut before = sb.snapshot();
+    let r = hook(&sb, "qwen", Payload::Stdin(&good), &[]);
+    quiet(&r);
+    assert!(sb.read(&log).contains(" qwen: "), "{}", r.explain());
+    let mut after = sb.snapshot();
+    before.remove(&sb.path(&log));
+    after.remove(&sb.path(&log));
+    assert_eq!(after, before, "{}", r.explain());
+
+    // No directory to write in (it is a file): nothing anywhere, no log made.
+    let sb = Sandbox::new("hook-qwen-notdir");
+    fs::write(&sb.dir, b"not a directory").unwrap();
+    let before = sb.snapshot();
+    quiet(&hook(&sb, "qwen", Payload::Stdin(&good), &[]));
+    assert_eq!(sb.snapshot(), before);
 }

@@ -212,3 +212,109 @@ fn the_pi_extension_is_installed_once_and_a_changed_copy_is_left_alone() {
     assert!(ok(&h.run(&["--uninstall", "pi"])).contains("left in place"));
     assert_eq!(fs::read_to_string(&dest).unwrap(), "// edited\n");
 }
+
+/// The user's own Qwen Code settings: a provider, an approval mode and
+/// hooks of their own on events we hook too.
+const QWEN_USER_SETTINGS: &str = r#"{
+  "security": {
+    "auth": {
+      "selectedType": "openai"
+    }
+  },
+  "tools": {
+    "approvalMode": "default"
+  },
+  "hooks": {
+    "PreToolUse": [
+      {
+        "matcher": "run_shell_command",
+        "hooks": [
+          {
+            "type": "command",
+            "command": "my-audit",
+            "timeout": 10
+          }
+        ]
+      }
+    ],
+    "Stop": [
+      {
+        "hooks": [
+          {
+            "type": "command",
+            "command": "my-notify"
+          }
+        ]
+      }
+    ]
+  }
+}
+"#;
+
+#[test]
+fn qwen_settings_keep_the_users_hooks_and_come_back_byte_for_byte() {
+    if !have_node() {
+        return;
+    }
+    let h = Home::new("qwen");
+    let file = h.0.join(".qwen/settings.json");
+    fs::create_dir_all(file.parent().unwrap()).unwrap();
+    fs::write(&file, QWEN_USER_SETTINGS).unwrap();
+
+    let out = ok(&h.run(&["qwen"]));
+    assert_eq!(out.matches("added ").count(), 7, "{out}");
+    let now = fs::read_to_string(&file).unwrap();
+    let v = now.replace([' ', '\n'], "");
+    for kept in [
+        r#""selectedType":"openai""#,
+        r#""approvalMode":"default""#,
+        r#""matcher":"run_shell_command","hooks":[{"type":"command","command":"my-audit","timeout":10}]"#,
+        r#""command":"my-notify""#,
+        // Qwen's timeout is in seconds.
+        r#""hooks":[{"type":"command","command":"hb-write--hookqwen","timeout":5}]"#,
+        r#""matcher":"permission_prompt|idle_prompt""#,
+    ] {
+        assert!(v.contains(kept), "{kept} not in:\n{now}");
+    }
+    assert_eq!(now.matches("hb-write --hook qwen").count(), 7, "{now}");
+    // Only the events the mapping needs: none that Qwen runs through its
+    // detached supervisor.
+    for event in [
+        "MessageDisplay",
+        "StopFailure",
+        "SessionDelete",
+        "PostToolUse",
+    ] {
+        assert!(!now.contains(&format!("\"{event}\"")), "{event}:\n{now}");
+    }
+    // The user's hooks stay first.
+    assert!(now.find("my-audit").unwrap() < now.rfind("hb-write --hook qwen").unwrap());
+
+    let out = ok(&h.run(&["qwen"]));
+    assert!(out.contains("nothing to change"), "{out}");
+    assert_eq!(fs::read_to_string(&file).unwrap(), now);
+
+    let out = ok(&h.run(&["--uninstall", "qwen"]));
+    assert_eq!(out.matches("removed ").count(), 7, "{out}");
+    assert_eq!(fs::read_to_string(&file).unwrap(), QWEN_USER_SETTINGS);
+}
+
+#[test]
+fn qwen_home_moves_the_settings() {
+    if !have_node() {
+        return;
+    }
+    let h = Home::new("qwen-home");
+    let qhome = h.0.join("elsewhere");
+    let o = Command::new(SCRIPT)
+        .arg("qwen")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &h.0)
+        .env("QWEN_HOME", &qhome)
+        .output()
+        .unwrap();
+    ok(&o);
+    assert!(qhome.join("settings.json").exists(), "{}", text(&o));
+    assert!(!h.0.join(".qwen").exists());
+}

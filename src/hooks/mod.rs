@@ -24,6 +24,7 @@ mod claude;
 mod codex;
 pub mod log;
 pub mod payload;
+mod qwen;
 
 use crate::beat::{self, Beat};
 use crate::config::{self, Env};
@@ -36,7 +37,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Every runtime `--hook` knows, by the name it is called with.
-pub const RUNTIMES: &[&Runtime] = &[&claude::RUNTIME, &codex::RUNTIME];
+pub const RUNTIMES: &[&Runtime] = &[&claude::RUNTIME, &codex::RUNTIME, &qwen::RUNTIME];
 
 /// Payloads past this size are refused (Claude's PostToolUse carries the
 /// tool's whole response, so it can be large, but not unbounded).

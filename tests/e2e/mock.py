@@ -39,6 +39,7 @@ ESCALATE = os.environ.get("MOCK_ESCALATE", "1") != "0"
 # line here.
 CHAT_SHELL_TOOLS = {
     "bash": lambda cmd: {"command": cmd},  # Pi
+    "run_shell_command": lambda cmd: {"command": cmd, "is_background": False},  # Qwen Code
 }
 log_lock = threading.Lock()
 counter = [0]
