@@ -4,8 +4,9 @@
 //! model on SessionStart and UserPromptSubmit and reads exit 2 as "block",
 //! so the hook is silent: a problem goes to the hook log, never to a
 //! stream. `qwen` starts as a node wrapper that relaunches the CLI as its
-//! child, both living for the session; the hooks run under the child, and
-//! the beat names the wrapper, the pane's process (`agent_pid`).
+//! child (and the TUI relaunches itself once more), all living for the
+//! session; the hooks run under the last, and the beat names the wrapper,
+//! the pane's process (`agent_pid` climbs the two relaunchers).
 //!
 //! The model: SessionStart's `model`, else `$QWEN_CODE_MODEL`, which Qwen
 //! puts in every hook's environment (its session's active model, so a
@@ -13,11 +14,14 @@
 //!
 //! Not in the table, so unknown (logged, no file touched): the events
 //! Qwen runs through a short-lived detached `node --eval` supervisor
-//! (`MessageDisplay`, `StopFailure`, `SessionDelete`), whose parent is the
-//! runtime only while the runtime lives; a hook it ran after the runtime
-//! ended would name the orphaned supervisor. A failed turn needs none of
-//! them: the TUI's `Notification` `idle_prompt` follows it, and `qwen -p`
-//! exits (README, integrations/qwen).
+//! (`MessageDisplay`, `StopFailure`, `SessionDelete`): in the TUI it
+//! stands one step further from the pane's process than the walk climbs,
+//! and once the runtime has ended it is an orphan, so its hooks would name
+//! the wrong process. A failed turn needs none of them: the TUI's
+//! `Notification` `idle_prompt` follows it, and `qwen -p` exits (README,
+//! integrations/qwen). Nor `PostToolUse`: the turn is busy from
+//! `PreToolUse` on, and the tool's result comes back as a
+//! `UserPromptSubmit`.
 
 use super::{Ask, Call, Runtime, BASE};
 use Ask::*;
@@ -30,7 +34,6 @@ pub const RUNTIME: Runtime = Runtime {
         ("UserPromptSubmit", Busy),
         // Fires after the operator approved (or no dialog was needed).
         ("PreToolUse", Busy),
-        ("PostToolUse", Busy),
         ("PermissionRequest", Waiting),
         ("Notification", ByType),
         ("Stop", Idle),

@@ -71,11 +71,17 @@ def check_silent(sb):
     problem in the hook log."""
     for c in sb.hook_calls():
         check(c["stderr"] == "", f"a hook wrote on stderr: {c['args']} {c['stderr']!r}")
-    for name in sb.agents:
-        log = os.path.join(sb.hb, name + ".hook.log")
+    for log in [os.path.join(sb.hb, n + ".hook.log") for n in sb.agents] + [
+            os.path.join(sb.hb, "hook.log")]:
         if os.path.exists(log):
             with open(log) as f:
                 raise Failure(f"a hook logged a problem: {f.read()!r}")
+
+
+def check_model_from_the_first_beat(a):
+    """SessionStart names the model: the first native beat has it."""
+    first = next(s for s in a.sampler.samples if s.get("src") == "native")
+    check(first.get("model") == QWEN_MODEL, f"the first native beat: {first}")
 
 
 def qwen_print(sb):
@@ -86,6 +92,7 @@ def qwen_print(sb):
                  env)
     check_exited(a, timeout=60)
     check_common(sb, a, QWEN_MODEL)
+    check_model_from_the_first_beat(a)
     check_silent(sb)
     st = statuses(a.sampler.samples)
     check("busy" in st, f"never busy: {st}")
@@ -124,6 +131,7 @@ def qwen_interactive(sb):
     a.type_line("/quit")
     check_exited(a)
     check_common(sb, a, QWEN_MODEL)
+    check_model_from_the_first_beat(a)
     check_silent(sb)
     st = statuses(a.sampler.samples)
     check("busy" in st and "waiting" in st, f"statuses {st}")
