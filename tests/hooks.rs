@@ -615,6 +615,40 @@ fn the_shipped_configurations_call_the_hook() {
     assert!(config
         .lines()
         .any(|l| l.trim() == r#"notify = ["hb-write", "--hook", "codex"]"#));
+
+    // Gemini CLI: the extension's hooks, the events the mapping needs and
+    // no more (not AfterModel, once per streamed chunk).
+    let gemini = fs::read_to_string(root.join("gemini/hooks/hooks.json")).unwrap();
+    hb::hooks::payload::check_json(gemini.as_bytes()).expect("hooks.json is JSON");
+    let events = [
+        "SessionStart",
+        "BeforeAgent",
+        "BeforeModel",
+        "BeforeTool",
+        "Notification",
+        "AfterTool",
+        "AfterAgent",
+        "SessionEnd",
+    ];
+    for event in events {
+        assert!(
+            gemini.contains(&format!("\"{event}\": [")),
+            "gemini hooks.json lacks {event}"
+        );
+    }
+    assert_eq!(
+        gemini.matches("\": [\n      {").count(),
+        events.len(),
+        "{gemini}"
+    );
+    assert_eq!(
+        gemini
+            .matches("\"command\": \"hb-write --hook gemini\"")
+            .count(),
+        events.len()
+    );
+    let manifest = fs::read_to_string(root.join("gemini/gemini-extension.json")).unwrap();
+    assert!(manifest.contains("\"name\": \"hb-heartbeat\""));
 }
 
 #[test]
