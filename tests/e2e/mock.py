@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Mock model servers for `make e2e`: Anthropic Messages, OpenAI Responses
-and OpenAI chat completions, all streamed as SSE, on 127.0.0.1.
+"""Mock model servers for `make e2e`: Anthropic Messages, OpenAI Responses,
+OpenAI chat completions and the Gemini API, all streamed as SSE, on
+127.0.0.1.
 
 Each conversation plays the same script: the first model turn asks for a
 shell tool call (one that needs the operator's permission where the runtime
