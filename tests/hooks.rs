@@ -883,8 +883,16 @@ fn logged_line(sb: &Sandbox, log: &str, r: &Run) -> String {
 fn gemini_problems_are_silent_and_go_to_the_hook_log() {
     let good = fixture("gemini/after-agent.json");
     let agent_log = format!("{NAME}.hook.log");
-    let cases: Vec<(&str, Vec<&str>, Option<&str>, String, &str, &str)> = vec![
-        // (what, extra args, MOSAIC_AGENT_NAME, payload, log, its line has)
+    // (what, extra args, MOSAIC_AGENT_NAME, payload, log, its line has)
+    type Case<'a> = (
+        &'a str,
+        Vec<&'a str>,
+        Option<&'a str>,
+        String,
+        &'a str,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
         (
             "truncated JSON",
             vec![],
