@@ -12,7 +12,7 @@ import re
 import time
 
 from harness import (
-    check, deadline_wait, MODS, HOLD, check_common, check_exited, hold_waiting, install_hooks,
+    Failure, check, deadline_wait, MODS, HOLD, check_common, check_exited, hold_waiting, install_hooks,
     statuses)
 
 PACKAGES = ["gemini-cli"]
@@ -72,7 +72,7 @@ def gemini_model(sb):
         m = re.match(r"/v1beta/models/([^:/]+):streamGenerateContent", r["path"])
         if r["method"] == "POST" and m:
             return m.group(1)
-    raise AssertionError("the mock saw no streamGenerateContent request")
+    raise Failure("the mock saw no streamGenerateContent request")
 
 
 def check_silent(sb, a):
