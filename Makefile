@@ -137,6 +137,10 @@ install: $(if $(wildcard dist/hb-write),,build)
 	# The Pi extension, where hb-install-hooks looks for it (../share/hb).
 	install -d $(DESTDIR)$(PREFIX)/share/hb
 	install -m 0644 integrations/pi/mosaic-heartbeat.ts $(DESTDIR)$(PREFIX)/share/hb/mosaic-heartbeat.ts
+	# The Gemini CLI extension, which hb-install-hooks hands to gemini.
+	install -d $(DESTDIR)$(PREFIX)/share/hb/gemini/hooks
+	install -m 0644 integrations/gemini/gemini-extension.json integrations/gemini/README.md $(DESTDIR)$(PREFIX)/share/hb/gemini/
+	install -m 0644 integrations/gemini/hooks/hooks.json $(DESTDIR)$(PREFIX)/share/hb/gemini/hooks/
 	# systemd units, pointing at the installed binaries (PREFIX, not DESTDIR).
 	install -d "$(UNITDIR)"
 	for u in scripts/systemd/*.service scripts/systemd/*.timer; do \
@@ -153,6 +157,7 @@ install: $(if $(wildcard dist/hb-write),,build)
 uninstall:
 	for f in $(BINS) $(SCRIPTS); do rm -f $(BINDIR)/$$f; done
 	rm -f $(DESTDIR)$(PREFIX)/share/hb/mosaic-heartbeat.ts
+	rm -rf $(DESTDIR)$(PREFIX)/share/hb/gemini
 	for u in scripts/systemd/*.service scripts/systemd/*.timer; do rm -f "$(UNITDIR)/$${u##*/}"; done
 	for m in doc/*.1; do rm -f "$(MANDIR)/man1/$${m##*/}"; done
 	for m in doc/*.7; do rm -f "$(MANDIR)/man7/$${m##*/}"; done

@@ -85,6 +85,9 @@ for tb in "${tarballs[@]}"; do
         out=$(PI_CODING_AGENT_DIR=$work/pi-$target "$r/bin/hb-install-hooks" --dry-run pi) ||
             fail "$base: the installed hb-install-hooks failed"
         [[ $out == *mosaic-heartbeat.ts* ]] || fail "$base: hb-install-hooks did not find the Pi extension"
+        out=$(GEMINI_CLI_HOME=$work/gemini-$target "$r/bin/hb-install-hooks" --dry-run gemini) ||
+            fail "$base: the installed hb-install-hooks failed for gemini"
+        [[ $out == *"$r/share/hb/gemini"* ]] || fail "$base: hb-install-hooks did not find the Gemini extension"
     fi
     echo "check-dist: ok: $base ($(stat -c %s -- "$tb") bytes, $(wc -l <"$work/listed") files) holds what the README lists and runs unpacked"
 done

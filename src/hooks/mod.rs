@@ -23,8 +23,10 @@ pub mod agent_pid;
 mod claude;
 mod codex;
 mod copilot;
+mod gemini;
 pub mod log;
 pub mod payload;
+mod qwen;
 mod tail;
 
 use crate::beat::{self, Beat};
@@ -38,7 +40,13 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Every runtime `--hook` knows, by the name it is called with.
-pub const RUNTIMES: &[&Runtime] = &[&claude::RUNTIME, &codex::RUNTIME, &copilot::RUNTIME];
+pub const RUNTIMES: &[&Runtime] = &[
+    &claude::RUNTIME,
+    &codex::RUNTIME,
+    &gemini::RUNTIME,
+    &qwen::RUNTIME,
+    &copilot::RUNTIME,
+];
 
 /// Payloads past this size are refused (Claude's PostToolUse carries the
 /// tool's whole response, so it can be large, but not unbounded).
