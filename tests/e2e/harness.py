@@ -5,6 +5,7 @@ timeline checks every runtime's modes share. A runtime's modes live in
 `runtimes/NAME.py` (see e2e.py).
 """
 
+import glob
 import json
 import os
 import shutil
@@ -347,6 +348,25 @@ def hold_waiting(agent):
           "the sidecar never carried the waiting beat (src stayed native)")
     # (Health is not asserted: on a loaded machine a tick can come late and
     # the beat read `stale` for a moment; that is timing, not the state.)
+
+
+def hold_idle(agent):
+    """Once the turn has ended, the beat must stay ok for HOLD seconds
+    while the agent idles at its prompt (carried by the sidecar)."""
+    agent.wait_status("ok", timeout=30)
+    m = agent.sampler.mark()
+    time.sleep(HOLD)  # idle at the prompt this long on purpose
+    idle = agent.sampler.since(m)
+    check(all(s.get("status") == "ok" for s in idle), f"idle beat not ok: {idle[:3]}")
+
+
+def check_hooks_silent(sb):
+    """For a runtime that reads what a hook prints: no hook wrote on
+    stderr either, and none left a line in any hook log."""
+    for c in sb.hook_calls():
+        check(c["stderr"] == "", f"a hook wrote on stderr: {c['args']} {c['stderr']!r}")
+    logs = glob.glob(os.path.join(sb.hb, "*hook.log"))
+    check(not logs, f"a hook logged a problem: {[open(p).read() for p in logs]}")
 
 
 def event_table(sb, name):
