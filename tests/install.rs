@@ -38,11 +38,16 @@ impl Home {
         Home(p)
     }
     fn run(&self, args: &[&str]) -> Output {
+        self.run_with(args, &[])
+    }
+    /// With more of the environment: a runtime's own home variable.
+    fn run_with(&self, args: &[&str], vars: &[(&str, &Path)]) -> Output {
         Command::new(SCRIPT)
             .args(args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", &self.0)
+            .envs(vars.iter().copied())
             .output()
             .unwrap()
     }
@@ -307,14 +312,7 @@ fn qwen_home_moves_the_settings() {
     }
     let h = Home::new("qwen-home");
     let qhome = h.0.join("elsewhere");
-    let o = Command::new(SCRIPT)
-        .arg("qwen")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &h.0)
-        .env("QWEN_HOME", &qhome)
-        .output()
-        .unwrap();
+    let o = h.run_with(&["qwen"], &[("QWEN_HOME", &qhome)]);
     ok(&o);
     assert!(qhome.join("settings.json").exists(), "{}", text(&o));
     assert!(!h.0.join(".qwen").exists());
@@ -552,15 +550,7 @@ fn copilot_hooks_are_a_file_of_their_own_and_the_users_stay() {
 
     // $COPILOT_HOME moves it; a file of another version is left alone.
     let home = h.0.join("copilot-home");
-    let o = Command::new(SCRIPT)
-        .arg("copilot")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &h.0)
-        .env("COPILOT_HOME", &home)
-        .output()
-        .unwrap();
-    ok(&o);
+    ok(&h.run_with(&["copilot"], &[("COPILOT_HOME", &home)]));
     assert!(home.join("hooks/mosaic-heartbeat.json").exists());
     fs::write(&file, "{\"version\": 2}\n").unwrap();
     let o = h.run(&["copilot"]);
