@@ -78,7 +78,8 @@ def check_hooks(sb, want):
 
 
 def copilot_print(sb):
-    # No COPILOT_MODEL: the model comes from the session's events file.
+    # No COPILOT_MODEL: the model comes from `--model` until the session's
+    # events file names it.
     env = copilot_setup(sb, model_env=False, round_trip=True)
     a = sb.start("cp-print", copilot_bin() + ["-p", "run the tool", "--allow-all-tools",
                                               "--model", COPILOT_MODEL], env)
