@@ -1,6 +1,7 @@
 # bash completion for hb-write, hb-defer-check, hb-read,
 # start-agent-session.sh and stop-agent-session.sh: their flags, the
-# values some flags take, and agent NAMEs from the heartbeat directory.
+# values some flags take, agent NAMEs from the heartbeat directory, and
+# the command after `--` or `hb-read --exec`.
 # shellcheck shell=bash
 #
 # Installed as bash-completion/completions/hb-write (the other commands'
@@ -87,8 +88,20 @@ _hb_complete() {
             flags='-v --verbose --dir --interval -h --help -V --version'
             ;;
         hb-read)
-            flags='--json --format --stale-after --check --output --color --dir
-                --interval -h --help -V --version'
+            flags='--json --format --stale-after --check --output --color
+                --follow --exec --watch --dir --interval -h --help -V --version'
+            for ((i = 1; i < COMP_CWORD; i++)); do
+                if [[ ${COMP_WORDS[i]} == --exec ]]; then
+                    # The notifier, then its arguments (all the rest).
+                    if ((i + 1 == COMP_CWORD)); then
+                        mapfile -t COMPREPLY < <(compgen -c -- "$cur")
+                    else
+                        compopt -o default 2>/dev/null
+                        COMPREPLY=()
+                    fi
+                    return 0
+                fi
+            done
             ;;
         start-agent-session.sh)
             flags='-L --dir --interval --workdir --log -h --help'
@@ -124,7 +137,7 @@ _hb_complete() {
             return 0
             ;;
         --hook) _hb_words 'claude codex' && return 0 ;;
-        --format) _hb_words 'table json prometheus' && return 0 ;;
+        --format) _hb_words 'table json prometheus tmux' && return 0 ;;
         --color) _hb_words 'auto always never' && return 0 ;;
         --status)
             [[ $cmd == hb-write ]] && _hb_words 'ok busy waiting exited' && return 0

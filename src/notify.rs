@@ -1,0 +1,358 @@
+//! `hb-read --follow --exec PROG [ARG...]`: a program run on each change,
+//! the way `find -exec` and systemd's `ExecStart=` run one: argv as given,
+//! no shell, the change in `HB_*` environment variables (and its line on
+//! stdin), so no value from a beat is ever parsed as code.
+//!
+//! The stream never waits for a notifier. The bound: at most
+//! [`MAX_RUNNING`] notifiers at once, never two for the same agent (so an
+//! agent's notices come in order); at most [`MAX_QUEUED`] changes waiting
+//! for a turn, and when the queue is full the oldest waiting change is
+//! dropped (the newer state matters more); a notifier still running after
+//! [`TIMEOUT`] gets SIGTERM, and SIGKILL [`GRACE`] later, to its whole
+//! process group. Every notifier is reaped as it ends (SIGCHLD), so none
+//! is left a zombie. Drops, failures and kills are said on stderr, at most
+//! once a minute.
+
+use crate::change::Change;
+use crate::error::{quote, Error, Result};
+use crate::format::human_age;
+use std::collections::VecDeque;
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::os::fd::{AsFd, FromRawFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const MAX_RUNNING: usize = 4;
+pub const MAX_QUEUED: usize = 64;
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+pub const GRACE: Duration = Duration::from_secs(2);
+/// Notices on stderr at most this often.
+const NOTICE_EVERY: Duration = Duration::from_secs(60);
+
+/// The environment a notifier gets, every variable always set (empty when
+/// unknown), in this order.
+pub const VARS: [&str; 17] = [
+    "HB_EVENT",
+    "HB_TIME",
+    "HB_NAME",
+    "HB_STATUS",
+    "HB_HEALTH",
+    "HB_MODEL",
+    "HB_PID",
+    "HB_FOR",
+    "HB_SINCE",
+    "HB_SRC",
+    "HB_HOST",
+    "HB_ERROR",
+    "HB_WAS_STATUS",
+    "HB_WAS_HEALTH",
+    "HB_WAS_MODEL",
+    "HB_WAS_PID",
+    "HB_DIR",
+];
+
+/// The values of [`VARS`] for a change, raw: a model with spaces, quotes
+/// or newlines reaches the program as it is in the beat. Only a NUL, which
+/// no environment variable can hold, becomes U+FFFD.
+pub fn env_of(c: &Change, dir: &Path) -> Vec<(&'static str, OsString)> {
+    let beat = c.row.heartbeat.as_ref();
+    let text = |s: Option<&str>| OsString::from(s.unwrap_or("").replace('\0', "\u{FFFD}"));
+    let num = |n: Option<i64>| OsString::from(n.map(|n| n.to_string()).unwrap_or_default());
+    let was = c.was.as_ref();
+    let values = [
+        text(Some(c.event.word())),
+        num(Some(c.time)),
+        text(Some(&c.row.name)),
+        text(beat.map(|j| j.beat.status.as_str())),
+        text(Some(c.row.health.word())),
+        text(beat.and_then(|j| j.beat.model.as_deref())),
+        num(beat.map(|j| i64::from(j.beat.pid))),
+        text(beat.and_then(|j| j.status_age).map(human_age).as_deref()),
+        num(beat.and_then(|j| j.beat.since)),
+        text(beat.map(|_| c.row.src.word())),
+        text(beat.and_then(|j| j.beat.host.as_deref())),
+        text(c.row.error.as_deref()),
+        text(was.and_then(|w| w.status.as_deref())),
+        text(was.map(|w| w.health.word())),
+        text(was.and_then(|w| w.model.as_deref())),
+        num(was.and_then(|w| w.pid).map(i64::from)),
+        OsString::from_vec(
+            dir.as_os_str()
+                .as_bytes()
+                .iter()
+                .map(|&b| if b == 0 { b'?' } else { b })
+                .collect(),
+        ),
+    ];
+    VARS.into_iter().zip(values).collect()
+}
+
+/// Finds PROG as `execvp` would: a path when it holds a `/`, else the
+/// first executable file of that name in `PATH`. Done at start, so a
+/// misspelt notifier is an error at once rather than a notice per change.
+pub fn resolve(prog: &OsStr, path: Option<&OsStr>) -> Result<PathBuf> {
+    let executable = |p: &Path| {
+        p.metadata().is_ok_and(|m| m.is_file()) && {
+            let c = std::ffi::CString::new(p.as_os_str().as_bytes());
+            // SAFETY: a valid C string.
+            c.is_ok_and(|c| unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0)
+        }
+    };
+    let not_found =
+        |why: &str| Error::usage(format!("--exec: {}: {why}", quote(&prog.to_string_lossy())));
+    if prog.is_empty() {
+        return Err(not_found("empty program name"));
+    }
+    if prog.as_bytes().contains(&b'/') {
+        let p = PathBuf::from(prog);
+        return match executable(&p) {
+            true => Ok(p),
+            false => Err(not_found("not an executable file")),
+        };
+    }
+    let path = path.unwrap_or(OsStr::new("/usr/local/bin:/usr/bin:/bin"));
+    path.as_bytes()
+        .split(|&b| b == b':')
+        .map(|d| match d {
+            b"" => PathBuf::from(".").join(prog),
+            d => Path::new(OsStr::from_bytes(d)).join(prog),
+        })
+        .find(|p| executable(p))
+        .ok_or_else(|| not_found("not found in PATH"))
+}
+
+struct Job {
+    name: String,
+    what: String,
+    env: Vec<(&'static str, OsString)>,
+    line: Vec<u8>,
+}
+
+struct Running {
+    child: Child,
+    name: String,
+    what: String,
+    started: Duration,
+    termed: bool,
+}
+
+/// Runs the notifier for each change, within the bound.
+pub struct Notifier {
+    prog: PathBuf,
+    args: Vec<OsString>,
+    dir: PathBuf,
+    queue: VecDeque<Job>,
+    running: Vec<Running>,
+    last_notice: Option<Duration>,
+    unsaid: u64,
+}
+
+impl Notifier {
+    pub fn new(prog: PathBuf, args: Vec<OsString>, dir: PathBuf) -> Notifier {
+        Notifier {
+            prog,
+            args,
+            dir,
+            queue: VecDeque::new(),
+            running: Vec::new(),
+            last_notice: None,
+            unsaid: 0,
+        }
+    }
+
+    /// Queues a change with its line (the notifier's stdin).
+    pub fn push(&mut self, c: &Change, line: &str) {
+        if self.queue.len() >= MAX_QUEUED {
+            if let Some(old) = self.queue.pop_front() {
+                self.notice(format!(
+                    "--exec: {} changes wait for a notifier already: the oldest ({}) is dropped",
+                    MAX_QUEUED, old.what
+                ));
+            }
+        }
+        self.queue.push_back(Job {
+            name: c.row.name.clone(),
+            what: format!("{} {}", c.row.name, c.event.word()),
+            env: env_of(c, &self.dir),
+            line: line.as_bytes().to_vec(),
+        });
+    }
+
+    /// Ends overdue notifiers and starts waiting ones while there is room.
+    pub fn pump(&mut self, now: Duration) {
+        for r in &mut self.running {
+            let age = now.saturating_sub(r.started);
+            if age >= TIMEOUT + GRACE {
+                kill_group(&r.child, libc::SIGKILL);
+            } else if age >= TIMEOUT && !r.termed {
+                r.termed = true;
+                kill_group(&r.child, libc::SIGTERM);
+            }
+        }
+        while self.running.len() < MAX_RUNNING {
+            let Some(i) = self
+                .queue
+                .iter()
+                .position(|j| !self.running.iter().any(|r| r.name == j.name))
+            else {
+                break;
+            };
+            let Some(job) = self.queue.remove(i) else {
+                break;
+            };
+            match self.spawn(&job) {
+                Ok(child) => self.running.push(Running {
+                    child,
+                    name: job.name,
+                    what: job.what,
+                    started: now,
+                    termed: false,
+                }),
+                Err(e) => self.notice(format!(
+                    "--exec: unable to run {} for {}: {}",
+                    self.prog.display(),
+                    job.what,
+                    crate::error::os_message(&e)
+                )),
+            }
+        }
+    }
+
+    fn spawn(&self, job: &Job) -> std::io::Result<Child> {
+        let mut c = Command::new(&self.prog);
+        c.args(&self.args)
+            .envs(job.env.iter().map(|(k, v)| (k, v)))
+            .stdin(stdin_of(&job.line))
+            .process_group(0);
+        // The stream is stdout: a notifier's output goes to stderr.
+        if let Ok(err) = std::io::stderr().as_fd().try_clone_to_owned() {
+            c.stdout(Stdio::from(err));
+        }
+        c.spawn()
+    }
+
+    /// Reaps the notifiers that ended (on SIGCHLD); says which failed.
+    pub fn reap(&mut self) {
+        let mut i = 0;
+        while i < self.running.len() {
+            match self.running[i].child.try_wait() {
+                Ok(None) => i += 1,
+                Ok(Some(status)) => {
+                    let r = self.running.swap_remove(i);
+                    if !status.success() {
+                        let how = match (status.code(), status.signal()) {
+                            (Some(code), _) => format!("exited {code}"),
+                            (None, Some(sig)) if r.termed => {
+                                format!("was killed (signal {sig}) after {}s", TIMEOUT.as_secs())
+                            }
+                            (None, Some(sig)) => format!("was killed by signal {sig}"),
+                            _ => "failed".to_string(),
+                        };
+                        self.notice(format!(
+                            "--exec: {} for {} {how}",
+                            self.prog.display(),
+                            r.what
+                        ));
+                    }
+                }
+                Err(_) => {
+                    self.running.swap_remove(i);
+                }
+            }
+        }
+    }
+
+    /// How long the loop may sleep before a notifier is due to be ended;
+    /// None when none runs.
+    pub fn next_deadline(&self, now: Duration) -> Option<Duration> {
+        self.running
+            .iter()
+            .map(|r| {
+                let at = r.started + if r.termed { TIMEOUT + GRACE } else { TIMEOUT };
+                at.saturating_sub(now)
+            })
+            .min()
+    }
+
+    /// The follower ends: running notifiers get SIGTERM, queued changes
+    /// are not notified.
+    pub fn stop(&mut self) {
+        for r in &self.running {
+            kill_group(&r.child, libc::SIGTERM);
+        }
+        self.queue.clear();
+    }
+
+    /// A notice on stderr, at most once a minute, with a count of those
+    /// left unsaid since.
+    fn notice(&mut self, what: String) {
+        let now = crate::proc::monotonic();
+        if self
+            .last_notice
+            .is_some_and(|t| now.saturating_sub(t) < NOTICE_EVERY)
+        {
+            self.unsaid += 1;
+            return;
+        }
+        let more = match std::mem::take(&mut self.unsaid) {
+            0 => String::new(),
+            n => format!(" ({n} more notices in the last minute)"),
+        };
+        self.last_notice = Some(now);
+        crate::cli::eprint_line(&format!(
+            "hb-read: warning: {what}{more} (said at most once a minute)"
+        ));
+    }
+}
+
+/// The process group of a notifier (its own: it was started in one), so a
+/// notifier that is a script takes its children with it.
+fn kill_group(child: &Child, sig: libc::c_int) {
+    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: kill(2) on a process group we made.
+        unsafe { libc::kill(-pid, sig) };
+    }
+}
+
+/// The line as the notifier's stdin: an in-memory file, so writing it
+/// never blocks whatever its length and whether or not the notifier reads
+/// it. Where no such file can be made, stdin is empty.
+fn stdin_of(line: &[u8]) -> Stdio {
+    // SAFETY: a valid C string; memfd_create returns a new fd or -1.
+    let fd = unsafe { libc::memfd_create(c"hb-change".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Stdio::null();
+    }
+    // SAFETY: the fd is new and ours.
+    let mut f = unsafe { File::from_raw_fd(fd) };
+    match f.write_all(line).and_then(|()| f.seek(SeekFrom::Start(0))) {
+        Ok(_) => Stdio::from(f),
+        Err(_) => Stdio::null(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn programs_resolve_like_execvp() {
+        let sh = resolve(
+            OsStr::new("sh"),
+            Some(OsStr::new("/nonexistent:/bin:/usr/bin")),
+        )
+        .unwrap();
+        assert!(sh.ends_with("sh"), "{sh:?}");
+        assert!(resolve(OsStr::new("/bin/sh"), None).is_ok());
+        for bad in ["no-such-program-hb", "/etc/passwd", "/nonexistent/x", ""] {
+            let e = resolve(OsStr::new(bad), Some(OsStr::new("/bin:/usr/bin"))).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}");
+            assert!(e.to_string().starts_with("--exec: "), "{e}");
+        }
+    }
+}
