@@ -498,6 +498,10 @@ impl Fleet {
         }
         self.watch = match watched {
             Ok(w) => w,
+            // Not allowed to read it: reading it says so, as an error.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) => {
+                DirWatch::Polling
+            }
             Err(e) => {
                 polling_notice(dir, &e);
                 self.inotify = None;

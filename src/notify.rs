@@ -229,6 +229,18 @@ impl Notifier {
             .envs(job.env.iter().map(|(k, v)| (k, v)))
             .stdin(stdin_of(&job.line))
             .process_group(0);
+        // The follower blocks SIGTERM, SIGINT and SIGCHLD (it reads them
+        // from a signalfd), and a blocked mask is inherited across exec:
+        // the notifier starts with none blocked, as any program expects.
+        // SAFETY: sigprocmask is async-signal-safe, as pre_exec requires.
+        unsafe {
+            c.pre_exec(|| {
+                let mut none: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut none);
+                libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+                Ok(())
+            });
+        }
         // The stream is stdout: a notifier's output goes to stderr.
         if let Ok(err) = std::io::stderr().as_fd().try_clone_to_owned() {
             c.stdout(Stdio::from(err));
@@ -339,6 +351,81 @@ fn stdin_of(line: &[u8]) -> Stdio {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::change::Event;
+    use crate::listing::{Health, Row, Src};
+
+    fn change(name: &str) -> Change {
+        Change {
+            event: Event::Appeared,
+            time: 0,
+            row: Row {
+                name: name.into(),
+                health: Health::Missing,
+                native: false,
+                src: Src::Sidecar,
+                error: None,
+                heartbeat: None,
+            },
+            was: None,
+        }
+    }
+
+    /// Runs `reap` until nothing runs, or fails after 10 s.
+    fn reap_all(n: &mut Notifier) {
+        let end = crate::proc::monotonic() + Duration::from_secs(10);
+        while !n.running.is_empty() {
+            assert!(
+                crate::proc::monotonic() < end,
+                "a notifier was never reaped"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+            n.reap();
+        }
+    }
+
+    #[test]
+    fn an_overdue_notifier_gets_sigterm_then_sigkill_and_is_reaped() {
+        let path = Some(OsStr::new("/usr/bin:/bin"));
+        // One that ends on SIGTERM, one that ignores it.
+        for (prog, args) in [
+            ("sleep", vec!["60"]),
+            ("sh", vec!["-c", "trap '' TERM; sleep 60 & wait"]),
+        ] {
+            let prog = resolve(OsStr::new(prog), path).unwrap();
+            let args = args.into_iter().map(OsString::from).collect();
+            let mut n = Notifier::new(prog, args, "/d".into());
+            let t0 = crate::proc::monotonic();
+            n.push(&change("w-1"), "line\n");
+            n.pump(t0);
+            assert_eq!(n.running.len(), 1);
+            assert_eq!(n.next_deadline(t0), Some(TIMEOUT));
+            n.pump(t0 + TIMEOUT);
+            assert!(n.running[0].termed);
+            assert_eq!(n.next_deadline(t0 + TIMEOUT), Some(GRACE));
+            std::thread::sleep(Duration::from_millis(200));
+            n.reap();
+            n.pump(t0 + TIMEOUT + GRACE);
+            reap_all(&mut n);
+        }
+    }
+
+    #[test]
+    fn an_agents_notices_run_one_at_a_time_in_order() {
+        let sleep = resolve(OsStr::new("sleep"), Some(OsStr::new("/usr/bin:/bin"))).unwrap();
+        let mut n = Notifier::new(sleep, vec!["60".into()], "/d".into());
+        let t0 = crate::proc::monotonic();
+        for name in ["w-1", "w-1", "w-2", "w-3", "w-4", "w-5", "w-6"] {
+            n.push(&change(name), "line\n");
+        }
+        n.pump(t0);
+        let running: Vec<&str> = n.running.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(running, ["w-1", "w-2", "w-3", "w-4"]);
+        let queued: Vec<&str> = n.queue.iter().map(|j| j.name.as_str()).collect();
+        assert_eq!(queued, ["w-1", "w-5", "w-6"]);
+        n.stop();
+        reap_all(&mut n);
+        assert!(n.queue.is_empty());
+    }
 
     #[test]
     fn programs_resolve_like_execvp() {

@@ -87,8 +87,8 @@ impl Poller {
 }
 
 /// Blocks `signals` and returns a signalfd that reads them, so a loop
-/// learns of them in its wait and ends cleanly. A program started later
-/// gets a clean mask: std's spawn resets it in the child.
+/// learns of them in its wait and ends cleanly. The mask is inherited
+/// across fork and exec: a program started later must clear it.
 pub fn signal_fd(signals: &[libc::c_int]) -> Result<OwnedFd> {
     // SAFETY: plain libc calls on a zeroed sigset we own.
     unsafe {

@@ -105,7 +105,7 @@ fn utf8_locale(env: crate::config::Env) -> bool {
 /// directory when it fits, the time at the right), a blank line, then the
 /// table fitted to `rows` x `cols`. Lines end in "erase to the end of the
 /// line" and the frame in "erase below", so a frame replaces the last
-/// without a flash.
+/// without clearing the screen first (no flash).
 pub fn frame(
     l: &Listing,
     dir_present: bool,
@@ -195,7 +195,11 @@ pub fn frame(
     let last = lines.len() - 1;
     for (i, line) in lines.iter().enumerate() {
         out.push_str(line);
-        out.push_str("\x1b[K");
+        // Not after a full line: the cursor stays on its last column, and
+        // erasing from there would take that character.
+        if format::visible_width(line) < cols {
+            out.push_str("\x1b[K");
+        }
         if i < last {
             out.push_str("\r\n");
         }
