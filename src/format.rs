@@ -409,6 +409,11 @@ fn tmux_text(s: &str) -> String {
 /// zero (dead, stale, invalid, missing, busy, the other statuses of
 /// healthy agents by word, exited). Nothing at all for an empty listing,
 /// so the status line shows nothing where there is no fleet.
+///
+/// What needs the operator is a badge, its own background with its text
+/// (waiting black on yellow, dead white on red, ...), so it shows on any
+/// status bar, tmux's default green one included; the calm counts are
+/// plain text in the bar's own colours (busy bold, exited dim).
 pub fn tmux(l: &Listing) -> String {
     if l.rows.is_empty() {
         return String::new();
@@ -441,27 +446,27 @@ pub fn tmux(l: &Listing) -> String {
     {
         let since = status_age(first).map(|a| format!(" {}", human_age(a)));
         parts.push(format!(
-            "#[fg=yellow,bold]{} waiting {}{}#[default]",
+            "#[fg=black,bg=yellow,bold] {} waiting {}{} #[default]",
             waiting.len(),
             tmux_text(&first.name),
             since.unwrap_or_default()
         ));
     }
     for (h, style) in [
-        (Health::Dead, "fg=red,bold"),
-        (Health::Stale, "fg=yellow"),
-        (Health::Invalid, "fg=red"),
-        (Health::Missing, "fg=red"),
+        (Health::Dead, "fg=white,bg=red,bold"),
+        (Health::Stale, "fg=black,bg=yellow"),
+        (Health::Invalid, "fg=white,bg=red"),
+        (Health::Missing, "fg=white,bg=red"),
     ] {
         match count(h) {
             0 => {}
-            n => parts.push(format!("#[{style}]{n} {}#[default]", h.word())),
+            n => parts.push(format!("#[{style}] {n} {} #[default]", h.word())),
         }
     }
     for (status, n) in by_status {
         let s = tmux_text(status);
         parts.push(match status {
-            "busy" => format!("#[fg=green]{n} {s}#[default]"),
+            "busy" => format!("#[bold]{n} {s}#[default]"),
             _ => format!("{n} {s}"),
         });
     }
@@ -669,6 +674,7 @@ fn sample(out: &mut String, name: &str, labels: &str, value: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::change::Event;
 
     #[test]
     fn ages_read_like_ps() {
@@ -877,6 +883,152 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_tmux_line_counts_what_matters_and_no_value_is_a_format() {
+        assert_eq!(tmux(&fleet(vec![])), "");
+        let mut long = row("w-long", Health::Healthy, Some(("waiting", None)));
+        long.heartbeat.as_mut().unwrap().status_age = Some(700);
+        let mut odd = row("w#(touch x)", Health::Healthy, Some(("waiting", None)));
+        odd.heartbeat.as_mut().unwrap().status_age = Some(800);
+        let l = fleet(vec![
+            row("w-a", Health::Healthy, Some(("busy", None))),
+            row("w-b", Health::Healthy, Some(("waiting", None))),
+            long,
+            row("w-c", Health::Healthy, Some(("ok", None))),
+            row("w-d", Health::Healthy, Some(("starting", None))),
+            row("w-e", Health::Dead, Some(("busy", None))),
+            row("w-f", Health::Stale, Some(("ok", None))),
+            row("w-g", Health::Exited, Some(("exited", None))),
+            row("w-h", Health::Invalid, None),
+        ]);
+        assert_eq!(
+            tmux(&l),
+            "#[fg=black,bg=yellow,bold] 2 waiting w-long 11m40s #[default] \
+             #[fg=white,bg=red,bold] 1 dead #[default] \
+             #[fg=black,bg=yellow] 1 stale #[default] \
+             #[fg=white,bg=red] 1 invalid #[default] \
+             #[bold]1 busy#[default] 1 ok 1 starting #[dim]1 exited#[default]\n"
+        );
+        // A `#` anywhere is doubled: tmux shows it, never runs it.
+        let mut l = fleet(vec![odd]);
+        l.rows[0].name = "w#(touch x)\n".into();
+        assert_eq!(
+            tmux(&l),
+            "#[fg=black,bg=yellow,bold] 1 waiting w##(touch x)\\n 13m20s #[default]\n"
+        );
+    }
+
+    fn change(event: Event, r: Row, was: Option<State>) -> Change {
+        Change {
+            event,
+            time: 1750556600,
+            row: r,
+            was,
+        }
+    }
+
+    #[test]
+    fn a_change_is_one_line_of_text_or_json() {
+        let mut busy = row(
+            "w-ok",
+            Health::Healthy,
+            Some(("waiting", Some("glm 5\x1b[2J"))),
+        );
+        busy.heartbeat.as_mut().unwrap().beat.pid = 77;
+        let was = State {
+            status: Some("busy".into()),
+            health: Health::Healthy,
+            model: None,
+            pid: Some(77),
+        };
+        let c = change(Event::Changed, busy, Some(was));
+        assert_eq!(
+            change_line(&c, "T"),
+            "T w-ok changed waiting healthy busy/healthy 9m48s 77 glm 5\\x1b[2J\n"
+        );
+        let json = change_json(&c);
+        assert!(json.starts_with(r#"{"name":"w-ok","health":"healthy","native":false,"src":"sidecar","error":null,"heartbeat":{"ts":"#));
+        assert!(
+            json.ends_with(concat!(
+                r#""event":"changed","time":1750556600,"#,
+                r#""was":{"status":"busy","health":"healthy","model":null,"pid":77}}"#,
+                "\n"
+            )),
+            "{json}"
+        );
+        let gone = change(
+            Event::Removed,
+            row("a b", Health::Missing, None),
+            Some(State {
+                status: None,
+                health: Health::Invalid,
+                model: None,
+                pid: None,
+            }),
+        );
+        assert_eq!(
+            change_line(&gone, "T"),
+            "T a\\x20b removed - missing -/invalid - - -\n"
+        );
+        let new = change(Event::Appeared, row("w", Health::Invalid, None), None);
+        assert!(change_json(&new).ends_with(
+            r#""event":"appeared","time":1750556600,"was":null}
+"#
+        ));
+        let t = crate::proc::utc_time(1750556599);
+        assert_eq!(iso_time(&t), "2025-06-22T01:43:19+00:00");
+        let t = LocalTime {
+            offset: -(5 * 3600 + 30 * 60),
+            ..t
+        };
+        assert_eq!(iso_time(&t), "2025-06-22T01:43:19-05:30");
+    }
+
+    #[test]
+    fn a_fitted_table_cuts_the_model_then_the_line() {
+        let long = "m".repeat(60);
+        let l = fleet(vec![row(
+            "w-1",
+            Health::Healthy,
+            Some(("busy", Some(long.as_str()))),
+        )]);
+        let fit = |width| Fit {
+            width,
+            ellipsis: '…',
+        };
+        let plain = table(&l, false);
+        assert_eq!(table_fitted(&l, false, Some(fit(200))), plain);
+        let t = table_fitted(&l, true, Some(fit(60)));
+        for line in t.lines() {
+            assert!(visible_width(line) <= 60, "{line:?}");
+        }
+        let row = t.lines().nth(1).unwrap();
+        // The model gave up just enough: every other column is whole.
+        assert!(row.contains(&format!(" {}… ", "m".repeat(9))), "{row:?}");
+        assert!(
+            row.ends_with(" sidecar") && visible_width(row) == 60,
+            "{row:?}"
+        );
+        // Narrower than the model can give: 8 columns, then the line is cut.
+        let t = table_fitted(&l, false, Some(fit(40)));
+        let row = t.lines().nth(1).unwrap();
+        assert!(
+            row.contains(" mmmmmmm… ") && row.chars().count() == 40,
+            "{row:?}"
+        );
+        // Cut inside a coloured cell: the colour still ends.
+        assert_eq!(
+            cut_visible("ab\x1b[32mcdef\x1b[0mg", 4),
+            "ab\x1b[32mcd\x1b[0m"
+        );
+        assert_eq!(
+            cut_visible("ab\x1b[32mcd\x1b[0mg", 4),
+            "ab\x1b[32mcd\x1b[0m"
+        );
+        assert_eq!(cut_visible("abc", 3), "abc");
+        assert_eq!(visible_width("a\x1b[31mbé\x1b[0m"), 3);
     }
 
     #[test]

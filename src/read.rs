@@ -335,6 +335,33 @@ mod tests {
     }
 
     #[test]
+    fn every_argument_after_exec_is_the_notifiers() {
+        let exec = |args: &[&str]| match parse_args(args.iter().copied()) {
+            Ok(Parsed::Run(a)) => Ok((a.exec, a.names, a.format)),
+            Ok(_) => Err(0),
+            Err(e) => Err(e.exit_code()),
+        };
+        let os = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            exec(&["--follow", "w-1", "--exec", "notify", "--json", "w-2", "--"]),
+            Ok((
+                Some(os(&["notify", "--json", "w-2", "--"])),
+                vec!["w-1".into()],
+                None
+            ))
+        );
+        assert_eq!(
+            exec(&["--follow", "--exec=curl", "-d", "@-"]),
+            Ok((Some(os(&["curl", "-d", "@-"])), vec![], None))
+        );
+        assert_eq!(exec(&["--follow", "--exec"]), Err(2));
+        assert_eq!(
+            exec(&["--format", "tmux"]).map(|a| a.2),
+            Ok(Some(Format::Tmux))
+        );
+    }
+
+    #[test]
     fn output_paths_split_into_dir_and_name() {
         let (d, n) = output_target(Path::new("m.prom")).unwrap();
         assert_eq!((d.as_path(), n.to_str()), (Path::new("."), Some("m.prom")));

@@ -117,7 +117,8 @@ pub fn frame(
         true => format!("\x1b[{sgr}m{text}\x1b[0m"),
         false => text,
     };
-    let mut counts = vec![format!("{} agents", l.rows.len())];
+    let n = l.rows.len();
+    let mut counts = vec![format!("{n} agent{}", if n == 1 { "" } else { "s" })];
     for (h, sgr) in [
         (Health::Healthy, "32"),
         (Health::Stale, "33"),
@@ -204,7 +205,12 @@ pub fn frame(
             out.push_str("\r\n");
         }
     }
-    out.push_str("\x1b[J");
+    // Erase below, from the next row: from the cursor it would take the
+    // last character of a full last line. A frame as tall as the screen
+    // has nothing below it (and a line feed there would scroll).
+    if lines.len() < rows {
+        out.push_str("\r\n\x1b[J");
+    }
     out
 }
 
@@ -295,5 +301,95 @@ pub fn run(s: Settings, color: Option<bool>, env: crate::config::Env) -> Result<
             redraw = true;
             fleet.tick();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::beat::Beat;
+    use crate::listing::{Judged, Row, Src};
+
+    fn fleet(n: usize) -> Listing {
+        let rows = (0..n)
+            .map(|i| Row {
+                name: format!("w-{i}"),
+                health: if i == 0 {
+                    Health::Dead
+                } else {
+                    Health::Healthy
+                },
+                native: false,
+                src: Src::Sidecar,
+                error: None,
+                heartbeat: Some(Judged {
+                    beat: Beat {
+                        ts: 0,
+                        pid: 1,
+                        status: if i == 1 { "waiting" } else { "ok" }.into(),
+                        model: None,
+                        host: None,
+                        pstart: None,
+                        since: None,
+                    },
+                    age: 0,
+                    status_age: None,
+                    alive: Some(i != 0),
+                    healthy: i != 0,
+                }),
+            })
+            .collect();
+        Listing {
+            dir: "/d".into(),
+            now: 0,
+            interval: 10,
+            stale_after: 30,
+            rows,
+        }
+    }
+
+    /// The frame's lines as they show, the escape codes taken out.
+    fn shown(frame: &str) -> Vec<String> {
+        let body = frame.strip_prefix("\x1b[H").unwrap();
+        body.split("\r\n")
+            .map(|l| l.replace("\x1b[K", "").replace("\x1b[J", ""))
+            .collect()
+    }
+
+    #[test]
+    fn a_frame_has_a_header_and_fits_the_terminal() {
+        let f = frame(&fleet(3), true, false, '~', (24, 80));
+        let lines = shown(&f);
+        assert!(
+            lines[0].starts_with("3 agents  2 healthy  1 dead  1 waiting  /d ")
+                && lines[0].chars().count() == 80,
+            "{lines:?}"
+        );
+        assert!(lines[0].ends_with(&format!(
+            "{:02}:{:02}:00",
+            proc::local_time(0).hour,
+            proc::local_time(0).minute
+        )));
+        assert_eq!(lines[1], "");
+        assert!(lines[2].starts_with("NAME "));
+        assert_eq!(lines.len(), 3 + 3 + 1, "{lines:?}"); // and the erase below
+                                                         // Too many rows for the terminal: 6 of 30 show, the last line says
+                                                         // how many more there are.
+        let lines = shown(&frame(&fleet(30), true, false, '~', (10, 80)));
+        assert_eq!(lines.len(), 10, "{lines:?}");
+        assert_eq!(lines[9], "... and 24 more (a taller terminal shows them)");
+        // Nothing to show: says why.
+        let l = fleet(0);
+        assert_eq!(
+            shown(&frame(&l, true, false, '~', (24, 80)))[2],
+            "no agents in /d"
+        );
+        assert_eq!(
+            shown(&frame(&l, false, false, '~', (24, 80)))[2],
+            "/d does not exist yet: waiting for it"
+        );
+        // Colour only when asked.
+        assert!(!frame(&fleet(3), true, false, '~', (24, 80)).contains("\x1b[3"));
+        assert!(frame(&fleet(3), true, true, '~', (24, 80)).contains("\x1b[31m1 dead\x1b[0m"));
     }
 }

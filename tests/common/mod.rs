@@ -419,3 +419,80 @@ impl Follower {
         fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 }
+
+/// A private tmux server (its own socket in the sandbox, no config), gone
+/// when this is dropped.
+pub struct Tmux {
+    pub socket: String,
+    pub tmpdir: PathBuf,
+    home: PathBuf,
+}
+
+impl Tmux {
+    pub fn new(sb: &Sandbox, tag: &str) -> Tmux {
+        let ok = Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(ok, "these tests need tmux 3.2 or newer in PATH");
+        let tmpdir = sb.root.join("tmux");
+        fs::create_dir_all(&tmpdir).unwrap();
+        Tmux {
+            socket: format!("{tag}-{}", fastrand::u32(..)),
+            tmpdir,
+            home: sb.root.clone(),
+        }
+    }
+
+    /// tmux on this server, from a clean environment (no user config, not
+    /// inside another tmux).
+    pub fn cmd(&self) -> Command {
+        let mut c = bare("tmux");
+        c.env_remove("TMUX")
+            .env("TMUX_TMPDIR", &self.tmpdir)
+            .env("HOME", &self.home)
+            .env("LANG", "C.UTF-8")
+            .args(["-L", &self.socket, "-f", "/dev/null"]);
+        c
+    }
+
+    /// Runs a tmux command; its stdout.
+    #[track_caller]
+    pub fn run(&self, args: &[&str]) -> String {
+        let o = self.cmd().args(args).output().unwrap();
+        assert!(o.status.success(), "tmux {args:?}: {o:?}");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// What a pane shows (with `-e`, its colours as SGR codes).
+    pub fn capture(&self, target: &str, escapes: bool) -> String {
+        let mut args = vec!["capture-pane", "-p", "-t", target];
+        if escapes {
+            args.push("-e");
+        }
+        self.run(&args)
+    }
+
+    /// Waits until the pane shows what `f` accepts; fails with the pane.
+    #[track_caller]
+    pub fn wait_for(&self, target: &str, what: &str, f: impl Fn(&str) -> bool) -> String {
+        let end = Instant::now() + Duration::from_secs(10);
+        loop {
+            let shown = self.capture(target, false);
+            if f(&shown) {
+                return shown;
+            }
+            assert!(
+                Instant::now() < end,
+                "the pane never showed {what}; it shows:\n{shown}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("kill-server").output();
+    }
+}
