@@ -7,8 +7,11 @@
 //!   by `RENAME_EXCHANGE` (or renamed), which inotify reports as moves to
 //!   and from its name; temporaries, locks and markers are not beats.
 //! - A pidfd per local agent becomes readable when its process ends (a
-//!   zombie has ended too), so a dead agent is seen at once, with no file
-//!   event and no `/proc` read every second. Where no pidfd can be had (a
+//!   zombie has ended too), so a dead agent is seen with no file event and
+//!   no `/proc` read every second. It is judged dead [`ENDING_GRACE`]
+//!   later unless its beat changes first: an agent with a sidecar gets its
+//!   `exited` beat within milliseconds of its end, and that, not a
+//!   passing `dead`, is the change to report. Where no pidfd can be had (a
 //!   kernel before 5.3, the open-file limit), that agent's pid is checked
 //!   in `/proc` on every tick instead.
 //! - A tick on each second of the clock judges every beat's age again
@@ -34,6 +37,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The fleet's tokens in the poller: the inotify instance, and the pidfds
 /// from [`FIRST_PIDFD`] up. The loops' own tokens are below 16.
@@ -62,6 +66,10 @@ const ANCESTOR_MASK: u32 = inotify::IN_CREATE
 const GONE_MASK: u32 =
     inotify::IN_DELETE_SELF | inotify::IN_MOVE_SELF | inotify::IN_IGNORED | inotify::IN_UNMOUNT;
 
+/// How long an agent whose process ended still counts as alive, waiting
+/// for its sidecar's `exited` beat.
+pub const ENDING_GRACE: Duration = Duration::from_millis(500);
+
 /// What to follow.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -83,6 +91,13 @@ enum Life {
         token: u64,
         fd: OwnedFd,
     },
+    /// The process ended; it is judged dead at `until` (monotonic) unless
+    /// the beat changes first.
+    Ending {
+        pid: u32,
+        pstart: Option<u64>,
+        until: Duration,
+    },
     /// No pidfd for it: checked in `/proc` on every tick.
     Polled {
         pid: u32,
@@ -97,7 +112,7 @@ impl Life {
     fn alive(&self) -> Option<bool> {
         match self {
             Life::Untracked => None,
-            Life::Watched { .. } => Some(true),
+            Life::Watched { .. } | Life::Ending { .. } => Some(true),
             Life::Polled { alive, .. } => Some(*alive),
             Life::Ended { .. } => Some(false),
         }
@@ -107,6 +122,7 @@ impl Life {
         match *self {
             Life::Untracked => None,
             Life::Watched { pid, pstart, .. }
+            | Life::Ending { pid, pstart, .. }
             | Life::Polled { pid, pstart, .. }
             | Life::Ended { pid, pstart } => Some((pid, pstart)),
         }
@@ -136,6 +152,8 @@ pub struct Fleet {
     agents: BTreeMap<Vec<u8>, Agent>,
     pidfds: HashMap<u64, Vec<u8>>,
     next_token: u64,
+    /// Agents in [`Life::Ending`], with when their grace ends.
+    ending: Vec<(Duration, Vec<u8>)>,
     inotify: Option<Inotify>,
     watch: DirWatch,
     local: Option<String>,
@@ -170,6 +188,7 @@ impl Fleet {
             agents: BTreeMap::new(),
             pidfds: HashMap::new(),
             next_token: FIRST_PIDFD,
+            ending: Vec::new(),
             inotify,
             watch: DirWatch::Waiting { wd: None },
             local: proc::hostname(),
@@ -215,14 +234,22 @@ impl Fleet {
             } = &a.life
             {
                 poller.remove(fd.as_raw_fd());
-                a.life = Life::Ended {
+                let until = proc::monotonic() + ENDING_GRACE;
+                a.life = Life::Ending {
                     pid: *pid,
                     pstart: *pstart,
+                    until,
                 };
+                self.ending.push((until, stem));
             }
         }
-        self.rejudge.insert(stem);
         Ok(())
+    }
+
+    /// When the fleet next needs a look that no event will ask for: the
+    /// end of an ending agent's grace (monotonic).
+    pub fn next_deadline(&self) -> Option<Duration> {
+        self.ending.iter().map(|(t, _)| *t).min()
     }
 
     /// A second of the clock has passed: every age is judged again, pids
@@ -263,6 +290,24 @@ impl Fleet {
     pub fn changes(&mut self, poller: &Poller, now: i64) -> Result<Vec<Change>> {
         if self.rescan {
             self.scan()?;
+        }
+        let mono = proc::monotonic();
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.ending)
+            .into_iter()
+            .partition(|(t, _)| *t <= mono);
+        self.ending = later;
+        for (_, stem) in due {
+            if let Some(a) = self.agents.get_mut(&stem) {
+                // Only the grace this entry was made for (the agent may
+                // have ended, come back under a new pid and ended again).
+                match a.life {
+                    Life::Ending { pid, pstart, until } if until <= mono => {
+                        a.life = Life::Ended { pid, pstart };
+                        self.rejudge.insert(stem);
+                    }
+                    _ => {}
+                }
+            }
         }
         for stem in std::mem::take(&mut self.dirty) {
             self.reread(&stem, poller);

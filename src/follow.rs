@@ -7,8 +7,9 @@
 //!
 //! One thread sleeping in one `epoll_wait`: on the signalfd, stdout (whose
 //! error or hang-up says the reader left), the fleet's inotify and pidfds,
-//! and a timeout to the next second of the clock (ages) or to a notifier
-//! overdue, whichever is sooner.
+//! and a timeout to the next second of the clock (ages), to an ended
+//! agent's grace running out, or to a notifier overdue, whichever is
+//! sooner.
 
 use crate::error::Result;
 use crate::fleet::{Fleet, Settings};
@@ -67,7 +68,14 @@ pub fn run(s: Settings, json: bool, mut notifier: Option<Notifier>) -> Result<u8
         if let Some(n) = notifier.as_mut() {
             n.pump(mono);
         }
-        let cap = notifier.as_ref().and_then(|n| n.next_deadline(mono));
+        let fleet_due = fleet.next_deadline().map(|t| t.saturating_sub(mono));
+        let cap = match (
+            notifier.as_ref().and_then(|n| n.next_deadline(mono)),
+            fleet_due,
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         poller.wait(&mut ready, timeout_ms(cap))?;
         for r in &ready {
             match r.token {

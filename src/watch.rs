@@ -256,7 +256,10 @@ pub fn run(s: Settings, color: Option<bool>, env: crate::config::Env) -> Result<
                 return Ok(0);
             }
         }
-        poller.wait(&mut ready, crate::follow::timeout_ms(None))?;
+        let due = fleet
+            .next_deadline()
+            .map(|t| t.saturating_sub(proc::monotonic()));
+        poller.wait(&mut ready, crate::follow::timeout_ms(due))?;
         for r in &ready {
             match r.token {
                 TOKEN_SIGNALS => {

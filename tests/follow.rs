@@ -137,7 +137,7 @@ fn one_json_line_per_change_and_none_for_anything_else() {
     c.args(["--sidecar", "--interval", "1", "--while-pid"])
         .arg(side_agent.pid().to_string())
         .arg("w-side");
-    let sidecar = Proc(c.spawn().unwrap());
+    let mut sidecar = Proc(c.spawn().unwrap());
     let side_start = Instant::now();
     let l = s.next();
     assert_eq!(
@@ -304,7 +304,25 @@ fn one_json_line_per_change_and_none_for_anything_else() {
     s.quiet(&sb, "the sidecar's ticks");
     let about_side = s.f.seen.iter().filter(|l| l.contains("\"w-side\"")).count();
     assert_eq!(about_side, 1, "{}", s.f.seen.join("\n"));
-    drop(sidecar);
+    // Its agent ends: the sidecar writes `exited`, and that is the one
+    // change, with no passing `dead` before it, even when the sidecar is
+    // a little late (held stopped for 50 ms here; the grace is 500 ms).
+    sidecar.signal(libc::SIGSTOP);
+    drop(side_agent);
+    std::thread::sleep(Duration::from_millis(50));
+    sidecar.signal(libc::SIGCONT);
+    let l = s.next();
+    assert_eq!(
+        (
+            l.event.as_str(),
+            l.name.as_str(),
+            l.health.as_str(),
+            l.status()
+        ),
+        ("changed", "w-side", "exited", Some("exited"))
+    );
+    assert_eq!(l.was.as_ref().map(|w| w.health.as_str()), Some("healthy"));
+    assert!(sidecar.0.wait().unwrap().success());
 
     // SIGTERM: exit 0, nothing on stderr.
     s.f.proc.signal(libc::SIGTERM);
