@@ -30,7 +30,6 @@ use crate::inotify::{self, Inotify};
 use crate::listing::{self, Health, Listing, ReadBeat, Row, Src};
 use crate::poller::{self, Poller};
 use crate::{proc, sys};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsStr;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -130,6 +129,8 @@ impl Life {
 }
 
 struct Agent {
+    /// The beat file's stem, as bytes.
+    stem: Vec<u8>,
     seen: ReadBeat,
     life: Life,
     /// The state last reported; None until the first report.
@@ -146,11 +147,66 @@ enum DirWatch {
     Polling,
 }
 
+/// The agents, sorted by stem (the listing's order), found by binary
+/// search: a plain vector, where a map would cost the binary its code.
+struct Agents(Vec<Agent>);
+
+impl Agents {
+    fn get(&self, stem: &[u8]) -> Option<&Agent> {
+        self.find(stem).ok().map(|i| &self.0[i])
+    }
+
+    fn get_mut(&mut self, stem: &[u8]) -> Option<&mut Agent> {
+        self.find(stem).ok().map(|i| &mut self.0[i])
+    }
+
+    fn find(&self, stem: &[u8]) -> std::result::Result<usize, usize> {
+        self.0.binary_search_by(|a| a.stem.as_slice().cmp(stem))
+    }
+
+    /// The agent of `stem`, a new one (missing, untracked) if there is none.
+    fn entry(&mut self, stem: &[u8]) -> &mut Agent {
+        let i = match self.find(stem) {
+            Ok(i) => i,
+            Err(i) => {
+                let a = Agent {
+                    stem: stem.to_vec(),
+                    seen: ReadBeat::Missing,
+                    life: Life::Untracked,
+                    reported: None,
+                };
+                self.0.insert(i, a);
+                i
+            }
+        };
+        &mut self.0[i]
+    }
+
+    fn stems(&self) -> impl Iterator<Item = Vec<u8>> + '_ {
+        self.0.iter().map(|a| a.stem.clone())
+    }
+}
+
+/// Stems to visit: pushed in any order, taken sorted and once each.
+#[derive(Default)]
+struct Stems(Vec<Vec<u8>>);
+
+impl Stems {
+    fn insert(&mut self, stem: Vec<u8>) {
+        self.0.push(stem);
+    }
+
+    fn take(&mut self) -> Vec<Vec<u8>> {
+        let mut v = std::mem::take(&mut self.0);
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+}
+
 pub struct Fleet {
     s: Settings,
-    /// By the beat file's stem, as bytes: the listing's order.
-    agents: BTreeMap<Vec<u8>, Agent>,
-    pidfds: HashMap<u64, Vec<u8>>,
+    agents: Agents,
     next_token: u64,
     /// Agents in [`Life::Ending`], with when their grace ends.
     ending: Vec<(Duration, Vec<u8>)>,
@@ -158,8 +214,8 @@ pub struct Fleet {
     watch: DirWatch,
     local: Option<String>,
     /// To read again, then to judge again, at the next [`Fleet::changes`].
-    dirty: BTreeSet<Vec<u8>>,
-    rejudge: BTreeSet<Vec<u8>>,
+    dirty: Stems,
+    rejudge: Stems,
     rescan: bool,
     rejudge_all: bool,
 }
@@ -185,15 +241,14 @@ impl Fleet {
         };
         let mut f = Fleet {
             s,
-            agents: BTreeMap::new(),
-            pidfds: HashMap::new(),
+            agents: Agents(Vec::new()),
             next_token: FIRST_PIDFD,
             ending: Vec::new(),
             inotify,
             watch: DirWatch::Waiting { wd: None },
             local: proc::hostname(),
-            dirty: BTreeSet::new(),
-            rejudge: BTreeSet::new(),
+            dirty: Stems::default(),
+            rejudge: Stems::default(),
             rescan: true,
             rejudge_all: true,
         };
@@ -225,23 +280,27 @@ impl Fleet {
         if token == TOKEN_INOTIFY {
             return self.read_events();
         }
-        let Some(stem) = self.pidfds.remove(&token) else {
+        // Found by its token: a pidfd wakes the fleet once in an agent's life.
+        let Some(a) = self
+            .agents
+            .0
+            .iter_mut()
+            .find(|a| matches!(a.life, Life::Watched { token: t, .. } if t == token))
+        else {
             return Ok(());
         };
-        if let Some(a) = self.agents.get_mut(&stem) {
-            if let Life::Watched {
-                pid, pstart, fd, ..
-            } = &a.life
-            {
-                poller.remove(fd.as_raw_fd());
-                let until = proc::monotonic() + ENDING_GRACE;
-                a.life = Life::Ending {
-                    pid: *pid,
-                    pstart: *pstart,
-                    until,
-                };
-                self.ending.push((until, stem));
-            }
+        if let Life::Watched {
+            pid, pstart, fd, ..
+        } = &a.life
+        {
+            poller.remove(fd.as_raw_fd());
+            let until = proc::monotonic() + ENDING_GRACE;
+            a.life = Life::Ending {
+                pid: *pid,
+                pstart: *pstart,
+                until,
+            };
+            self.ending.push((until, a.stem.clone()));
         }
         Ok(())
     }
@@ -266,7 +325,7 @@ impl Fleet {
                 }
             }
         }
-        for (stem, a) in self.agents.iter_mut() {
+        for a in self.agents.0.iter_mut() {
             if let Life::Polled { pid, pstart, alive } = a.life {
                 let now = proc::alive(pid, pstart);
                 if now != alive {
@@ -278,7 +337,7 @@ impl Fleet {
                         },
                         false => Life::Ended { pid, pstart },
                     };
-                    self.rejudge.insert(stem.clone());
+                    self.rejudge.insert(a.stem.clone());
                 }
             }
         }
@@ -309,15 +368,15 @@ impl Fleet {
                 }
             }
         }
-        for stem in std::mem::take(&mut self.dirty) {
+        for stem in self.dirty.take() {
             self.reread(&stem, poller);
             self.rejudge.insert(stem);
         }
         let stems: Vec<Vec<u8>> = if std::mem::take(&mut self.rejudge_all) {
-            self.rejudge.clear();
-            self.agents.keys().cloned().collect()
+            self.rejudge.take();
+            self.agents.stems().collect()
         } else {
-            std::mem::take(&mut self.rejudge).into_iter().collect()
+            self.rejudge.take()
         };
         let mut out = Vec::new();
         for stem in stems {
@@ -326,7 +385,8 @@ impl Fleet {
         if self.s.names.is_empty() {
             // Gone and reported gone (or never reported): forgotten.
             self.agents
-                .retain(|_, a| a.reported.as_ref().is_some_and(State::present));
+                .0
+                .retain(|a| a.reported.as_ref().is_some_and(State::present));
         }
         Ok(out)
     }
@@ -338,9 +398,10 @@ impl Fleet {
             |stem: &[u8], a: &Agent| make_row(&self.s, stem, &a.seen, a.life.alive(), now, now_ns);
         let rows = if self.s.names.is_empty() {
             self.agents
+                .0
                 .iter()
-                .filter(|(_, a)| !matches!(a.seen, ReadBeat::Missing))
-                .map(|(stem, a)| row(stem, a))
+                .filter(|a| !matches!(a.seen, ReadBeat::Missing))
+                .map(|a| row(&a.stem, a))
                 .collect()
         } else {
             let mut rows: Vec<Row> = Vec::new();
@@ -406,18 +467,13 @@ impl Fleet {
             }
             _ => None,
         };
-        let a = self.agents.entry(stem.to_vec()).or_insert(Agent {
-            seen: ReadBeat::Missing,
-            life: Life::Untracked,
-            reported: None,
-        });
+        let a = self.agents.entry(stem);
         a.seen = seen;
         if a.life.target() == want {
             return;
         }
-        if let Life::Watched { token, fd, .. } = &a.life {
+        if let Life::Watched { fd, .. } = &a.life {
             poller.remove(fd.as_raw_fd());
-            self.pidfds.remove(token);
         }
         a.life = match want {
             None => Life::Untracked,
@@ -431,15 +487,12 @@ impl Fleet {
                         let token = self.next_token;
                         self.next_token += 1;
                         match poller.add(fd.as_raw_fd(), token, libc::EPOLLIN as u32) {
-                            Ok(()) => {
-                                self.pidfds.insert(token, stem.to_vec());
-                                Life::Watched {
-                                    pid,
-                                    pstart,
-                                    token,
-                                    fd,
-                                }
-                            }
+                            Ok(()) => Life::Watched {
+                                pid,
+                                pstart,
+                                token,
+                                fd,
+                            },
                             Err(_) => Life::Polled {
                                 pid,
                                 pstart,
@@ -462,21 +515,23 @@ impl Fleet {
     fn scan(&mut self) -> Result<()> {
         self.rescan = false;
         if !self.s.names.is_empty() {
-            self.dirty
-                .extend(self.s.names.iter().map(|n| n.as_bytes().to_vec()));
+            for n in &self.s.names {
+                self.dirty.insert(n.as_bytes().to_vec());
+            }
             return Ok(());
         }
         match sys::dir_entries(&self.s.dir) {
-            Ok(entries) => self.dirty.extend(
-                entries
-                    .iter()
-                    .filter_map(|e| listing::beat_stem(e.name.as_bytes()))
-                    .map(<[u8]>::to_vec),
-            ),
+            Ok(entries) => {
+                for e in &entries {
+                    if let Some(stem) = listing::beat_stem(e.name.as_bytes()) {
+                        self.dirty.insert(stem.to_vec());
+                    }
+                }
+            }
             Err(e) if is_missing(&e) => {}
             Err(e) => return Err(Error::io("read directory", &self.s.dir, &e)),
         }
-        self.dirty.extend(self.agents.keys().cloned());
+        self.dirty.0.extend(self.agents.stems());
         Ok(())
     }
 
@@ -610,6 +665,7 @@ fn same(r: &State, seen: &ReadBeat, health: Health) -> bool {
         }
 }
 
+#[inline(never)] // two callers: one copy
 fn make_row(
     s: &Settings,
     stem: &[u8],

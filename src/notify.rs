@@ -17,14 +17,12 @@ use crate::change::Change;
 use crate::error::{quote, Error, Result};
 use crate::format::human_age;
 use std::collections::VecDeque;
-use std::ffi::{OsStr, OsString};
+use std::ffi::{CString, OsStr, OsString};
 use std::fs::File;
-use std::io::{Seek, SeekFrom, Write};
-use std::os::fd::{AsFd, FromRawFd};
+use std::io::{self, Seek, SeekFrom, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 pub const MAX_RUNNING: usize = 4;
@@ -134,7 +132,7 @@ struct Job {
 }
 
 struct Running {
-    child: Child,
+    pid: libc::pid_t,
     name: String,
     what: String,
     started: Duration,
@@ -188,10 +186,10 @@ impl Notifier {
         for r in &mut self.running {
             let age = now.saturating_sub(r.started);
             if age >= TIMEOUT + GRACE {
-                kill_group(&r.child, libc::SIGKILL);
+                kill_group(r.pid, libc::SIGKILL);
             } else if age >= TIMEOUT && !r.termed {
                 r.termed = true;
-                kill_group(&r.child, libc::SIGTERM);
+                kill_group(r.pid, libc::SIGTERM);
             }
         }
         while self.running.len() < MAX_RUNNING {
@@ -206,8 +204,8 @@ impl Notifier {
                 break;
             };
             match self.spawn(&job) {
-                Ok(child) => self.running.push(Running {
-                    child,
+                Ok(pid) => self.running.push(Running {
+                    pid,
                     name: job.name,
                     what: job.what,
                     started: now,
@@ -223,59 +221,129 @@ impl Notifier {
         }
     }
 
-    fn spawn(&self, job: &Job) -> std::io::Result<Child> {
-        let mut c = Command::new(&self.prog);
-        c.args(&self.args)
-            .envs(job.env.iter().map(|(k, v)| (k, v)))
-            .stdin(stdin_of(&job.line))
-            .process_group(0);
-        // The follower blocks SIGTERM, SIGINT and SIGCHLD (it reads them
-        // from a signalfd), and a blocked mask is inherited across exec:
-        // the notifier starts with none blocked, as any program expects.
-        // SAFETY: sigprocmask is async-signal-safe, as pre_exec requires.
+    /// Starts the notifier with `posix_spawn(3)`: PROG with its arguments,
+    /// this process's environment with the change's variables in place of
+    /// any of the same name, the change's line as stdin, stdout and stderr
+    /// both our stderr (the stream is stdout), in a process group of its
+    /// own, with no signal blocked (the follower blocks the ones it reads
+    /// from its signalfd) and SIGPIPE back to its default (Rust ignores it).
+    fn spawn(&self, job: &Job) -> io::Result<libc::pid_t> {
+        let c =
+            |b: &[u8]| CString::new(b).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput));
+        let path = c(self.prog.as_os_str().as_bytes())?;
+        let argv: Vec<CString> = std::iter::once(self.prog.as_os_str())
+            .chain(self.args.iter().map(OsString::as_os_str))
+            .map(|a| c(a.as_bytes()))
+            .collect::<io::Result<_>>()?;
+        let mut envp: Vec<CString> = Vec::new();
+        for (k, v) in std::env::vars_os() {
+            if !VARS.iter().any(|n| k == *n) {
+                envp.push(c(&[k.as_bytes(), b"=", v.as_bytes()].concat())?);
+            }
+        }
+        for (k, v) in &job.env {
+            envp.push(c(&[k.as_bytes(), b"=", v.as_bytes()].concat())?);
+        }
+        let ptrs = |v: &[CString]| {
+            let mut p: Vec<*mut libc::c_char> = v.iter().map(|s| s.as_ptr().cast_mut()).collect();
+            p.push(std::ptr::null_mut());
+            p
+        };
+        let (argv_p, envp_p) = (ptrs(&argv), ptrs(&envp));
+        let stdin = stdin_of(&job.line);
+        let check = |r: libc::c_int| match r {
+            0 => Ok(()),
+            e => Err(io::Error::from_raw_os_error(e)),
+        };
+        // SAFETY: the attribute and file-action objects are initialised
+        // before use and destroyed on every path; every pointer handed to
+        // posix_spawn points into a live CString or Vec of this frame.
         unsafe {
-            c.pre_exec(|| {
-                let mut none: libc::sigset_t = std::mem::zeroed();
-                libc::sigemptyset(&mut none);
-                libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
-                Ok(())
-            });
+            let mut fa: libc::posix_spawn_file_actions_t = std::mem::zeroed();
+            let mut at: libc::posix_spawnattr_t = std::mem::zeroed();
+            check(libc::posix_spawn_file_actions_init(&mut fa))?;
+            if let Err(e) = check(libc::posix_spawnattr_init(&mut at)) {
+                libc::posix_spawn_file_actions_destroy(&mut fa);
+                return Err(e);
+            }
+            let mut none: libc::sigset_t = std::mem::zeroed();
+            let mut pipe: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut none);
+            libc::sigemptyset(&mut pipe);
+            libc::sigaddset(&mut pipe, libc::SIGPIPE);
+            let flags = libc::POSIX_SPAWN_SETPGROUP
+                | libc::POSIX_SPAWN_SETSIGMASK
+                | libc::POSIX_SPAWN_SETSIGDEF;
+            let mut pid: libc::pid_t = 0;
+            let r = (|| {
+                let stdin_fd = stdin.as_ref().map_or(-1, |f| f.as_raw_fd());
+                match stdin_fd {
+                    -1 => check(libc::posix_spawn_file_actions_addopen(
+                        &mut fa,
+                        0,
+                        c"/dev/null".as_ptr(),
+                        libc::O_RDONLY,
+                        0,
+                    ))?,
+                    fd => check(libc::posix_spawn_file_actions_adddup2(&mut fa, fd, 0))?,
+                }
+                check(libc::posix_spawn_file_actions_adddup2(&mut fa, 2, 1))?;
+                check(libc::posix_spawnattr_setflags(
+                    &mut at,
+                    flags as libc::c_short,
+                ))?;
+                check(libc::posix_spawnattr_setpgroup(&mut at, 0))?;
+                check(libc::posix_spawnattr_setsigmask(&mut at, &none))?;
+                check(libc::posix_spawnattr_setsigdefault(&mut at, &pipe))?;
+                check(libc::posix_spawn(
+                    &mut pid,
+                    path.as_ptr(),
+                    &fa,
+                    &at,
+                    argv_p.as_ptr(),
+                    envp_p.as_ptr(),
+                ))
+            })();
+            libc::posix_spawn_file_actions_destroy(&mut fa);
+            libc::posix_spawnattr_destroy(&mut at);
+            r.map(|()| pid)
         }
-        // The stream is stdout: a notifier's output goes to stderr.
-        if let Ok(err) = std::io::stderr().as_fd().try_clone_to_owned() {
-            c.stdout(Stdio::from(err));
-        }
-        c.spawn()
     }
 
     /// Reaps the notifiers that ended (on SIGCHLD); says which failed.
     pub fn reap(&mut self) {
         let mut i = 0;
         while i < self.running.len() {
-            match self.running[i].child.try_wait() {
-                Ok(None) => i += 1,
-                Ok(Some(status)) => {
-                    let r = self.running.swap_remove(i);
-                    if !status.success() {
-                        let how = match (status.code(), status.signal()) {
-                            (Some(code), _) => format!("exited {code}"),
-                            (None, Some(sig)) if r.termed => {
-                                format!("was killed (signal {sig}) after {}s", TIMEOUT.as_secs())
-                            }
-                            (None, Some(sig)) => format!("was killed by signal {sig}"),
-                            _ => "failed".to_string(),
-                        };
-                        self.notice(format!(
-                            "--exec: {} for {} {how}",
-                            self.prog.display(),
-                            r.what
-                        ));
-                    }
-                }
-                Err(_) => {
-                    self.running.swap_remove(i);
-                }
+            let mut status: libc::c_int = 0;
+            // SAFETY: waitpid on a child of ours; WNOHANG never blocks.
+            let r = unsafe { libc::waitpid(self.running[i].pid, &mut status, libc::WNOHANG) };
+            if r == 0 {
+                i += 1;
+                continue;
             }
+            let run = self.running.swap_remove(i);
+            if r < 0 {
+                continue; // not ours to wait for any more (ECHILD)
+            }
+            let how = if libc::WIFEXITED(status) {
+                match libc::WEXITSTATUS(status) {
+                    0 => continue,
+                    code => format!("exited {code}"),
+                }
+            } else if run.termed {
+                format!(
+                    "was killed (signal {}) after {}s",
+                    libc::WTERMSIG(status),
+                    TIMEOUT.as_secs()
+                )
+            } else {
+                format!("was killed by signal {}", libc::WTERMSIG(status))
+            };
+            self.notice(format!(
+                "--exec: {} for {} {how}",
+                self.prog.display(),
+                run.what
+            ));
         }
     }
 
@@ -295,7 +363,7 @@ impl Notifier {
     /// are not notified.
     pub fn stop(&mut self) {
         for r in &self.running {
-            kill_group(&r.child, libc::SIGTERM);
+            kill_group(r.pid, libc::SIGTERM);
         }
         self.queue.clear();
     }
@@ -324,28 +392,26 @@ impl Notifier {
 
 /// The process group of a notifier (its own: it was started in one), so a
 /// notifier that is a script takes its children with it.
-fn kill_group(child: &Child, sig: libc::c_int) {
-    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
-        // SAFETY: kill(2) on a process group we made.
-        unsafe { libc::kill(-pid, sig) };
-    }
+fn kill_group(pid: libc::pid_t, sig: libc::c_int) {
+    // SAFETY: kill(2) on a process group we made (its leader not reaped
+    // yet, so the id is still ours).
+    unsafe { libc::kill(-pid, sig) };
 }
 
 /// The line as the notifier's stdin: an in-memory file, so writing it
 /// never blocks whatever its length and whether or not the notifier reads
-/// it. Where no such file can be made, stdin is empty.
-fn stdin_of(line: &[u8]) -> Stdio {
+/// it. Where no such file can be made, stdin is /dev/null.
+fn stdin_of(line: &[u8]) -> Option<OwnedFd> {
     // SAFETY: a valid C string; memfd_create returns a new fd or -1.
     let fd = unsafe { libc::memfd_create(c"hb-change".as_ptr(), libc::MFD_CLOEXEC) };
     if fd < 0 {
-        return Stdio::null();
+        return None;
     }
     // SAFETY: the fd is new and ours.
     let mut f = unsafe { File::from_raw_fd(fd) };
-    match f.write_all(line).and_then(|()| f.seek(SeekFrom::Start(0))) {
-        Ok(_) => Stdio::from(f),
-        Err(_) => Stdio::null(),
-    }
+    f.write_all(line).ok()?;
+    f.seek(SeekFrom::Start(0)).ok()?;
+    Some(f.into())
 }
 
 #[cfg(test)]

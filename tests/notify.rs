@@ -25,21 +25,27 @@ use std::time::Duration;
 const SOON: Duration = Duration::from_secs(10);
 
 /// The HB_* variables of each environment in `env -0` output (entries
-/// ended by NUL), raw bytes. The notifier runs with only PATH beside them
-/// and `env` prints them sorted, so PATH ends each environment.
+/// ended by NUL), raw bytes. An environment holds each variable once, so a
+/// variable seen again starts the next one (each `env` writes its whole
+/// output at once: two never mix).
 fn hb_vars(out: &[u8]) -> Vec<BTreeMap<String, Vec<u8>>> {
     let mut all = Vec::new();
-    let mut cur = BTreeMap::new();
+    let mut cur: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     for entry in out.split(|&b| b == 0).filter(|e| !e.is_empty()) {
         let Some(eq) = entry.iter().position(|&b| b == b'=') else {
             continue;
         };
         let (k, v) = (String::from_utf8_lossy(&entry[..eq]), &entry[eq + 1..]);
-        if k == "PATH" {
-            all.push(std::mem::take(&mut cur));
-        } else {
-            cur.insert(k.into_owned(), v.to_vec());
+        if !k.starts_with("HB_") {
+            continue;
         }
+        if cur.contains_key(&*k) {
+            all.push(std::mem::take(&mut cur));
+        }
+        cur.insert(k.into_owned(), v.to_vec());
+    }
+    if !cur.is_empty() {
+        all.push(cur);
     }
     all
 }
