@@ -55,6 +55,25 @@ _hb_names() {
     done
 }
 
+# After word $1 on the line (the launcher's `--`, hb-read's `--exec`): a
+# command, then its arguments, all the rest of the line. Fails when the
+# line has no $1 before the word being completed.
+_hb_after() {
+    local i
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        if [[ ${COMP_WORDS[i]} == "$1" ]]; then
+            if ((i + 1 == COMP_CWORD)); then
+                mapfile -t COMPREPLY < <(compgen -c -- "$cur")
+            else
+                compopt -o default 2>/dev/null
+                COMPREPLY=()
+            fi
+            return 0
+        fi
+    done
+    return 1
+}
+
 # Sets COMPREPLY to the words of $1 that start with $cur.
 _hb_words() {
     local w
@@ -90,33 +109,13 @@ _hb_complete() {
         hb-read)
             flags='--json --format --stale-after --check --output --color
                 --follow --exec --watch --dir --interval -h --help -V --version'
-            for ((i = 1; i < COMP_CWORD; i++)); do
-                if [[ ${COMP_WORDS[i]} == --exec ]]; then
-                    # The notifier, then its arguments (all the rest).
-                    if ((i + 1 == COMP_CWORD)); then
-                        mapfile -t COMPREPLY < <(compgen -c -- "$cur")
-                    else
-                        compopt -o default 2>/dev/null
-                        COMPREPLY=()
-                    fi
-                    return 0
-                fi
-            done
+            # The notifier and its arguments.
+            _hb_after --exec && return 0
             ;;
         start-agent-session.sh)
             flags='-L --dir --interval --workdir --log -h --help'
-            for ((i = 1; i < COMP_CWORD; i++)); do
-                if [[ ${COMP_WORDS[i]} == -- ]]; then
-                    # The agent's command, then its arguments.
-                    if ((i + 1 == COMP_CWORD)); then
-                        mapfile -t COMPREPLY < <(compgen -c -- "$cur")
-                    else
-                        compopt -o default 2>/dev/null
-                        COMPREPLY=()
-                    fi
-                    return 0
-                fi
-            done
+            # The agent's command and its arguments.
+            _hb_after -- && return 0
             # A new agent's NAME is the user's to choose.
             names=0
             ;;

@@ -69,6 +69,11 @@ fn was(status: Option<&str>, health: &str, model: Option<&str>, pid: Option<u32>
 }
 
 impl Line {
+    /// What a change is about: its event, agent, health and status.
+    fn what(&self) -> (&str, &str, &str, Option<&str>) {
+        (&self.event, &self.name, &self.health, self.status())
+    }
+
     fn status(&self) -> Option<&str> {
         self.heartbeat.as_ref().map(|b| b.status.as_str())
     }
@@ -205,15 +210,7 @@ fn one_json_line_per_change_and_none_for_anything_else() {
     // or so (here: before SOON).
     drop(runtime);
     let l = s.next();
-    assert_eq!(
-        (
-            l.event.as_str(),
-            l.name.as_str(),
-            l.health.as_str(),
-            l.status()
-        ),
-        ("changed", "w-a", "dead", Some("waiting"))
-    );
+    assert_eq!(l.what(), ("changed", "w-a", "dead", Some("waiting")));
     assert_eq!(l.was.as_ref().map(|w| w.health.as_str()), Some("healthy"));
 
     // A beat that goes stale by age alone, 5 s from now.
@@ -312,15 +309,7 @@ fn one_json_line_per_change_and_none_for_anything_else() {
     std::thread::sleep(Duration::from_millis(50));
     sidecar.signal(libc::SIGCONT);
     let l = s.next();
-    assert_eq!(
-        (
-            l.event.as_str(),
-            l.name.as_str(),
-            l.health.as_str(),
-            l.status()
-        ),
-        ("changed", "w-side", "exited", Some("exited"))
-    );
+    assert_eq!(l.what(), ("changed", "w-side", "exited", Some("exited")));
     assert_eq!(l.was.as_ref().map(|w| w.health.as_str()), Some("healthy"));
     assert!(sidecar.0.wait().unwrap().success());
 

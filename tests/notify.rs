@@ -263,6 +263,18 @@ fn install(sb: &Sandbox, name: &str) -> PathBuf {
     path
 }
 
+/// `hb-read --follow --exec RECIPE` with the recipe's variable set, as the
+/// README says to run it.
+fn follow_with_recipe(sb: &Sandbox, name: &str, var: (&str, &str)) -> Follower {
+    let script = install(sb, name);
+    let mut c = sb.cmd(READ);
+    c.arg("--follow")
+        .arg("--exec")
+        .arg(&script)
+        .env(var.0, var.1);
+    Follower::spawn(c, sb)
+}
+
 /// One HTTP request as a server sees it.
 #[derive(Debug)]
 struct Request {
@@ -355,13 +367,7 @@ fn the_webhook_recipe_posts_to_a_slack_compatible_server() {
     }
     let sb = Sandbox::new("recipe-slack");
     let (url, posts) = http_server();
-    let script = install(&sb, "hb-slack");
-    let mut c = sb.cmd(READ);
-    c.arg("--follow")
-        .arg("--exec")
-        .arg(&script)
-        .env("HB_WEBHOOK_URL", &url);
-    let mut f = Follower::spawn(c, &sb);
+    let mut f = follow_with_recipe(&sb, "hb-slack", ("HB_WEBHOOK_URL", &url));
     let (agent, _) = drive(&sb, &mut f);
     let r = posts.recv_timeout(SOON).expect("a post for waiting");
     assert_eq!(r.line, "POST /hook HTTP/1.1");
@@ -391,13 +397,7 @@ fn the_webhook_recipe_posts_to_a_slack_compatible_server() {
 fn the_push_recipe_posts_the_line() {
     let sb = Sandbox::new("recipe-ntfy");
     let (url, posts) = http_server();
-    let script = install(&sb, "hb-ntfy");
-    let mut c = sb.cmd(READ);
-    c.arg("--follow")
-        .arg("--exec")
-        .arg(&script)
-        .env("HB_NTFY_URL", &url);
-    let mut f = Follower::spawn(c, &sb);
+    let mut f = follow_with_recipe(&sb, "hb-ntfy", ("HB_NTFY_URL", &url));
     let (_agent, lines) = drive(&sb, &mut f);
     let r = posts.recv_timeout(SOON).expect("a post for waiting");
     assert_eq!(r.headers["title"], "w-1 waits for you");

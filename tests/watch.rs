@@ -35,14 +35,14 @@ fn pane(sb: &Sandbox, tag: &str) -> Tmux {
     t
 }
 
+/// Types the command that starts the view into the pane's shell.
+fn launch(t: &Tmux) {
+    let line = "\"$HB_READ\" --dir \"$HB_DIR\" --watch";
+    t.run(&["send-keys", "-t", "w", line, "Enter"]);
+}
+
 fn start_watch(t: &Tmux) -> String {
-    t.run(&[
-        "send-keys",
-        "-t",
-        "w",
-        "\"$HB_READ\" --dir \"$HB_DIR\" --watch",
-        "Enter",
-    ]);
+    launch(t);
     t.wait_for("w", "the table", |s| {
         s.lines()
             .any(|l| l.starts_with("NAME ") && l.contains("HEALTH"))
@@ -157,13 +157,7 @@ fn sigterm_and_ctrl_c_give_the_pane_back_too() {
     given_back(&t);
     // An empty directory says so.
     sb.run(WRITE, &["--remove", "w-1"]).expect(0);
-    t.run(&[
-        "send-keys",
-        "-t",
-        "w",
-        "\"$HB_READ\" --dir \"$HB_DIR\" --watch",
-        "Enter",
-    ]);
+    launch(&t);
     t.wait_for("w", "no agents", |s| s.contains("no agents in "));
     t.run(&["send-keys", "-t", "w", "q"]);
     given_back(&t);
