@@ -97,12 +97,8 @@ enum Life {
         pstart: Option<u64>,
         until: Duration,
     },
-    /// No pidfd for it: checked in `/proc` on every tick.
-    Polled {
-        pid: u32,
-        pstart: Option<u64>,
-        alive: bool,
-    },
+    /// No pidfd for it: checked in `/proc` on every tick; it lives.
+    Polled { pid: u32, pstart: Option<u64> },
     /// The process named by this pid and start time has ended.
     Ended { pid: u32, pstart: Option<u64> },
 }
@@ -111,8 +107,7 @@ impl Life {
     fn alive(&self) -> Option<bool> {
         match self {
             Life::Untracked => None,
-            Life::Watched { .. } | Life::Ending { .. } => Some(true),
-            Life::Polled { alive, .. } => Some(*alive),
+            Life::Watched { .. } | Life::Ending { .. } | Life::Polled { .. } => Some(true),
             Life::Ended { .. } => Some(false),
         }
     }
@@ -256,10 +251,6 @@ impl Fleet {
         Ok(f)
     }
 
-    pub fn settings(&self) -> &Settings {
-        &self.s
-    }
-
     /// Is the directory watched (or read every second), rather than waited
     /// for?
     pub fn dir_present(&self) -> bool {
@@ -326,18 +317,9 @@ impl Fleet {
             }
         }
         for a in self.agents.0.iter_mut() {
-            if let Life::Polled { pid, pstart, alive } = a.life {
-                let now = proc::alive(pid, pstart);
-                if now != alive {
-                    a.life = match now {
-                        true => Life::Polled {
-                            pid,
-                            pstart,
-                            alive: now,
-                        },
-                        false => Life::Ended { pid, pstart },
-                    };
-                    self.rejudge.insert(a.stem.clone());
+            if let Life::Polled { pid, pstart } = a.life {
+                if !proc::alive(pid, pstart) {
+                    a.life = Life::Ended { pid, pstart };
                 }
             }
         }
@@ -372,15 +354,18 @@ impl Fleet {
             self.reread(&stem, poller);
             self.rejudge.insert(stem);
         }
-        let stems: Vec<Vec<u8>> = if std::mem::take(&mut self.rejudge_all) {
-            self.rejudge.take();
-            self.agents.stems().collect()
-        } else {
-            self.rejudge.take()
-        };
         let mut out = Vec::new();
-        for stem in stems {
-            out.extend(self.evaluate(&stem, now));
+        let stems = self.rejudge.take();
+        if std::mem::take(&mut self.rejudge_all) {
+            for i in 0..self.agents.0.len() {
+                out.extend(self.evaluate(i, now));
+            }
+        } else {
+            for stem in stems {
+                if let Ok(i) = self.agents.find(&stem) {
+                    out.extend(self.evaluate(i, now));
+                }
+            }
         }
         if self.s.names.is_empty() {
             // Gone and reported gone (or never reported): forgotten.
@@ -423,9 +408,9 @@ impl Fleet {
         }
     }
 
-    /// The agent's state now; a change from what was reported.
-    fn evaluate(&mut self, stem: &[u8], now: i64) -> Option<Change> {
-        let a = self.agents.get_mut(stem)?;
+    /// The state of the agent at `i` now; a change from what was reported.
+    fn evaluate(&mut self, i: usize, now: i64) -> Option<Change> {
+        let a = self.agents.0.get_mut(i)?;
         let alive = a.life.alive();
         let health = match &a.seen {
             ReadBeat::Missing => Health::Missing,
@@ -445,7 +430,7 @@ impl Fleet {
         if a.reported.is_none() && health == Health::Missing && !named {
             return None; // came and went between two looks
         }
-        let row = make_row(&self.s, stem, &a.seen, alive, now, proc::now_nanos());
+        let row = make_row(&self.s, &a.stem, &a.seen, alive, now, proc::now_nanos());
         let state = State::of(&row);
         let was = a.reported.replace(state.clone());
         let event = state.event_from(was.as_ref())?;
@@ -493,18 +478,10 @@ impl Fleet {
                                 token,
                                 fd,
                             },
-                            Err(_) => Life::Polled {
-                                pid,
-                                pstart,
-                                alive: true,
-                            },
+                            Err(_) => Life::Polled { pid, pstart },
                         }
                     }
-                    (true, Err(_)) => Life::Polled {
-                        pid,
-                        pstart,
-                        alive: true,
-                    },
+                    (true, Err(_)) => Life::Polled { pid, pstart },
                 }
             }
         };
@@ -665,7 +642,6 @@ fn same(r: &State, seen: &ReadBeat, health: Health) -> bool {
         }
 }
 
-#[inline(never)] // two callers: one copy
 fn make_row(
     s: &Settings,
     stem: &[u8],

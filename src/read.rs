@@ -15,7 +15,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 pub const HELP: &str = "\
-hb-read: list agents' heartbeats with their model, age and health
+hb-read: list, follow and watch agents' heartbeats: model, age and health
 
 Usage:
   hb-read [--json | --format table|json|prometheus|tmux] [--stale-after SECS]
@@ -272,12 +272,13 @@ where
         return watch::run(live(), color, env);
     }
     if a.follow {
-        let notifier = match &a.exec {
-            Some(argv) => Some(Notifier::new(
-                notify::resolve(&argv[0], env("PATH").as_deref())?,
-                argv[1..].to_vec(),
+        let notifier = match a.exec.as_deref().map(<[OsString]>::split_first) {
+            Some(Some((prog, args))) => Some(Notifier::new(
+                notify::resolve(prog, env("PATH").as_deref())?,
+                args.to_vec(),
                 dir.clone(),
             )),
+            Some(None) => return Err(Error::usage("--exec: missing PROG")),
             None => None,
         };
         return follow::run(live(), a.format == Some(Format::Json), notifier);
