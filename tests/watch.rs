@@ -82,22 +82,40 @@ fn the_table_lives_on_the_alternate_screen_and_q_gives_the_pane_back() {
     )
     .expect(0);
     sb.run(WRITE, &["--pid", "2147483647", "w-dead"]).expect(0);
+    // Values that would drive the terminal (a pane title, a clear, a
+    // clipboard write) in a model and in an odd file's name: shown
+    // escaped, never acted on.
+    let hostile = "\x1b]2;PWNED\x07\x1b[2J\x1b]52;c;UFdORUQ=\x07";
+    sb.put_atomic(
+        "w-evil.hb",
+        format!("ts={}\npid={me}\nstatus=ok\nmodel={hostile}\n", now()).as_bytes(),
+    );
+    sb.put_atomic("w-\x1b]2;PWNED\x07.hb", b"junk");
     let t = pane(&sb, "hbw");
     let shown = start_watch(&t);
     assert_eq!(alternate(&t), "1", "{shown}");
+    assert!(shown.contains("\\x1b]2;PWNED\\x07"), "{shown}");
+    let title = t.run(&["display-message", "-p", "-t", "w", "#{pane_title}"]);
+    assert!(
+        !title.contains("PWNED"),
+        "the pane's title was set: {title}"
+    );
     let header = shown.lines().next().unwrap();
     assert!(
-        header.starts_with("2 agents  1 healthy  1 dead  ")
+        header.starts_with("4 agents  2 healthy  1 dead  1 invalid  ")
             && header.contains(&*sb.dir.to_string_lossy()),
         "{shown}"
     );
     // The table is fitted to 100 columns: the model is cut, and every
     // other column is whole, the last one to its last character.
     assert!(
-        shown.contains(&model[..40]) && !shown.contains(model),
+        shown.contains(&model[..20]) && !shown.contains(model),
         "{shown}"
     );
-    for l in shown.lines().filter(|l| l.starts_with("w-")) {
+    for l in shown
+        .lines()
+        .filter(|l| l.starts_with("w-1 ") || l.starts_with("w-dead "))
+    {
         assert!(l.ends_with(" sidecar") && l.chars().count() <= 100, "{l:?}");
     }
     // Colour, as the table has it.
