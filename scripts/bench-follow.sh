@@ -50,6 +50,8 @@ import json, math, os, signal, socket, subprocess, sys, threading, time
 dist, work, out, goals_out = sys.argv[1:5]
 agents, changes, idle, rate, busy = (int(x) for x in sys.argv[5:10])
 hb_read, hb_write = f"{dist}/hb-read", f"{dist}/hb-write"
+load = lambda: open("/proc/loadavg").read().split()[0]
+load0 = load()
 tick = os.sysconf("SC_CLK_TCK")
 d = f"{work}/hb"
 os.mkdir(d)
@@ -163,6 +165,7 @@ for p in pool:
     p.kill()
     p.wait()
 res["stderr"] = open(f"{work}/follower.err").read()
+load1 = load()
 
 L = res["latency_ns"]
 p50, p99 = pct(L, 0.5) / 1e6, pct(L, 0.99) / 1e6
@@ -182,7 +185,9 @@ s.append(f"`hb-read --follow --dir D --interval 3600` (`{dist}/hb-read`) over {a
          f"the follower holds a pidfd for each agent); interval 3600, so nothing goes stale and every "
          "line is a change the harness made. CPU is utime + stime from `/proc/PID/stat` "
          f"(resolution 1/{tick} s), read syscalls from `/proc/PID/io`, wake-ups from "
-         "`voluntary_ctxt_switches`, memory from `/proc/PID/status` at the end.")
+         "`voluntary_ctxt_switches`, memory from `/proc/PID/status` at the end. "
+         f"Load average (1 min) {load0} at the start of this section, {load1} at its end, "
+         f"on {os.cpu_count()} cores (other work on the machine shows in the latency's tail).")
 s.append("")
 s.append("| figure | measured | goal |")
 s.append("| --- | --- | --- |")
