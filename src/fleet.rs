@@ -213,6 +213,8 @@ pub struct Fleet {
     rejudge: Stems,
     rescan: bool,
     rejudge_all: bool,
+    /// An agent was found missing: forget those gone at the end of the look.
+    some_gone: bool,
 }
 
 impl Fleet {
@@ -246,6 +248,7 @@ impl Fleet {
             rejudge: Stems::default(),
             rescan: true,
             rejudge_all: true,
+            some_gone: false,
         };
         f.arm();
         Ok(f)
@@ -354,7 +357,7 @@ impl Fleet {
             self.reread(&stem, poller);
             self.rejudge.insert(stem);
         }
-        let mut out = Vec::new();
+        let mut out: Vec<Change> = Vec::new();
         let stems = self.rejudge.take();
         if std::mem::take(&mut self.rejudge_all) {
             for i in 0..self.agents.0.len() {
@@ -367,11 +370,11 @@ impl Fleet {
                 }
             }
         }
-        if self.s.names.is_empty() {
-            // Gone and reported gone (or never reported): forgotten.
-            self.agents
-                .0
-                .retain(|a| a.reported.as_ref().is_some_and(State::present));
+        // Gone and reported gone (or never reported): forgotten. Only
+        // after a look that found one gone: this visits every agent.
+        let gone = |a: &Agent| !a.reported.as_ref().is_some_and(State::present);
+        if self.s.names.is_empty() && std::mem::take(&mut self.some_gone) {
+            self.agents.0.retain(|a| !gone(a));
         }
         Ok(out)
     }
@@ -427,6 +430,7 @@ impl Fleet {
             return None;
         }
         let named = !self.s.names.is_empty();
+        self.some_gone |= health == Health::Missing;
         if a.reported.is_none() && health == Health::Missing && !named {
             return None; // came and went between two looks
         }

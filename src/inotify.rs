@@ -69,11 +69,13 @@ impl Inotify {
 
     /// Reads every event queued now and hands each to `f`.
     pub fn drain(&self, mut f: impl FnMut(Event)) -> io::Result<()> {
-        // Room for many events; an event is 16 bytes and its name.
-        let mut buf = [0u8; 16 * 1024];
+        // Room for many events (one is 16 bytes and its name), left
+        // uninitialised: zeroing it would cost more than a small read.
+        const LEN: usize = 16 * 1024;
+        let mut buf = std::mem::MaybeUninit::<[u8; LEN]>::uninit();
         loop {
-            // SAFETY: a buffer of that length.
-            let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            // SAFETY: a buffer of LEN bytes for the kernel to write into.
+            let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), LEN) };
             if n < 0 {
                 let e = io::Error::last_os_error();
                 match e.kind() {
@@ -85,7 +87,9 @@ impl Inotify {
             if n == 0 {
                 return Ok(());
             }
-            parse(&buf[..n as usize], &mut f);
+            // SAFETY: the kernel wrote the first n bytes (n <= LEN).
+            let got = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n as usize) };
+            parse(got, &mut f);
         }
     }
 }
