@@ -17,33 +17,16 @@ use crate::notify::Notifier;
 use crate::poller::{self, Poller, Ready};
 use crate::{cli, format, proc};
 
-/// The loop's tokens (the fleet's own are above).
-const TOKEN_SIGNALS: u64 = 0;
+/// The loop's token for stdout (the signals' is [`poller::TOKEN_SIGNALS`],
+/// the fleet's own are above).
 const TOKEN_STDOUT: u64 = 1;
-
-/// How long to sleep: to just past the next second of the wall clock, when
-/// ages change, or to `cap` when that is sooner.
-pub fn timeout_ms(cap: Option<std::time::Duration>) -> i32 {
-    let into = proc::now_nanos().rem_euclid(1_000_000_000) as i64;
-    let ms = (1_000_000_000 - into) / 1_000_000 + 2;
-    let cap = cap.map_or(i64::MAX, |d| d.as_millis().min(i64::MAX as u128) as i64 + 1);
-    ms.min(cap).clamp(1, 1002) as i32
-}
 
 pub fn run(s: Settings, json: bool, mut notifier: Option<Notifier>) -> Result<u8> {
     let mut signals = vec![libc::SIGTERM, libc::SIGINT];
     if notifier.is_some() {
         signals.push(libc::SIGCHLD);
     }
-    let sig = poller::signal_fd(&signals)?;
-    let poller = Poller::new()?;
-    poller
-        .add(
-            std::os::fd::AsRawFd::as_raw_fd(&sig),
-            TOKEN_SIGNALS,
-            libc::EPOLLIN as u32,
-        )
-        .map_err(|e| crate::error::Error::System(format!("unable to wait for signals: {e}")))?;
+    let (poller, sig) = Poller::with_signals(&signals)?;
     // Only its errors and hang-ups; a file or /dev/null cannot be
     // watched, and need not be.
     let _ = poller.add(1, TOKEN_STDOUT, 0);
@@ -76,10 +59,10 @@ pub fn run(s: Settings, json: bool, mut notifier: Option<Notifier>) -> Result<u8
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        poller.wait(&mut ready, timeout_ms(cap))?;
+        poller.wait(&mut ready, poller::timeout_ms(cap))?;
         for r in &ready {
             match r.token {
-                TOKEN_SIGNALS => {
+                poller::TOKEN_SIGNALS => {
                     for s in poller::read_signals(&sig) {
                         match (s, notifier.as_mut()) {
                             (libc::SIGCHLD, Some(n)) => n.reap(),

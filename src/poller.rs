@@ -86,6 +86,36 @@ impl Poller {
     }
 }
 
+/// The token of the signalfd in a loop's set ([`Poller::with_signals`]).
+pub const TOKEN_SIGNALS: u64 = 0;
+
+impl Poller {
+    /// A set holding a signalfd for `signals` (blocked from here on) under
+    /// [`TOKEN_SIGNALS`]; the signalfd, for [`read_signals`].
+    pub fn with_signals(signals: &[libc::c_int]) -> Result<(Poller, OwnedFd)> {
+        let sig = signal_fd(signals)?;
+        let p = Poller::new()?;
+        p.add(sig.as_raw_fd(), TOKEN_SIGNALS, libc::EPOLLIN as u32)
+            .map_err(|e| {
+                Error::System(format!(
+                    "unable to wait for signals: {}",
+                    crate::error::os_message(&e)
+                ))
+            })?;
+        Ok((p, sig))
+    }
+}
+
+/// A wait's timeout in milliseconds: to just past the next second of the
+/// wall clock, when ages change, or to `cap` when that is sooner. The
+/// long-running loops wake on each second this way, and never spin.
+pub fn timeout_ms(cap: Option<std::time::Duration>) -> i32 {
+    let into = crate::proc::now_nanos().rem_euclid(1_000_000_000) as i64;
+    let ms = (1_000_000_000 - into) / 1_000_000 + 2;
+    let cap = cap.map_or(i64::MAX, |d| d.as_millis().min(i64::MAX as u128) as i64 + 1);
+    ms.min(cap).clamp(1, 1002) as i32
+}
+
 /// Blocks `signals` and returns a signalfd that reads them, so a loop
 /// learns of them in its wait and ends cleanly. The mask is inherited
 /// across fork and exec: a program started later must clear it.

@@ -14,9 +14,7 @@ use crate::format::{self, Fit};
 use crate::listing::{Health, Listing};
 use crate::poller::{self, Poller, Ready};
 use crate::{cli, proc};
-use std::os::fd::AsRawFd;
 
-const TOKEN_SIGNALS: u64 = 0;
 const TOKEN_STDIN: u64 = 2;
 
 /// Enter the alternate screen, hide the cursor, stop wrapping at the right
@@ -228,11 +226,7 @@ pub fn run(s: Settings, color: Option<bool>, env: crate::config::Env) -> Result<
     }
     let color = color.unwrap_or_else(|| env("NO_COLOR").is_none());
     let ellipsis = if utf8_locale(env) { '…' } else { '~' };
-    let sig = poller::signal_fd(&[libc::SIGTERM, libc::SIGINT, libc::SIGWINCH])?;
-    let poller = Poller::new()?;
-    poller
-        .add(sig.as_raw_fd(), TOKEN_SIGNALS, libc::EPOLLIN as u32)
-        .map_err(|e| Error::System(format!("unable to wait for signals: {e}")))?;
+    let (poller, sig) = Poller::with_signals(&[libc::SIGTERM, libc::SIGINT, libc::SIGWINCH])?;
     // SAFETY: as above.
     let keys = unsafe { libc::isatty(0) } == 1;
     let mut fleet = Fleet::open(s, &poller)?;
@@ -259,10 +253,10 @@ pub fn run(s: Settings, color: Option<bool>, env: crate::config::Env) -> Result<
         let due = fleet
             .next_deadline()
             .map(|t| t.saturating_sub(proc::monotonic()));
-        poller.wait(&mut ready, crate::follow::timeout_ms(due))?;
+        poller.wait(&mut ready, poller::timeout_ms(due))?;
         for r in &ready {
             match r.token {
-                TOKEN_SIGNALS => {
+                poller::TOKEN_SIGNALS => {
                     for s in poller::read_signals(&sig) {
                         match s {
                             libc::SIGWINCH => redraw = true,

@@ -325,34 +325,12 @@ fn text_lines_split_in_a_shell_and_say_what_was() {
     let sb = Sandbox::new("follow-text");
     let me = std::process::id().to_string();
     let mut f = Follower::follow(&sb, &[]);
-    sb.run(
-        WRITE,
-        &[
-            "--status",
-            "busy",
-            "--model",
-            "glm 5.2 \"fast\"",
-            "--pid",
-            &me,
-            "w-1",
-        ],
-    )
-    .expect(0);
-    sb.run(
-        WRITE,
-        &[
-            "--status",
-            "waiting",
-            "--model",
-            "glm 5.2 \"fast\"",
-            "--pid",
-            &me,
-            "w-1",
-        ],
-    )
-    .expect(0);
-    let a = f.line(SOON);
-    let b = f.line(SOON);
+    let model = "glm 5.2 \"fast\"";
+    let [a, b] = ["busy", "waiting"].map(|status| {
+        let args = ["--status", status, "--model", model, "--pid", &me, "w-1"];
+        sb.run(WRITE, &args).expect(0);
+        f.line(SOON)
+    });
     // TIME NAME EVENT STATUS HEALTH WAS FOR PID MODEL, as `read -r` splits.
     let out = Command::new("bash")
         .args([
