@@ -21,7 +21,7 @@ use std::ffi::{CString, OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -79,13 +79,7 @@ pub fn env_of(c: &Change, dir: &Path) -> Vec<(&'static str, OsString)> {
         text(was.map(|w| w.health.word())),
         text(was.and_then(|w| w.model.as_deref())),
         num(was.and_then(|w| w.pid).map(i64::from)),
-        OsString::from_vec(
-            dir.as_os_str()
-                .as_bytes()
-                .iter()
-                .map(|&b| if b == 0 { b'?' } else { b })
-                .collect(),
-        ),
+        dir.as_os_str().to_os_string(),
     ];
     VARS.into_iter().zip(values).collect()
 }
@@ -96,7 +90,7 @@ pub fn env_of(c: &Change, dir: &Path) -> Vec<(&'static str, OsString)> {
 pub fn resolve(prog: &OsStr, path: Option<&OsStr>) -> Result<PathBuf> {
     let executable = |p: &Path| {
         p.metadata().is_ok_and(|m| m.is_file()) && {
-            let c = std::ffi::CString::new(p.as_os_str().as_bytes());
+            let c = CString::new(p.as_os_str().as_bytes());
             // SAFETY: a valid C string.
             c.is_ok_and(|c| unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0)
         }

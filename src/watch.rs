@@ -32,11 +32,18 @@ struct Screen {
 impl Screen {
     fn enter(keys: bool) -> Result<Screen> {
         let mut s = Screen { saved: None };
+        s.take(keys)?;
+        Ok(s)
+    }
+
+    /// Takes the terminal: the keyboard raw (when `keys`), the alternate
+    /// screen.
+    fn take(&mut self, keys: bool) -> Result<()> {
         if keys {
             // SAFETY: termios is plain data that tcgetattr fills.
             let mut t: libc::termios = unsafe { std::mem::zeroed() };
             if unsafe { libc::tcgetattr(0, &mut t) } == 0 {
-                s.saved = Some(t);
+                self.saved = Some(t);
                 // Keys one at a time, unechoed; Ctrl-C and Ctrl-Z arrive
                 // as keys, so leaving always goes through here.
                 t.c_lflag &= !(libc::ICANON | libc::ECHO | libc::ISIG | libc::IEXTEN);
@@ -47,8 +54,7 @@ impl Screen {
                 unsafe { libc::tcsetattr(0, libc::TCSANOW, &t) };
             }
         }
-        cli::print(ENTER.as_bytes())?;
-        Ok(s)
+        cli::print(ENTER.as_bytes())
     }
 
     fn leave(&mut self) {
@@ -66,8 +72,7 @@ impl Screen {
         self.leave();
         // SAFETY: SIGTSTP to our own process group, as the terminal would.
         unsafe { libc::kill(0, libc::SIGTSTP) };
-        *self = Screen::enter(keys)?;
-        Ok(())
+        self.take(keys)
     }
 }
 

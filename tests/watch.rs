@@ -173,6 +173,21 @@ fn sigterm_and_ctrl_c_give_the_pane_back_too() {
     start_watch(&t);
     t.run(&["send-keys", "-t", "w", "C-c"]);
     given_back(&t);
+    // Ctrl-Z gives the pane back to the shell; `fg` takes it again, on the
+    // alternate screen, and q still gives it back as it was.
+    start_watch(&t);
+    t.run(&["send-keys", "-t", "w", "C-z"]);
+    let shown = t.wait_for("w", "the job stopped", |s| s.contains("Stopped"));
+    assert!(
+        shown.contains("BEFORE-MARK") && !shown.contains("HEALTH"),
+        "{shown}"
+    );
+    assert_eq!(alternate(&t), "0", "{shown}");
+    t.run(&["send-keys", "-t", "w", "fg", "Enter"]);
+    t.wait_for("w", "the table again", |s| s.contains("HEALTH"));
+    assert_eq!(alternate(&t), "1");
+    t.run(&["send-keys", "-t", "w", "q"]);
+    given_back(&t);
     // An empty directory says so.
     sb.run(WRITE, &["--remove", "w-1"]).expect(0);
     launch(&t);
