@@ -56,7 +56,9 @@ pub struct LocalTime {
 pub fn local_time(secs: i64) -> LocalTime {
     // SAFETY: tm is plain data that localtime_r fills or leaves alone.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let t = secs as libc::time_t;
+    // The type is the C library's time_t, left to inference: musl's
+    // alias is marked deprecated in the libc crate.
+    let t = secs as _;
     if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
         return utc_time(secs);
     }
