@@ -201,6 +201,7 @@ s.append(f"| read(2) calls a change, then | {b['reads'] / max(b['changes'], 1):.
 s.append(f"| lines for the changes written | {b['lines']} of {b['changes']} | all |")
 s.append(f"| VmRSS / VmHWM at the end | {res['mem_kb']['VmRSS']} kB / {hwm} kB | VmHWM < 2 MiB: {verdict(hwm < 2048)} |")
 s.append(f"| open descriptors | {res['fds']} ({agents} agents' pidfds among them) | |")
+s.append(f"| size of `hb-read` | {os.stat(hb_read).st_size:,} bytes | (section 5) |")
 s.append(f"| exit status on SIGTERM; stderr | {res['exit']}; {'empty' if not res['stderr'] else repr(res['stderr'])} | 0, empty |")
 s.append("")
 s.append("Commands: the follower as above; each latency change is `hb-write --dir D --pid PID "
