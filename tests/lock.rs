@@ -168,6 +168,8 @@ fn a_sidecar_stopped_while_it_holds_the_lock_never_stalls_a_hook() {
     let sidecar = poll("the traced sidecar", Duration::from_secs(5), || {
         child_of(tracer.pid())
     });
+    // Whatever happens below, a panic included, the sidecar goes.
+    let _gone = Gone(sidecar);
     // SAFETY: kill(2) on a process of this test.
     assert_eq!(unsafe { libc::kill(sidecar as i32, libc::SIGSTOP) }, 0);
     assert!(held(&lock));
@@ -202,17 +204,30 @@ fn a_sidecar_stopped_while_it_holds_the_lock_never_stalls_a_hook() {
     );
     // A stall would be a minute; the wait is 200 ms.
     assert!(times[8] < Duration::from_secs(5), "{times:?}");
-    // The sidecar goes, whatever the tracer's state: killed before and
-    // after strace is, until it is gone or a zombie.
-    let kill = || unsafe { libc::kill(sidecar as i32, libc::SIGKILL) };
-    kill();
+    drop(_gone);
     drop(tracer);
-    poll("the stopped sidecar to go", Duration::from_secs(10), || {
-        kill();
-        let stat = fs::read_to_string(format!("/proc/{sidecar}/stat")).unwrap_or_default();
-        let state = stat.rsplit(')').next().unwrap_or("").trim_start();
-        (stat.is_empty() || state.starts_with('Z') || state.starts_with('X')).then_some(())
-    });
+}
+
+/// A traced, stopped process of a test, killed when the test ends however
+/// it ends: before and after its tracer is, until it is gone or a zombie
+/// (at most 10 s), so that no sidecar outlives its test.
+struct Gone(u32);
+
+impl Drop for Gone {
+    fn drop(&mut self) {
+        let pid = self.0;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            // SAFETY: kill(2) on a process of this test.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+            if stat.is_empty() || state.starts_with('Z') || state.starts_with('X') {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 #[test]
