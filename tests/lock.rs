@@ -14,15 +14,31 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Is the lock at `path` held by someone (util-linux `flock -n` fails)?
+/// Is the lock file there and held by another process? (flock(1) exits 75
+/// when it is held; a missing directory is no lock held.)
 fn held(path: &Path) -> bool {
-    !Command::new("flock")
-        .args(["-n", "-E", "75"])
-        .arg(path)
-        .arg("true")
-        .stderr(Stdio::null())
-        .status()
-        .unwrap()
-        .success()
+    path.exists()
+        && Command::new("flock")
+            .args(["-n", "-E", "75"])
+            .arg(path)
+            .arg("true")
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .code()
+            == Some(75)
+}
+
+/// The process running hb-write with `needle` among its arguments (strace
+/// forks before it executes its tracee, and may fork twice: the tracer's
+/// first child is not always the sidecar).
+fn writer_with(needle: &str) -> Option<u32> {
+    fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let cmd = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let mut args = cmd.split(|&b| b == 0);
+        (args.next()? == WRITE.as_bytes() && args.any(|a| a == needle.as_bytes())).then_some(pid)
+    })
 }
 
 /// Another process holding the lock until dropped: a shell opens it as fd
@@ -158,18 +174,22 @@ fn a_sidecar_stopped_while_it_holds_the_lock_never_stalls_a_hook() {
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    let tracer = Proc(c.spawn().unwrap());
+    let mut traced = Traced {
+        tracer: Some(Proc(c.spawn().unwrap())),
+        pid: None,
+    };
     let lock = sb.path(".w.lock");
     poll(
         "the sidecar to hold the lock",
         Duration::from_secs(10),
         || held(&lock).then_some(()),
     );
+    let dir = sb.dir.to_str().unwrap().to_string();
     let sidecar = poll("the traced sidecar", Duration::from_secs(5), || {
-        child_of(tracer.pid())
+        writer_with(&dir)
     });
     // Whatever happens below, a panic included, the sidecar goes.
-    let _gone = Gone(sidecar);
+    traced.pid = Some(sidecar);
     // SAFETY: kill(2) on a process of this test.
     assert_eq!(unsafe { libc::kill(sidecar as i32, libc::SIGSTOP) }, 0);
     assert!(held(&lock));
@@ -204,22 +224,31 @@ fn a_sidecar_stopped_while_it_holds_the_lock_never_stalls_a_hook() {
     );
     // A stall would be a minute; the wait is 200 ms.
     assert!(times[8] < Duration::from_secs(5), "{times:?}");
-    drop(_gone);
-    drop(tracer);
+    drop(traced);
 }
 
-/// A traced, stopped process of a test, killed when the test ends however
-/// it ends: before and after its tracer is, until it is gone or a zombie
-/// (at most 10 s), so that no sidecar outlives its test.
-struct Gone(u32);
+/// A process of a test under strace, and its tracer: when the test ends,
+/// however it ends (a panic included), the process is killed before and
+/// after its tracer is (a tracee killed in a ptrace stop waits for its
+/// tracer), until it is gone or a zombie, so that no sidecar outlives its
+/// test.
+struct Traced {
+    tracer: Option<Proc>,
+    pid: Option<u32>,
+}
 
-impl Drop for Gone {
+impl Drop for Traced {
     fn drop(&mut self) {
-        let pid = self.0;
+        // SAFETY: kill(2) on a process of this test.
+        let kill = |pid: u32| unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        if let Some(pid) = self.pid {
+            kill(pid);
+        }
+        drop(self.tracer.take());
+        let Some(pid) = self.pid else { return };
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while std::time::Instant::now() < deadline {
-            // SAFETY: kill(2) on a process of this test.
-            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            kill(pid);
             let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
             let state = stat.rsplit(')').next().unwrap_or("").trim_start();
             if stat.is_empty() || state.starts_with('Z') || state.starts_with('X') {
