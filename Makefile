@@ -134,9 +134,11 @@ install: $(if $(wildcard dist/hb-write),,build)
 	install -d $(BINDIR)
 	for b in $(BINS); do install -m 0755 $(BINSRC)/$$b $(BINDIR)/$$b; done
 	for s in $(SCRIPTS); do [ ! -f scripts/$$s ] || install -m 0755 scripts/$$s $(BINDIR)/$$s; done
-	# The Pi extension, where hb-install-hooks looks for it (../share/hb).
+	# The Pi extension and the OpenCode plugin, where hb-install-hooks looks
+	# for them (../share/hb).
 	install -d $(DESTDIR)$(PREFIX)/share/hb
 	install -m 0644 integrations/pi/mosaic-heartbeat.ts $(DESTDIR)$(PREFIX)/share/hb/mosaic-heartbeat.ts
+	install -D -m 0644 integrations/opencode/mosaic-heartbeat.ts $(DESTDIR)$(PREFIX)/share/hb/opencode/mosaic-heartbeat.ts
 	# systemd units, pointing at the installed binaries (PREFIX, not DESTDIR).
 	install -d "$(UNITDIR)"
 	for u in scripts/systemd/*.service scripts/systemd/*.timer; do \
@@ -152,7 +154,7 @@ install: $(if $(wildcard dist/hb-write),,build)
 
 uninstall:
 	for f in $(BINS) $(SCRIPTS); do rm -f $(BINDIR)/$$f; done
-	rm -f $(DESTDIR)$(PREFIX)/share/hb/mosaic-heartbeat.ts
+	rm -f $(DESTDIR)$(PREFIX)/share/hb/mosaic-heartbeat.ts $(DESTDIR)$(PREFIX)/share/hb/opencode/mosaic-heartbeat.ts
 	for u in scripts/systemd/*.service scripts/systemd/*.timer; do rm -f "$(UNITDIR)/$${u##*/}"; done
 	for m in doc/*.1; do rm -f "$(MANDIR)/man1/$${m##*/}"; done
 	for m in doc/*.7; do rm -f "$(MANDIR)/man7/$${m##*/}"; done
