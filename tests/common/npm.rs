@@ -33,6 +33,58 @@ impl Prepared {
             Duration::from_secs(120),
         )
     }
+
+    /// The project compiles with `tsconfig` (its output is what the node
+    /// test loads).
+    pub fn assert_compiles(&self, tsconfig: &str) {
+        let o = self.tsc(&["-p", tsconfig]);
+        assert!(o.status.success(), "tsc -p {tsconfig}:\n{}", text(&o));
+    }
+
+    /// The check has teeth: `test/negative.ts`, which misreads the
+    /// runtime's API, must fail to type-check.
+    pub fn assert_negative_fails(&self) {
+        let o = self.tsc(&[
+            "--noEmit",
+            "--strict",
+            "--skipLibCheck",
+            "--module",
+            "NodeNext",
+            "--moduleResolution",
+            "NodeNext",
+            "--types",
+            "node",
+            "test/negative.ts",
+        ]);
+        let said = text(&o);
+        assert!(
+            !o.status.success() && said.contains("TS2322"),
+            "tsc accepted test/negative.ts: the API is not being checked\n{said}"
+        );
+    }
+
+    /// `node --test test/` with the real hb-write as HB_WRITE, the
+    /// `MOSAIC_*` variables cleared and these added; `pass` tests pass.
+    pub fn assert_node_tests(&self, env: &[(&str, &Path)], pass: usize) {
+        let o = run(
+            Command::new("node")
+                .args(["--test", "test/"])
+                .env("HB_WRITE", super::WRITE)
+                .env_remove("MOSAIC_AGENT_NAME")
+                .env_remove("MOSAIC_HB_WRITE")
+                .env_remove("MOSAIC_HEARTBEAT_DIR")
+                .env_remove("MOSAIC_HEARTBEAT_INTERVAL")
+                .envs(env.iter().copied())
+                .current_dir(&self.work),
+            Duration::from_secs(120),
+        );
+        assert!(o.status.success(), "node --test:\n{}", text(&o));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            out.contains(&format!("# pass {pass}\n")) && out.contains("# fail 0"),
+            "{out}"
+        );
+    }
 }
 
 fn on_path(name: &str) -> bool {
@@ -45,7 +97,7 @@ fn on_path(name: &str) -> bool {
 }
 
 /// Runs a command with a deadline, killing it when it passes.
-pub fn run(c: &mut Command, limit: Duration) -> Output {
+fn run(c: &mut Command, limit: Duration) -> Output {
     let desc = format!("{c:?}");
     let mut child = c
         .stdin(Stdio::null())
@@ -65,7 +117,7 @@ pub fn run(c: &mut Command, limit: Duration) -> Output {
 }
 
 /// Status, stdout and stderr, for a failure message.
-pub fn text(o: &Output) -> String {
+fn text(o: &Output) -> String {
     format!(
         "{}\n{}{}",
         o.status,
