@@ -673,6 +673,39 @@ fn claude_in_print_mode_gets_its_model_from_the_transcript() {
 }
 
 #[test]
+fn claude_takes_a_pinned_model_before_the_transcript_names_one() {
+    // Print mode's SessionStart names no model, and the transcript has none
+    // yet; the operator pinned one on the runtime's command line (the
+    // runtime here is python, which runs the hook as Claude Code would) or
+    // in ANTHROPIC_MODEL.
+    let payload = fixture("claude/session-start-print.json");
+    let sb = Sandbox::new("hook-pinned-arg");
+    let mut c = bare("python3");
+    c.env_remove("ANTHROPIC_MODEL")
+        .args([
+            "-c",
+            "import subprocess, sys; sys.exit(subprocess.call(sys.argv[3:]))",
+            "--model",
+            "claude-pinned-1",
+            WRITE,
+            "--hook",
+            "claude",
+        ])
+        .env("MOSAIC_HEARTBEAT_DIR", &sb.dir)
+        .env("MOSAIC_AGENT_NAME", NAME);
+    quiet(&run_with(c, &sb, Payload::Stdin(&payload)));
+    assert_eq!(beat(&sb)["model"], "claude-pinned-1");
+
+    let sb = Sandbox::new("hook-pinned-env");
+    let mut c = sb.cmd(WRITE);
+    c.env("MOSAIC_AGENT_NAME", NAME)
+        .env("ANTHROPIC_MODEL", "claude-pinned-2")
+        .args(["--hook", "claude"]);
+    quiet(&run_with(c, &sb, Payload::Stdin(&payload)));
+    assert_eq!(beat(&sb)["model"], "claude-pinned-2");
+}
+
+#[test]
 fn a_hook_that_outlived_its_runtime_never_names_pid_1() {
     // `codex exec` may exit before its notify child runs: the hook is
     // reparented to pid 1. Here a pid namespace makes that certain: the

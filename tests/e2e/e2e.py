@@ -82,7 +82,7 @@ def run_mode(mode, fn, pkg, opts, version, keep, cap):
             say(traceback.format_exc().rstrip())
         dump(sb, pkg, version, print=say)
     finally:
-        sb.close(keep=keep and not ok)
+        sb.close(keep=keep)
     return ok, lines
 
 

@@ -66,7 +66,8 @@ class Sandbox:
     """One mode's world: HOME, config dirs, work dir, beats, hook log, mock,
     tmux socket."""
 
-    def __init__(self, mode, delay=0.0, command=None, fail_first=0, escalate=True):
+    def __init__(self, mode, delay=0.0, command=None, fail_first=0, escalate=True,
+                 tail_delay=0.0):
         self.mode = mode
         self.root = tempfile.mkdtemp(prefix=f"hb-e2e-{mode}-")
         for d in ("home", "work", "hb", "hooks", "xdg/config", "xdg/state", "xdg/cache"):
@@ -79,7 +80,7 @@ class Sandbox:
         self.requests = os.path.join(self.root, "requests.log")
         portfile = os.path.join(self.root, "port")
         menv = dict(os.environ, MOCK_DELAY=str(delay), MOCK_FAIL_FIRST=str(fail_first),
-                    MOCK_ESCALATE="1" if escalate else "0")
+                    MOCK_ESCALATE="1" if escalate else "0", MOCK_TAIL_DELAY=str(tail_delay))
         args = [sys.executable, os.path.join(HERE, "mock.py"), portfile, self.requests]
         if command:
             args.append(command)
@@ -149,7 +150,9 @@ class Sandbox:
                     return None
             calls.append({"args": rd(".args").splitlines(), "payload": rd(".in"),
                           "stdout": rd(".out"), "stderr": rd(".err"), "rc": rd(".rc"),
-                          "tree": rd(".tree"), "us": rd(".us"), "stem": stem})
+                          "tree": rd(".tree"), "us": rd(".us"), "stem": stem,
+                          "beat": beat_keys(rd(".beat")), "tsize": rd(".tsize"),
+                          "name": (rd(".name") or "").strip()})
         return calls
 
     def requests_seen(self):
@@ -173,6 +176,13 @@ class Sandbox:
         self.mock.wait()
         if not keep:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def beat_keys(text):
+    """A beat file's keys, or None."""
+    if text is None:
+        return None
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
 
 class Sampler(threading.Thread):

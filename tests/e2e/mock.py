@@ -32,6 +32,10 @@ DELAY = float(os.environ.get("MOCK_DELAY", "0"))
 # The first MOCK_FAIL_FIRST model requests fail with 503, so that a
 # runtime's automatic retry (and its backoff) can be watched.
 FAIL_FIRST = [int(os.environ.get("MOCK_FAIL_FIRST", "0"))]
+# Seconds between a streamed tool call's last block and the message's end
+# (MOCK_TAIL_DELAY): a runtime that starts a tool as soon as its block is
+# complete runs it, and its hooks, before the answer is whole.
+TAIL_DELAY = float(os.environ.get("MOCK_TAIL_DELAY", "0"))
 # Codex: ask for escalated permissions (an approval prompt), unless 0.
 ESCALATE = os.environ.get("MOCK_ESCALATE", "1") != "0"
 # Chat-completions runtimes' shell tools: the tool's name -> its arguments
@@ -187,6 +191,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.sse("content_block_delta", {"type": "content_block_delta", "index": i,
                                              "delta": delta})
             self.sse("content_block_stop", {"type": "content_block_stop", "index": i})
+        if stop == "tool_use" and TAIL_DELAY:
+            time.sleep(TAIL_DELAY)
         self.sse("message_delta", {"type": "message_delta",
                                    "delta": {"stop_reason": stop, "stop_sequence": None},
                                    "usage": {"output_tokens": 5}})

@@ -1,12 +1,18 @@
-//! The model a Claude Code session last answered with, from its transcript
-//! (`transcript_path` in every hook payload): in print mode no hook payload
-//! names the model, but each assistant message in the transcript does.
+//! The model a Claude Code session last asked or answered with, from its
+//! transcript (`transcript_path` in every hook payload): in print mode no
+//! hook payload names the model, but the transcript does, twice a request.
+//! Claude Code (2.1.3xx) records each main-thread or subagent request as
+//! an `api-request` entry (`params.model`) before it is sent, and the
+//! answer as an assistant message (`message.model`) once it has streamed;
+//! the PreToolUse hook of a request's tool call can run before that
+//! message is written, so both are read. Side queries (titles, summaries,
+//! which may use a smaller model) are not recorded.
 //!
 //! A transcript grows for the whole session (megabytes: every tool result
 //! is in it), and a hook runs inside the agent's tool calls, so only its
 //! tail is read, at most [`TAIL`] bytes, and searched backwards for the
-//! last main-thread assistant message. Not finding one is no error: the
-//! hook keeps the existing beat's model.
+//! last main-thread entry that names the model. Not finding one is no
+//! error: the hook keeps the existing beat's model.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
@@ -35,21 +41,27 @@ pub fn last_model(path: &Path) -> Option<String> {
     body.split(|&c| c == b'\n').rev().find_map(model_of_line)
 }
 
-/// The `message.model` of one transcript line when it is a main-thread
-/// assistant message (a subagent's, `"isSidechain":true`, may use another
-/// model). Claude Code writes compact JSON, so the members are found as
-/// text; a model with escapes in it is not taken.
+/// The model one transcript line names, when it is the main thread's: an
+/// `api-request` entry's `params.model` (a subagent's has an `agentId`),
+/// or an assistant message's `message.model` (a subagent's,
+/// `"isSidechain":true`, may use another model). Claude Code writes
+/// compact JSON, so the members are found as text (a user's text quoting
+/// them is escaped, `\"`); a model with escapes in it is not taken.
 fn model_of_line(line: &[u8]) -> Option<String> {
     let line = std::str::from_utf8(line).ok()?;
-    if !line.contains(r#""role":"assistant""#) || line.contains(r#""isSidechain":true"#) {
+    let (object, key) = if line.starts_with(r#"{"type":"api-request","#) {
+        if line.contains(r#""agentId":"#) {
+            return None;
+        }
+        (r#""params":{"#, r#""model":""#)
+    } else if line.contains(r#""role":"assistant""#) && !line.contains(r#""isSidechain":true"#) {
+        (r#""message":{"#, r#""model":""#)
+    } else {
         return None;
-    }
-    let message = line.find(r#""message":{"#)?;
-    let rest = &line[message..];
-    let at = rest.find(r#""model":""#)? + r#""model":""#.len();
-    let value = &rest[at..];
-    let end = value.find('"')?;
-    let model = &value[..end];
+    };
+    let rest = &line[line.find(object)?..];
+    let value = &rest[rest.find(key)? + key.len()..];
+    let model = &value[..value.find('"')?];
     // Claude Code's own stand-in for messages no model wrote (an API
     // error, "Not logged in"): `<synthetic>`, never a model.
     (!model.contains('\\') && model != "<synthetic>" && crate::beat::check_model(model).is_ok())
@@ -107,6 +119,29 @@ mod tests {
         let quoted = r#"{"type":"user","message":{"role":"user","content":"\"role\":\"assistant\",\"model\":\"fake\""}}"#;
         let (p, _rm) = file(&format!("{ASSISTANT}\n{side}\n{quoted}\n"));
         assert_eq!(last_model(&p).as_deref(), Some("claude-opus-5-5"));
+    }
+
+    const REQUEST: &str = r#"{"type":"api-request","sessionId":"s","id":"i","timestamp":"t","version":"2.1.332","querySource":"sdk","shapeHash":"h","params":{"model":"claude-opus-5-6","betas":["x"],"max_tokens":128000},"thread":{"type":"none"},"keep":0}"#;
+
+    #[test]
+    fn a_request_names_the_model_before_its_answer_is_written() {
+        // The tool call's PreToolUse can come before the assistant message.
+        let (p, _rm) = file(&format!("{ASSISTANT}\n{REQUEST}\n"));
+        assert_eq!(last_model(&p).as_deref(), Some("claude-opus-5-6"));
+        let (p, _rm) = file(&format!("{REQUEST}\n{{\"type\":\"tools-used\"}}\n"));
+        assert_eq!(last_model(&p).as_deref(), Some("claude-opus-5-6"));
+        // A subagent's request is not the main thread's.
+        let sub = REQUEST.replace(r#""sessionId":"s","#, r#""sessionId":"s","agentId":"a1","#);
+        let (p, _rm) = file(&format!("{ASSISTANT}\n{sub}\n"));
+        assert_eq!(last_model(&p).as_deref(), Some("claude-opus-5-5"));
+        // A user quoting a request is no request.
+        let quoted = r#"{"type":"user","message":{"role":"user","content":"{\"type\":\"api-request\",\"params\":{\"model\":\"fake\"}}"}}"#;
+        let (p, _rm) = file(&format!("{ASSISTANT}\n{quoted}\n"));
+        assert_eq!(last_model(&p).as_deref(), Some("claude-opus-5-5"));
+        // A request without a model, or with an escaped one: none.
+        let bare = REQUEST.replace(r#""model":"claude-opus-5-6","#, "");
+        let (p, _rm) = file(&format!("{bare}\n"));
+        assert_eq!(last_model(&p), None);
     }
 
     #[test]

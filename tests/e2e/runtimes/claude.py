@@ -60,6 +60,77 @@ def claude_print(pkg):
     return run
 
 
+def transcript_names_model(path, size):
+    """Did the transcript's first `size` bytes name the main thread's model
+    (an `api-request` entry's params.model, or an assistant message's)?"""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(size)
+    except OSError:
+        return False
+    for line in head.split(b"\n"):
+        try:
+            e = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(e, dict):
+            continue
+        if e.get("type") == "api-request" and "agentId" not in e:
+            if (e.get("params") or {}).get("model"):
+                return True
+        m = e.get("message")
+        if (e.get("type") == "assistant" and not e.get("isSidechain") and isinstance(m, dict)
+                and m.get("model") not in (None, "<synthetic>")):
+            return True
+    return False
+
+
+def check_model_from_first_carrier(sb, name, want, pinned=False):
+    """Every hook's beat names the model from the first hook that could
+    know it on: the first (pinned: the operator named it), else the first
+    hook after the transcript names it."""
+    calls = [c for c in sb.hook_calls() if c["name"] == name and "--hook" in c["args"]]
+    check(calls, f"no hook calls of {name}")
+    knows = False
+    trail = []
+    for c in calls:
+        p = json.loads(c["payload"] or "{}")
+        ev = p.get("hook_event_name")
+        knows = knows or pinned or bool(
+            c["tsize"] and transcript_names_model(p.get("transcript_path", ""),
+                                                  int(c["tsize"])))
+        got = (c["beat"] or {}).get("model")
+        trail.append((ev, knows, got))
+        if knows:
+            check(got == want, f"{name}: the {ev} hook's beat names {got!r}, want {want!r} "
+                               f"(the transcript or the pin named it by then): {trail}")
+    check(knows, f"{name}: no hook ever ran after the transcript named the model: {trail}")
+    return [e for e, k, _ in trail if k][:1]
+
+
+def claude_print_model(pkg, runs=3, pinned=False):
+    """`claude -p` again and again (several runs, since the timing of the
+    transcript's writes varies): the model from its first carrier on."""
+    def run(sb):
+        env = claude_setup(sb)
+        flags = ["--model", CLAUDE_MODEL] if pinned else []
+        firsts, st = [], []
+        for i in range(runs):
+            name = f"cl-model-{i}"
+            a = sb.start(name, [claude_bin(pkg), *flags, "-p", "run the tool",
+                                "--allowedTools", "Bash"], env)
+            check_exited(a, timeout=60)
+            firsts += check_model_from_first_carrier(sb, name, CLAUDE_MODEL, pinned)
+            check_common(sb, a, CLAUDE_MODEL)
+            if pinned:
+                first = next(s for s in a.sampler.samples if s.get("src") == "native")
+                check(first.get("model") == CLAUDE_MODEL, f"the first native beat: {first}")
+            st = statuses(a.sampler.samples)
+            check("busy" in st, f"{name} never busy: {st}")
+        return f"{st}, the model from {firsts}"
+    return run
+
+
 def claude_interactive(pkg):
     def run(sb):
         env = claude_setup(sb)
@@ -94,6 +165,12 @@ def claude_interactive(pkg):
 MODES = {
     "claude-print-2.1.197": (claude_print("claude-old"), "claude-old", {"delay": 1.5}),
     "claude-print-2.1.332": (claude_print("claude-new"), "claude-new", {"delay": 1.5}),
+    # The tool call's message ends a second after its block: Claude Code
+    # starts the tool (PreToolUse) before the answer is in the transcript.
+    "claude-print-model-2.1.332": (claude_print_model("claude-new"), "claude-new",
+                                   {"tail_delay": 1.0}),
+    "claude-print-pinned-2.1.332": (claude_print_model("claude-new", runs=1, pinned=True),
+                                    "claude-new", {}),
     "claude-interactive-2.1.197": (claude_interactive("claude-old"), "claude-old", {}),
     "claude-interactive-2.1.332": (claude_interactive("claude-new"), "claude-new", {}),
 }
