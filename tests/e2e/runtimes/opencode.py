@@ -151,12 +151,15 @@ def keep_events(sb, mode):
 
 
 def check_calls(sb, calls):
-    """Every plugin call said nothing, and they ran one at a time: each
-    started (the shim's name for it, in ns) after the one before had ended
-    (its .rc file written)."""
+    """Every plugin call said nothing and left its own beat, and they ran
+    one at a time: each started (the shim's name for it, in ns) after the
+    one before had ended (its .rc file written)."""
     prev = None
-    for c in sb.hook_calls():
+    for c, want in zip(sb.hook_calls(), calls):
         check((c["stderr"] or "") == "", f"hb-write said {c['stderr']!r}: {c['args']}")
+        if want != "--clear-native":
+            got = (c["beat"] or {}).get("status")
+            check(got == want, f"{c['args']} left status={got}")
         start = int(os.path.basename(c["stem"]).split(".")[0])
         if prev is not None:
             check(start >= os.stat(prev["stem"] + ".rc").st_mtime_ns,
