@@ -15,18 +15,20 @@
  * - the model: from the first event that carries it (`chat.message`,
  *   `message.updated`, `chat.params`; not a subagent's, nor the title
  *   agent's), never dropped;
- * - `dispose` and, in `opencode run`, `process.on("exit")`: `hb-write
- *   --clear-native`, the sidecar takes over at once. The TUI's plugin runs
- *   in a Worker that may be gone before anything more runs: there the
- *   sidecar sees the process end and writes `exited`.
+ * - `dispose` (`opencode run`'s end, the TUI's `/exit` in 1.18.33) and, in
+ *   `opencode run`, `process.on("exit")`: `hb-write --clear-native`, the
+ *   sidecar takes over at once. The TUI's plugin runs in a Worker, which
+ *   has no process exit of its own: when nothing reaches it (OpenCode
+ *   killed), the sidecar sees the process end and writes `exited`.
  *
  * Beats run one hb-write at a time, in event order, and only when the
  * status or the model changes. Inert unless MOSAIC_AGENT_NAME is set (the
  * launcher puts it in the pane). MOSAIC_HB_WRITE names the binary
- * (default: `hb-write` on PATH); MOSAIC_HEARTBEAT_DIR and
- * MOSAIC_HEARTBEAT_INTERVAL reach it through the environment. OpenCode is
- * never disturbed: no handler throws, prints or waits for a beat; a
- * failing or missing hb-write is ignored (the next change tries again).
+ * (default: `hb-write` on PATH); MOSAIC_HEARTBEAT_DIR reaches it through
+ * the environment. No timer: between events the sidecar carries the last
+ * state while OpenCode's process lives. OpenCode is never disturbed: no
+ * handler throws, prints or waits for a beat; a failing or missing
+ * hb-write is ignored (the next change tries again).
  *
  * OpenCode calls every export of a plugin file as a plugin, so the file
  * exports the plugin alone; its type comes from `@opencode-ai/plugin`,

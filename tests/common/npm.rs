@@ -1,8 +1,8 @@
 //! The integrations written in TypeScript (`integrations/pi/`,
 //! `integrations/opencode/`) are checked in node: each is copied into
-//! `target/tmp/NAME`, its `package.json` installed there from the npm
-//! registry (the real runtime's API to type-check against, typescript,
-//! @types/node), then tsc and `node --test` run in it.
+//! `target/tmp/NAME-integration`, its `package.json` installed there from
+//! the npm registry (the real runtime's API to type-check against,
+//! typescript, @types/node), then tsc and `node --test` run in it.
 //!
 //! The install is cached per integration, under a lock, and redone only
 //! when `package.json` changes. Without node or npm, or when the registry
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 /// An integration copied into `target/tmp`, its packages installed; the
 /// cache stays locked while this lives.
 pub struct Prepared {
-    pub work: PathBuf,
+    work: PathBuf,
     _lock: fs::File,
 }
 
