@@ -139,6 +139,10 @@ install: $(if $(wildcard dist/hb-write),,build)
 	install -d $(DESTDIR)$(PREFIX)/share/hb
 	install -m 0644 integrations/pi/mosaic-heartbeat.ts $(DESTDIR)$(PREFIX)/share/hb/mosaic-heartbeat.ts
 	install -D -m 0644 integrations/opencode/mosaic-heartbeat.ts $(DESTDIR)$(PREFIX)/share/hb/opencode/mosaic-heartbeat.ts
+	# The Gemini CLI extension, which hb-install-hooks hands to gemini.
+	install -d $(DESTDIR)$(PREFIX)/share/hb/gemini/hooks
+	install -m 0644 integrations/gemini/gemini-extension.json integrations/gemini/README.md $(DESTDIR)$(PREFIX)/share/hb/gemini/
+	install -m 0644 integrations/gemini/hooks/hooks.json $(DESTDIR)$(PREFIX)/share/hb/gemini/hooks/
 	# systemd units, pointing at the installed binaries (PREFIX, not DESTDIR).
 	install -d "$(UNITDIR)"
 	for u in scripts/systemd/*.service scripts/systemd/*.timer; do \
@@ -155,6 +159,7 @@ install: $(if $(wildcard dist/hb-write),,build)
 uninstall:
 	for f in $(BINS) $(SCRIPTS); do rm -f $(BINDIR)/$$f; done
 	rm -f $(DESTDIR)$(PREFIX)/share/hb/mosaic-heartbeat.ts $(DESTDIR)$(PREFIX)/share/hb/opencode/mosaic-heartbeat.ts
+	rm -rf $(DESTDIR)$(PREFIX)/share/hb/gemini
 	for u in scripts/systemd/*.service scripts/systemd/*.timer; do rm -f "$(UNITDIR)/$${u##*/}"; done
 	for m in doc/*.1; do rm -f "$(MANDIR)/man1/$${m##*/}"; done
 	for m in doc/*.7; do rm -f "$(MANDIR)/man7/$${m##*/}"; done

@@ -13,9 +13,9 @@ Usage:
 
 Installs into PREFIX/bin, PREFIX/lib/systemd/system (the units' ExecStart=
 rewritten for PREFIX/bin), PREFIX/share/man/man1 and man7,
-PREFIX/share/bash-completion/completions, and the Pi extension and the
-OpenCode plugin for hb-install-hooks in PREFIX/share/hb. DESTDIR=DIR in
-the environment stages everything under DIR, for packaging.
+PREFIX/share/bash-completion/completions, and the Pi and Gemini CLI
+extensions and the OpenCode plugin for hb-install-hooks in PREFIX/share/hb.
+DESTDIR=DIR in the environment stages everything under DIR, for packaging.
 "
 
 die() {
@@ -51,6 +51,10 @@ done
 # for them (../share/hb).
 install -D -m 0644 "$here/integrations/pi/mosaic-heartbeat.ts" "$root$prefix/share/hb/mosaic-heartbeat.ts"
 install -D -m 0644 "$here/integrations/opencode/mosaic-heartbeat.ts" "$root$prefix/share/hb/opencode/mosaic-heartbeat.ts"
+# The Gemini CLI extension, which hb-install-hooks hands to gemini.
+for f in gemini-extension.json README.md hooks/hooks.json; do
+    install -D -m 0644 "$here/integrations/gemini/$f" "$root$prefix/share/hb/gemini/$f"
+done
 for u in "$here"/systemd/*; do
     sed "s|/usr/local/bin/|$prefix/bin/|g" "$u" >"$units/${u##*/}"
     chmod 0644 "$units/${u##*/}"

@@ -338,7 +338,7 @@ fn completion_knows_the_values_flags_take() {
     );
     assert_eq!(
         complete(&["hb-write", "--hook", ""], none),
-        strings(&["claude", "codex"])
+        strings(&["claude", "codex", "gemini", "qwen"])
     );
     assert_eq!(
         complete(&["hb-write", "--status", "w"], none),

@@ -1,7 +1,8 @@
-//! `hb-write --hook claude|codex` driven by recorded payloads
+//! `hb-write --hook RUNTIME` driven by recorded payloads
 //! (`tests/fixtures/hooks/`), each checked for the beat it leaves; and the
 //! promise that a hook never disturbs the agent: exit 0, nothing on stdout,
-//! at most one stderr line, and every file left as it was on any problem.
+//! at most one stderr line (none at all for a runtime that shows it, whose
+//! line goes to the hook log), and every file left as it was on any problem.
 
 mod common;
 
@@ -154,6 +155,32 @@ const EVENTS: &[(&str, &str, Option<&str>)] = &[
     ("codex/stop.json", "ok", Some("gpt-hb-mock")),
     ("codex/notify-agent-turn-complete.json", "ok", None),
     ("codex/notify-exec.json", "ok", None),
+    // Gemini CLI names the model only in a model request (llm_request).
+    ("gemini/session-start.json", "ok", None),
+    ("gemini/before-agent.json", "busy", None),
+    ("gemini/before-model.json", "busy", Some("gemini-3.8-flash")),
+    (
+        "gemini/before-tool-selection.json",
+        "busy",
+        Some("gemini-3.8-flash"),
+    ),
+    ("gemini/after-model.json", "busy", Some("gemini-3.8-flash")),
+    ("gemini/before-tool.json", "busy", None),
+    ("gemini/notification-tool-permission.json", "waiting", None),
+    ("gemini/after-tool.json", "busy", None),
+    ("gemini/after-agent.json", "ok", None),
+    ("gemini/session-end.json", "clear", None),
+    ("qwen/session-start.json", "ok", Some("qwen-hb-mock")),
+    ("qwen/session-start-print.json", "ok", Some("qwen-hb-mock")),
+    ("qwen/user-prompt-submit.json", "busy", None),
+    ("qwen/permission-request.json", "waiting", None),
+    ("qwen/notification-permission.json", "waiting", None),
+    ("qwen/pre-tool-use.json", "busy", None),
+    // The tool's result goes back to the model as a prompt of its own.
+    ("qwen/user-prompt-submit-tool-result.json", "busy", None),
+    ("qwen/stop.json", "ok", None),
+    ("qwen/notification-idle.json", "ok", None),
+    ("qwen/session-end.json", "clear", None),
 ];
 
 #[test]
@@ -378,7 +405,7 @@ fn problems_leave_every_file_as_it_was() {
         ),
         (
             "unknown runtime",
-            vec!["--hook", "gemini"],
+            vec!["--hook", "nosuch"],
             Some(NAME),
             good.clone(),
         ),
@@ -599,6 +626,35 @@ fn the_shipped_configurations_call_the_hook() {
     assert!(config
         .lines()
         .any(|l| l.trim() == r#"notify = ["hb-write", "--hook", "codex"]"#));
+
+    // Gemini CLI: the extension's hooks, the events the mapping needs and
+    // no more (not AfterModel, once per streamed chunk).
+    let gemini = fs::read_to_string(root.join("gemini/hooks/hooks.json")).unwrap();
+    hb::hooks::payload::check_json(gemini.as_bytes()).expect("hooks.json is JSON");
+    let events = [
+        "SessionStart",
+        "BeforeAgent",
+        "BeforeModel",
+        "BeforeTool",
+        "Notification",
+        "AfterTool",
+        "AfterAgent",
+        "SessionEnd",
+    ];
+    for event in events {
+        assert!(
+            gemini.contains(&format!("\"{event}\": [")),
+            "gemini hooks.json lacks {event}"
+        );
+    }
+    assert_eq!(
+        gemini
+            .matches("\"command\": \"hb-write --hook gemini\"")
+            .count(),
+        events.len()
+    );
+    let manifest = fs::read_to_string(root.join("gemini/gemini-extension.json")).unwrap();
+    assert!(manifest.contains("\"name\": \"hb-heartbeat\""));
 }
 
 #[test]
@@ -747,4 +803,368 @@ fn a_hook_that_outlived_its_runtime_never_names_pid_1() {
     assert!(r.stderr().contains("no agent to name"), "{}", r.explain());
     assert_eq!(sb.read(&format!("{NAME}.hb")), before, "{}", r.explain());
     assert!(!beat(&sb)["pid"].eq("1"));
+}
+
+/// A Gemini CLI session as the real CLI ran it (interactive, approval
+/// held): the pane's pid throughout, the model from the first model
+/// request on and never dropped, and not a byte on either stream.
+#[test]
+fn a_gemini_session_flips_status_and_keeps_pid_and_model() {
+    let sb = Sandbox::new("hook-gemini-flow");
+    sidecar_beat(&sb, None);
+    let me = std::process::id().to_string();
+    let steps = [
+        ("session-start", "ok", None),
+        ("before-agent", "busy", None),
+        ("before-model", "busy", Some("gemini-3.8-flash")),
+        ("before-tool", "busy", Some("gemini-3.8-flash")),
+        (
+            "notification-tool-permission",
+            "waiting",
+            Some("gemini-3.8-flash"),
+        ),
+        ("after-tool", "busy", Some("gemini-3.8-flash")),
+        ("before-model", "busy", Some("gemini-3.8-flash")),
+        ("after-agent", "ok", Some("gemini-3.8-flash")),
+    ];
+    for (event, want, model) in steps {
+        let file = format!("gemini/{event}.json");
+        quiet(&hook(&sb, "gemini", Payload::Stdin(&fixture(&file)), &[]));
+        let b = beat(&sb);
+        assert_eq!((event, b["status"].as_str()), (event, want));
+        assert_eq!(b["pid"], me, "{event}");
+        assert_eq!(b.get("model").map(String::as_str), model, "{event}");
+    }
+    // PreCompress (also `/compress` at the prompt) changes nothing.
+    let before = sb.snapshot();
+    let r = hook(
+        &sb,
+        "gemini",
+        Payload::Stdin(&fixture("gemini/pre-compress.json")),
+        &[],
+    );
+    quiet(&r);
+    assert_eq!(sb.snapshot(), before, "{}", r.explain());
+    // SessionEnd hands the beat back; `/quit` sends it more than once.
+    for _ in 0..3 {
+        quiet(&hook(
+            &sb,
+            "gemini",
+            Payload::Stdin(&fixture("gemini/session-end.json")),
+            &[],
+        ));
+        assert!(!marker(&sb).exists());
+    }
+    assert!(
+        !sb.path(&format!("{NAME}.hook.log")).exists(),
+        "{}",
+        listing(&sb.dir)
+    );
+}
+
+/// Everything in the sandbox but the hook logs (and the directory's own
+/// times, which a new log changes).
+fn snapshot_but_logs(sb: &Sandbox) -> std::collections::BTreeMap<PathBuf, String> {
+    let mut s = sb.snapshot();
+    s.retain(|p, _| *p != sb.dir && !p.to_string_lossy().ends_with("hook.log"));
+    s
+}
+
+/// The one line a silent hook logged, from `DIR/LOG`.
+#[track_caller]
+fn logged_line(sb: &Sandbox, log: &str, r: &Run) -> String {
+    let text = fs::read_to_string(sb.path(log))
+        .unwrap_or_else(|e| panic!("{log}: {e}\n{}\n{}", r.explain(), listing(&sb.dir)));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "{log}: {text:?}");
+    let (stamp, rest) = lines[0].split_once(' ').unwrap();
+    assert!(
+        stamp.len() == 20 && stamp.ends_with('Z') && stamp.as_bytes()[10] == b'T',
+        "{text:?}"
+    );
+    assert!(rest.starts_with("gemini: "), "{text:?}");
+    rest.to_string()
+}
+
+/// Gemini CLI shows a hook's stderr to its user: on every problem the hook
+/// exits 0 with nothing on stdout or stderr, leaves every file as it was,
+/// and appends its one line to the hook log, `DIR/NAME.hook.log`, or
+/// `DIR/hook.log` when the call names no usable NAME.
+#[test]
+fn gemini_problems_are_silent_and_go_to_the_hook_log() {
+    let good = fixture("gemini/after-agent.json");
+    let agent_log = format!("{NAME}.hook.log");
+    // (what, extra args, MOSAIC_AGENT_NAME, payload, log, its line has)
+    type Case<'a> = (
+        &'a str,
+        Vec<&'a str>,
+        Option<&'a str>,
+        String,
+        &'a str,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "truncated JSON",
+            vec![],
+            Some(NAME),
+            good[..good.len() / 2].into(),
+            &agent_log,
+            "malformed JSON",
+        ),
+        (
+            "unknown event",
+            vec![],
+            Some(NAME),
+            r#"{"hook_event_name":"Teleport"}"#.into(),
+            &agent_log,
+            "unknown event 'Teleport'",
+        ),
+        (
+            "a notification that means nothing",
+            vec![],
+            Some(NAME),
+            fixture("gemini/notification-tool-permission.json")
+                .replace("\"ToolPermission\"", "\"Other\""),
+            &agent_log,
+            "notification 'Other' changes no status",
+        ),
+        (
+            "Claude's payload",
+            vec![],
+            Some(NAME),
+            fixture("claude/stop.json"),
+            &agent_log,
+            "unknown event 'Stop'",
+        ),
+        (
+            "a status flag",
+            vec!["--status", "busy"],
+            Some(NAME),
+            good.clone(),
+            "hook.log",
+            "--hook takes only",
+        ),
+        (
+            "no NAME",
+            vec![],
+            None,
+            good.clone(),
+            "hook.log",
+            "MOSAIC_AGENT_NAME is not set",
+        ),
+        (
+            "bad NAME",
+            vec![],
+            Some("../etc"),
+            good.clone(),
+            "hook.log",
+            "MOSAIC_AGENT_NAME",
+        ),
+    ];
+    for (what, args, name, payload, log, has) in cases {
+        let sb = Sandbox::new("hook-gemini-bad");
+        sidecar_beat(&sb, Some("prior-model"));
+        sb.put(&format!("{NAME}.hb.native"), b"");
+        let before = snapshot_but_logs(&sb);
+        // The directory as the launcher gives it (a call whose arguments
+        // do not parse logs there).
+        let mut c = bare(WRITE);
+        c.env("MOSAIC_HEARTBEAT_DIR", &sb.dir)
+            .args(["--hook", "gemini"])
+            .args(&args);
+        if let Some(n) = name {
+            c.env("MOSAIC_AGENT_NAME", n);
+        }
+        let r = run_with(c, &sb, Payload::Stdin(&payload));
+        quiet(&r);
+        assert_eq!(snapshot_but_logs(&sb), before, "{what}: files changed");
+        let line = logged_line(&sb, log, &r);
+        assert!(line.contains(has), "{what}: {line:?}");
+    }
+
+    // A system error: the marker's place is taken by a directory.
+    let sb = Sandbox::new("hook-gemini-sys");
+    sidecar_beat(&sb, None);
+    fs::create_dir(marker(&sb)).unwrap();
+    let before = snapshot_but_logs(&sb);
+    let r = hook(&sb, "gemini", Payload::Stdin(&good), &[]);
+    quiet(&r);
+    assert_eq!(snapshot_but_logs(&sb), before, "{}", r.explain());
+    assert!(logged_line(&sb, &agent_log, &r).contains("unable to refresh marker"));
+
+    // No directory to log in (a file in its place): nothing, anywhere.
+    let sb = Sandbox::new("hook-gemini-notdir");
+    fs::write(&sb.dir, b"not a directory").unwrap();
+    let before = sb.snapshot();
+    quiet(&hook(&sb, "gemini", Payload::Stdin(&good), &[]));
+    assert_eq!(sb.snapshot(), before);
+}
+
+/// An agent whose heartbeat directory it may not write (as nobody): the
+/// beat is left as it was, not a byte reaches Gemini, and the line lands
+/// in a hook log the agent may append to, else nowhere.
+#[test]
+fn gemini_in_an_unwritable_directory_is_silent() {
+    let ok = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("SKIP: running as nobody needs root and setpriv");
+        return;
+    }
+    for log_there in [true, false] {
+        let sb = Sandbox::new("hook-gemini-ro");
+        sidecar_beat(&sb, Some("prior-model"));
+        let log = sb.path(&format!("{NAME}.hook.log"));
+        if log_there {
+            fs::write(&log, b"").unwrap();
+            fs::set_permissions(&log, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
+        }
+        let before = snapshot_but_logs(&sb);
+        let mut c = bare("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", WRITE])
+            .arg("--dir")
+            .arg(&sb.dir)
+            .args(["--hook", "gemini"])
+            .env("MOSAIC_AGENT_NAME", NAME);
+        let r = run_with(c, &sb, Payload::Stdin(&fixture("gemini/before-agent.json")));
+        quiet(&r);
+        assert_eq!(snapshot_but_logs(&sb), before, "{}", r.explain());
+        if log_there {
+            assert!(logged_line(&sb, &format!("{NAME}.hook.log"), &r).contains("Permission denied"));
+        } else {
+            assert!(!log.exists(), "{}", listing(&sb.dir));
+        }
+    }
+}
+
+/// Qwen Code puts its session's model in every hook's environment: the
+/// beat has it from the first hook on, and SessionStart's own wins.
+#[test]
+fn qwen_names_the_model_from_its_environment() {
+    let sb = Sandbox::new("hook-qwen-model");
+    sidecar_beat(&sb, None);
+    let qwen = |file: &str, env: Option<&str>| {
+        let mut c = sb.cmd(WRITE);
+        c.env("MOSAIC_AGENT_NAME", NAME).args(["--hook", "qwen"]);
+        match env {
+            Some(m) => c.env("QWEN_CODE_MODEL", m),
+            None => c.env_remove("QWEN_CODE_MODEL"),
+        };
+        quiet(&run_with(c, &sb, Payload::Stdin(&fixture(file))));
+        let b = beat(&sb);
+        (b["status"].clone(), b.get("model").cloned())
+    };
+    assert_eq!(
+        qwen("qwen/user-prompt-submit.json", Some("qwen3-coder-plus")),
+        ("busy".into(), Some("qwen3-coder-plus".into()))
+    );
+    // Switched with /model: the next hook says so.
+    assert_eq!(
+        qwen("qwen/pre-tool-use.json", Some("qwen3-max")),
+        ("busy".into(), Some("qwen3-max".into()))
+    );
+    // Not in the environment: the beat keeps it.
+    assert_eq!(
+        qwen("qwen/stop.json", None),
+        ("ok".into(), Some("qwen3-max".into()))
+    );
+    assert_eq!(
+        qwen("qwen/session-start.json", Some("qwen3-max")),
+        ("ok".into(), Some("qwen-hb-mock".into()))
+    );
+}
+
+/// Qwen Code reads what a hook prints: every problem leaves both streams
+/// empty, the beat as it was, and one line in the hook log.
+#[test]
+fn qwen_problems_go_to_the_hook_log_and_nowhere_else() {
+    let good = fixture("qwen/stop.json");
+    let cases: Vec<(&str, Option<&str>, String, &str)> = vec![
+        // (what, MOSAIC_AGENT_NAME, payload, the logged line's end)
+        (
+            "truncated JSON",
+            Some(NAME),
+            good[..good.len() / 2].into(),
+            "qwen: malformed JSON",
+        ),
+        (
+            "no NAME",
+            None,
+            good.clone(),
+            "qwen: MOSAIC_AGENT_NAME is not set",
+        ),
+        (
+            "run by Qwen's detached supervisor",
+            Some(NAME),
+            fixture("qwen/stop-failure.json"),
+            "qwen: unknown event 'StopFailure'",
+        ),
+        (
+            "streamed text",
+            Some(NAME),
+            fixture("qwen/message-display.json"),
+            "qwen: unknown event 'MessageDisplay'",
+        ),
+        (
+            "a notification the installer does not ask for",
+            Some(NAME),
+            fixture("qwen/notification-auth-success.json"),
+            "qwen: notification 'auth_success' changes no status",
+        ),
+    ];
+    for (what, name, payload, logged) in cases {
+        let sb = Sandbox::new("hook-qwen-log");
+        sidecar_beat(&sb, Some("prior-model"));
+        sb.put(&format!("{NAME}.hb.native"), b"");
+        // The log is there already, so the directory itself is unchanged.
+        let log = if name.is_some() {
+            format!("{NAME}.hook.log")
+        } else {
+            "hook.log".into()
+        };
+        sb.put(&log, b"");
+        let mut before = sb.snapshot();
+        let mut c = sb.cmd(WRITE);
+        c.args(["--hook", "qwen"]);
+        if let Some(n) = name {
+            c.env("MOSAIC_AGENT_NAME", n);
+        }
+        let r = run_with(c, &sb, Payload::Stdin(&payload));
+        quiet(&r);
+        let text = sb.read(&log);
+        assert!(
+            text.lines().count() == 1 && text.contains(logged),
+            "{what}: the log holds {text:?}\n{}",
+            r.explain()
+        );
+        let mut after = sb.snapshot();
+        before.remove(&sb.path(&log));
+        after.remove(&sb.path(&log));
+        assert_eq!(after, before, "{what}: files changed\n{}", r.explain());
+    }
+
+    // A write that fails (the marker's place is a directory): logged.
+    let sb = Sandbox::new("hook-qwen-sys");
+    sidecar_beat(&sb, None);
+    fs::create_dir(marker(&sb)).unwrap();
+    let log = format!("{NAME}.hook.log");
+    sb.put(&log, b"");
+    let mut before = sb.snapshot();
+    let r = hook(&sb, "qwen", Payload::Stdin(&good), &[]);
+    quiet(&r);
+    assert!(sb.read(&log).contains(" qwen: "), "{}", r.explain());
+    let mut after = sb.snapshot();
+    before.remove(&sb.path(&log));
+    after.remove(&sb.path(&log));
+    assert_eq!(after, before, "{}", r.explain());
+
+    // No directory to write in (it is a file): nothing anywhere, no log made.
+    let sb = Sandbox::new("hook-qwen-notdir");
+    fs::write(&sb.dir, b"not a directory").unwrap();
+    let before = sb.snapshot();
+    quiet(&hook(&sb, "qwen", Payload::Stdin(&good), &[]));
+    assert_eq!(sb.snapshot(), before);
 }

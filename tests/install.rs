@@ -2,7 +2,8 @@
 //! user's own settings and hooks: it adds exactly its entries, a second run
 //! changes nothing, `--uninstall` gives back the user's file byte for byte.
 //! Codex's trust step needs a real Codex and is proven by `make e2e`
-//! (every Codex mode is configured by this script alone).
+//! (every Codex mode is configured by this script alone); so do Gemini
+//! CLI's `gemini extensions` commands, played here by a stand-in.
 //!
 //! Runs when node is present (the script is a Node program); without it,
 //! it prints a note and passes, as tests/pi.rs does.
@@ -217,23 +218,286 @@ fn the_pi_extension_is_installed_once_and_a_changed_copy_is_left_alone() {
     assert_eq!(fs::read_to_string(&dest).unwrap(), "// edited\n");
 }
 
-/// Every file under `dir` with its bytes, and every directory.
-fn tree(dir: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
+/// The user's own Qwen Code settings: a provider, an approval mode and
+/// hooks of their own on events we hook too.
+const QWEN_USER_SETTINGS: &str = r#"{
+  "security": {
+    "auth": {
+      "selectedType": "openai"
+    }
+  },
+  "tools": {
+    "approvalMode": "default"
+  },
+  "hooks": {
+    "PreToolUse": [
+      {
+        "matcher": "run_shell_command",
+        "hooks": [
+          {
+            "type": "command",
+            "command": "my-audit",
+            "timeout": 10
+          }
+        ]
+      }
+    ],
+    "Stop": [
+      {
+        "hooks": [
+          {
+            "type": "command",
+            "command": "my-notify"
+          }
+        ]
+      }
+    ]
+  }
+}
+"#;
+
+#[test]
+fn qwen_settings_keep_the_users_hooks_and_come_back_byte_for_byte() {
+    if !have_node() {
+        return;
+    }
+    let h = Home::new("qwen");
+    let file = h.0.join(".qwen/settings.json");
+    fs::create_dir_all(file.parent().unwrap()).unwrap();
+    fs::write(&file, QWEN_USER_SETTINGS).unwrap();
+
+    let out = ok(&h.run(&["qwen"]));
+    assert_eq!(out.matches("added ").count(), 7, "{out}");
+    let now = fs::read_to_string(&file).unwrap();
+    let v = now.replace([' ', '\n'], "");
+    for kept in [
+        r#""selectedType":"openai""#,
+        r#""approvalMode":"default""#,
+        r#""matcher":"run_shell_command","hooks":[{"type":"command","command":"my-audit","timeout":10}]"#,
+        r#""command":"my-notify""#,
+        // Qwen's timeout is in seconds.
+        r#""hooks":[{"type":"command","command":"hb-write--hookqwen","timeout":5}]"#,
+        r#""matcher":"permission_prompt|idle_prompt""#,
+    ] {
+        assert!(v.contains(kept), "{kept} not in:\n{now}");
+    }
+    assert_eq!(now.matches("hb-write --hook qwen").count(), 7, "{now}");
+    // Only the events the mapping needs: none that Qwen runs through its
+    // detached supervisor.
+    for event in [
+        "MessageDisplay",
+        "StopFailure",
+        "SessionDelete",
+        "PostToolUse",
+    ] {
+        assert!(!now.contains(&format!("\"{event}\"")), "{event}:\n{now}");
+    }
+    // The user's hooks stay first.
+    assert!(now.find("my-audit").unwrap() < now.rfind("hb-write --hook qwen").unwrap());
+
+    let out = ok(&h.run(&["qwen"]));
+    assert!(out.contains("nothing to change"), "{out}");
+    assert_eq!(fs::read_to_string(&file).unwrap(), now);
+
+    let out = ok(&h.run(&["--uninstall", "qwen"]));
+    assert_eq!(out.matches("removed ").count(), 7, "{out}");
+    assert_eq!(fs::read_to_string(&file).unwrap(), QWEN_USER_SETTINGS);
+}
+
+#[test]
+fn qwen_home_moves_the_settings() {
+    if !have_node() {
+        return;
+    }
+    let h = Home::new("qwen-home");
+    let qhome = h.0.join("elsewhere");
+    let o = Command::new(SCRIPT)
+        .arg("qwen")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &h.0)
+        .env("QWEN_HOME", &qhome)
+        .output()
+        .unwrap();
+    ok(&o);
+    assert!(qhome.join("settings.json").exists(), "{}", text(&o));
+    assert!(!h.0.join(".qwen").exists());
+}
+
+/// A stand-in for Gemini CLI's `gemini extensions install|uninstall` (the
+/// real one is proven by `make e2e`): it refuses to install unless the
+/// folder is trusted (as Gemini does, which the installer answers with
+/// GEMINI_CLI_TRUST_WORKSPACE), copies the extension where Gemini keeps
+/// it with Gemini's install record beside, refuses an extension that is
+/// already there, and logs each call.
+const FAKE_GEMINI: &str = r#"#!/usr/bin/env bash
+set -euo pipefail
+printf '%s trust=%s\n' "$*" "${GEMINI_CLI_TRUST_WORKSPACE:-}" >>"$HOME/gemini-calls"
+ext=${GEMINI_CLI_HOME:-$HOME}/.gemini/extensions
+case "$1 $2" in
+"extensions install")
+    [[ ${GEMINI_CLI_TRUST_WORKSPACE:-} == true ]] || { echo "not trusted" >&2; exit 1; }
+    [[ $4 == --consent ]] || { echo "no consent" >&2; exit 1; }
+    name=$(sed -n 's/^ *"name": "\(.*\)",$/\1/p' "$3/gemini-extension.json")
+    [[ ! -e $ext/$name ]] || { echo "Extension \"$name\" is already installed." >&2; exit 1; }
+    mkdir -p "$ext" && cp -R "$3" "$ext/$name"
+    printf '{"source": "%s", "type": "local"}' "$3" >"$ext/$name/.gemini-extension-install.json"
+    ;;
+"extensions uninstall")
+    [[ -d $ext/$3 ]] || { echo "Extension not found." >&2; exit 1; }
+    rm -rf "${ext:?}/$3"
+    ;;
+*) exit 2 ;;
+esac
+"#;
+
+/// The user's own Gemini settings, which the installer never touches.
+const GEMINI_SETTINGS: &str = r#"{
+  "model": {"name": "gemini-2.5-pro"},
+  "hooks": {"AfterAgent": [{"hooks": [{"type": "command", "command": "notify-send done"}]}]}
+}
+"#;
+
+impl Home {
+    /// The installer with the stand-in `gemini` (HB_GEMINI).
+    fn gemini(&self, args: &[&str]) -> Output {
+        let fake = self.0.join("gemini");
+        if !fake.exists() {
+            fs::write(&fake, FAKE_GEMINI).unwrap();
+            fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .unwrap();
+        }
+        self.gemini_with(&fake, args)
+    }
+    /// The installer with `bin` as Gemini CLI.
+    fn gemini_with(&self, bin: &Path, args: &[&str]) -> Output {
+        Command::new(SCRIPT)
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &self.0)
+            .env("HB_GEMINI", bin)
+            .output()
+            .unwrap()
+    }
+    fn gemini_calls(&self) -> String {
+        fs::read_to_string(self.0.join("gemini-calls")).unwrap_or_default()
+    }
+}
+
+/// Every file under `dir`, relative, with its bytes.
+fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let mut todo = vec![dir.to_path_buf()];
     while let Some(d) = todo.pop() {
         for e in fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
             if p.is_dir() {
-                out.push((p.clone(), None));
                 todo.push(p);
             } else {
-                out.push((p.clone(), Some(fs::read(&p).unwrap())));
+                out.push((
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    fs::read(&p).unwrap(),
+                ));
             }
         }
     }
     out.sort();
     out
+}
+
+#[test]
+fn the_gemini_extension_is_installed_and_removed_by_geminis_own_command() {
+    if !have_node() {
+        return;
+    }
+    let h = Home::new("gemini");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("integrations/gemini");
+    let dest = h.0.join(".gemini/extensions/hb-heartbeat");
+    let settings = h.0.join(".gemini/settings.json");
+    fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    fs::write(&settings, GEMINI_SETTINGS).unwrap();
+
+    // A dry run calls nothing and writes nothing.
+    let out = ok(&h.gemini(&["--dry-run", "gemini"]));
+    assert!(out.contains("installed from "), "{out}");
+    assert!(!dest.exists() && h.gemini_calls().is_empty());
+
+    let out = ok(&h.gemini(&["gemini"]));
+    assert!(
+        out.contains(&format!("{}: installed from", dest.display())),
+        "{out}"
+    );
+    let calls = h.gemini_calls();
+    assert_eq!(
+        calls,
+        format!(
+            "extensions install {} --consent --skip-settings trust=true\n",
+            src.display()
+        )
+    );
+    let mut installed = tree(&dest);
+    installed.retain(|(p, _)| p != Path::new(".gemini-extension-install.json"));
+    assert_eq!(installed, tree(&src));
+    assert_eq!(fs::read_to_string(&settings).unwrap(), GEMINI_SETTINGS);
+
+    // Idempotent: the copy is this version's, so Gemini is not even asked.
+    assert!(ok(&h.gemini(&["gemini"])).contains("nothing to change"));
+    assert_eq!(h.gemini_calls(), calls);
+
+    // An older copy is replaced: Gemini installs over none.
+    fs::write(dest.join("hooks/hooks.json"), "{\"hooks\": {}}\n").unwrap();
+    let out = ok(&h.gemini(&["gemini"]));
+    assert!(out.contains("updated"), "{out}");
+    assert!(h.gemini_calls()[calls.len()..].starts_with("extensions uninstall hb-heartbeat"));
+    assert_eq!(
+        fs::read(dest.join("hooks/hooks.json")).unwrap(),
+        fs::read(src.join("hooks/hooks.json")).unwrap()
+    );
+
+    // --uninstall: through Gemini, and only the extension goes.
+    let out = ok(&h.gemini(&["--uninstall", "gemini"]));
+    assert!(out.contains("removed"), "{out}");
+    assert!(!dest.exists());
+    assert_eq!(fs::read_to_string(&settings).unwrap(), GEMINI_SETTINGS);
+    assert!(ok(&h.gemini(&["--uninstall", "gemini"])).contains("nothing to change"));
+}
+
+#[test]
+fn without_a_working_gemini_the_installer_says_why_and_exits_3() {
+    if !have_node() {
+        return;
+    }
+    let h = Home::new("gemini-none");
+    let o = h.gemini_with(&h.0.join("no-such-gemini"), &["gemini"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.starts_with("hb-install-hooks: error: unable to run "),
+        "{err}"
+    );
+    assert!(!h.0.join(".gemini/extensions").exists());
+
+    // Gemini refuses (an administrator's allowlist, say): its words, exit 3.
+    let refusing = h.0.join("refusing-gemini");
+    fs::write(
+        &refusing,
+        "#!/bin/sh\necho 'Installing extension from source is not allowed' >&2\nexit 1\n",
+    )
+    .unwrap();
+    fs::set_permissions(
+        &refusing,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let o = h.gemini_with(&refusing, &["gemini"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("exit 1: Installing extension from source is not allowed"),
+        "{err}"
+    );
+    assert!(!h.0.join(".gemini/extensions").exists());
 }
 
 #[test]

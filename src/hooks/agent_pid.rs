@@ -125,8 +125,10 @@ fn launcher(
     pid
 }
 
-/// How many wrappers may stand above a runtime.
-const MAX_PAIR: usize = 2;
+/// How many wrappers may stand above a runtime: Qwen Code's TUI is three
+/// node processes (a wrapper and two relaunches); one more for a launcher
+/// of the operator's (`npx`).
+const MAX_PAIR: usize = 3;
 
 /// This hook's runtime: [`runtime_pid`] from the real parent.
 pub fn of_this_hook(name: &str) -> Option<u32> {
@@ -223,7 +225,7 @@ mod tests {
             (899, "node", 898),
             (900, "node", 899),
         ];
-        assert_eq!(runtime_pid(900, tree(&t), all), Some(898));
+        assert_eq!(runtime_pid(900, tree(&t), all), Some(897));
     }
 
     #[test]

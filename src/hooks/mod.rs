@@ -22,8 +22,10 @@
 pub mod agent_pid;
 mod claude;
 mod codex;
+mod gemini;
 pub mod log;
 pub mod payload;
+mod qwen;
 
 use crate::beat::{self, Beat};
 use crate::config::{self, Env};
@@ -36,7 +38,12 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Every runtime `--hook` knows, by the name it is called with.
-pub const RUNTIMES: &[&Runtime] = &[&claude::RUNTIME, &codex::RUNTIME];
+pub const RUNTIMES: &[&Runtime] = &[
+    &claude::RUNTIME,
+    &codex::RUNTIME,
+    &gemini::RUNTIME,
+    &qwen::RUNTIME,
+];
 
 /// Payloads past this size are refused (Claude's PostToolUse carries the
 /// tool's whole response, so it can be large, but not unbounded).

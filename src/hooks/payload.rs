@@ -21,6 +21,8 @@ pub struct Fields {
     pub transcript_path: Option<String>,
     pub session_id: Option<String>,
     pub thread_id: Option<String>,
+    /// Gemini CLI: the model a model request goes to (`llm_request.model`).
+    pub llm_request_model: Option<String>,
 }
 
 /// Reads a payload: one JSON object, nothing after it.
@@ -35,6 +37,7 @@ pub fn read(json: &str) -> std::result::Result<Fields, String> {
         transcript_path: text(p.transcript_path),
         session_id: text(p.session_id),
         thread_id: text(p.thread_id),
+        llm_request_model: p.llm_request.and_then(|r| r.0),
     })
 }
 
@@ -42,7 +45,7 @@ pub fn read(json: &str) -> std::result::Result<Fields, String> {
 /// derive writes trips a clippy lint that no attribute on a struct reaches.
 #[allow(clippy::question_mark)]
 mod wire {
-    use super::{Model, Text};
+    use super::{Model, Request, Text};
     use nanoserde::DeJson;
 
     /// The members of either runtime's payload that matter here; nanoserde
@@ -64,6 +67,9 @@ mod wire {
         pub session_id: Option<Text>,
         #[nserde(rename = "thread-id")]
         pub thread_id: Option<Text>,
+        /// Gemini CLI: the model request (BeforeModel, BeforeToolSelection),
+        /// of which only its `model` is read.
+        pub llm_request: Option<Request>,
     }
 
     /// Its members are [`Text`], which never holds an object: no nesting
@@ -73,8 +79,15 @@ mod wire {
         pub id: Option<Text>,
         pub display_name: Option<Text>,
     }
+
+    /// Gemini's `llm_request`: its `messages` (the whole conversation)
+    /// and `config` are skipped. Its one member is [`Text`]: no nesting.
+    #[derive(DeJson)]
+    pub struct RequestObject {
+        pub model: Option<Text>,
+    }
 }
-use wire::{ModelObject, Payload};
+use wire::{ModelObject, Payload, RequestObject};
 
 /// A member read as text: a string, else (any other value, skipped) none.
 /// A string that held a lone surrogate is none too: [`tame`] wrote U+FFFD
@@ -107,6 +120,20 @@ impl DeJson for Model {
         }
         let o = ModelObject::de_json(s, i)?;
         Ok(Model(text(o.id).or(text(o.display_name))))
+    }
+}
+
+/// A model request as Gemini CLI sends it: an object whose `model` is
+/// text gives that; anything else is none.
+struct Request(Option<String>);
+
+impl DeJson for Request {
+    fn de_json(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<Self, DeJsonErr> {
+        if s.tok != DeJsonTok::CurlyOpen {
+            skip(s, i)?;
+            return Ok(Request(None));
+        }
+        Ok(Request(text(RequestObject::de_json(s, i)?.model)))
     }
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Mock model servers for `make e2e`: Anthropic Messages, OpenAI Responses
-and OpenAI chat completions, all streamed as SSE, on 127.0.0.1.
+"""Mock model servers for `make e2e`: Anthropic Messages, OpenAI Responses,
+OpenAI chat completions and the Gemini API, all streamed as SSE, on
+127.0.0.1.
 
 Each conversation plays the same script: the first model turn asks for a
 shell tool call (one that needs the operator's permission where the runtime
@@ -43,6 +44,7 @@ ESCALATE = os.environ.get("MOCK_ESCALATE", "1") != "0"
 # line here.
 CHAT_SHELL_TOOLS = {
     "bash": lambda cmd: {"command": cmd},  # Pi
+    "run_shell_command": lambda cmd: {"command": cmd, "is_background": False},  # Qwen Code
 }
 log_lock = threading.Lock()
 counter = [0]
@@ -154,6 +156,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.openai_responses(body)
         elif path.endswith("/chat/completions"):
             self.chat(body)
+        elif path.startswith("/v1beta/models/"):
+            self.gemini(path, body)
         else:
             self.send_json(404, {"error": {"message": "not in the mock"}})
 
@@ -268,6 +272,44 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                    "total_tokens": 15}))
         self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
+
+    # --- Gemini API (Gemini CLI) ----------------------------------------
+    def gemini(self, path, body):
+        """`models/M:streamGenerateContent?alt=sse` for each turn (the first
+        calls `run_shell_command`, the one after its `functionResponse` is
+        text); `models/M:generateContent` for side requests (the router's
+        classifiers, the next-speaker check), which want a JSON answer."""
+        model, _, method = path.rsplit("/", 1)[-1].partition(":")
+        contents = [c for c in body.get("contents") or [] if isinstance(c, dict)]
+        answered = bool(contents) and any(
+            isinstance(p, dict) and "functionResponse" in p for p in contents[-1].get("parts") or [])
+        names = [d.get("name") for t in body.get("tools") or [] if isinstance(t, dict)
+                 for d in t.get("functionDeclarations") or [] if isinstance(d, dict)]
+        usage = {"promptTokenCount": 10, "candidatesTokenCount": 5, "totalTokenCount": 15}
+        if method == "countTokens":
+            self.send_json(200, {"totalTokens": 10})
+            return
+        if method != "streamGenerateContent":
+            # Each strategy reads its own members (zod drops the others).
+            text = json.dumps({"reasoning": "hb mock: one bounded tool call",
+                               "model_choice": "flash", "next_speaker": "user",
+                               "complexity_reasoning": "one tool call",
+                               "complexity_score": 10})
+            self.send_json(200, {"candidates": [{
+                "content": {"role": "model", "parts": [{"text": text}]},
+                "finishReason": "STOP", "index": 0}], "usageMetadata": usage,
+                "modelVersion": model})
+            return
+        if DELAY and answered:
+            time.sleep(DELAY)
+        if "run_shell_command" in names and not answered:
+            part = {"functionCall": {"name": "run_shell_command", "args": {"command": COMMAND}}}
+        else:
+            part = {"text": MODEL_TEXT}
+        self.start_sse()
+        self.sse(None, {"candidates": [{"content": {"role": "model", "parts": [part]},
+                                        "finishReason": "STOP", "index": 0}],
+                        "usageMetadata": usage, "modelVersion": model})
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):

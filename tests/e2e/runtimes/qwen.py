@@ -1,0 +1,145 @@
+"""Qwen Code: `qwen -p` and the TUI, configured by `hb-install-hooks qwen`
+in a fresh HOME, against the mock's chat completions.
+"""
+
+import json
+import os
+import time
+
+from harness import (
+    Failure, check, deadline_wait, MODS, NODE_BIN, HOLD, check_common, check_exited, hold_waiting,
+    install_hooks, statuses)
+
+PACKAGES = ["qwen"]
+
+QWEN_MODEL = "qwen-hb-mock"
+
+# The user's own settings: the mock as an OpenAI-compatible provider, and
+# everything that would reach past it switched off by Qwen's own settings.
+# Tool search off: the shell tool is then declared to the model directly
+# (else it hides behind Qwen's tool_search / tool_call bridge).
+USER_SETTINGS = {
+    "security": {"auth": {"selectedType": "openai"}},
+    "privacy": {"usageStatisticsEnabled": False},
+    "telemetry": {"enabled": False},
+    "general": {"enableAutoUpdate": False},
+    "memory": {"enableManagedAutoMemory": False, "enableManagedAutoDream": False},
+    "ui": {"enableFollowupSuggestions": False},
+    "tools": {"approvalMode": "default", "toolSearch": {"enabled": False}},
+    # A hook of the user's own, kept by the installer.
+    "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "true", "timeout": 5}]}]},
+}
+
+
+def settings_path(sb):
+    return os.path.join(sb.home, ".qwen", "settings.json")
+
+
+def qwen_setup(sb):
+    path = settings_path(sb)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(USER_SETTINGS, f, indent=2)
+        f.write("\n")
+    # Install, uninstall: the user's file comes back byte for byte; then
+    # install for good, and a second install changes nothing.
+    with open(path, "rb") as f:
+        before = f.read()
+    out = install_hooks(sb, "qwen", {})
+    check(out.count("added ") == 7, f"hb-install-hooks qwen: {out}")
+    out = install_hooks(sb, "qwen", {}, "--uninstall")
+    check(out.count("removed ") == 7, f"hb-install-hooks --uninstall qwen: {out}")
+    with open(path, "rb") as f:
+        after = f.read()
+    check(before == after, f"--uninstall left {after!r}, the user had {before!r}")
+    install_hooks(sb, "qwen", {})
+    check("nothing to change" in install_hooks(sb, "qwen", {}), "a second install changed")
+    with open(path) as f:
+        settings = json.load(f)
+    check(settings["hooks"]["Stop"][0]["hooks"][0]["command"] == "true",
+          f"the user's own hook was not kept first: {settings['hooks']['Stop']}")
+    return {"OPENAI_BASE_URL": sb.base + "/v1", "OPENAI_API_KEY": "sk-hb-mock",
+            "OPENAI_MODEL": QWEN_MODEL, "QWEN_CODE_SUPPRESS_YOLO_WARNING": "1"}
+
+
+def qwen_cli():
+    return [os.path.join(NODE_BIN, "node"), os.path.join(MODS, "qwen", "cli-entry.js")]
+
+
+def check_silent(sb):
+    """Qwen reads what a hook prints: nothing on stderr either, and no
+    problem in the hook log."""
+    for c in sb.hook_calls():
+        check(c["stderr"] == "", f"a hook wrote on stderr: {c['args']} {c['stderr']!r}")
+    for log in [os.path.join(sb.hb, n + ".hook.log") for n in sb.agents] + [
+            os.path.join(sb.hb, "hook.log")]:
+        if os.path.exists(log):
+            with open(log) as f:
+                raise Failure(f"a hook logged a problem: {f.read()!r}")
+
+
+def check_model_from_the_first_beat(a):
+    """SessionStart names the model: the first native beat has it."""
+    first = next(s for s in a.sampler.samples if s.get("src") == "native")
+    check(first.get("model") == QWEN_MODEL, f"the first native beat: {first}")
+
+
+def qwen_print(sb):
+    env = qwen_setup(sb)
+    # Headless Qwen declines every tool that needs approval: yolo, as a
+    # headless agent runs.
+    a = sb.start("qw-print", qwen_cli() + ["-p", "run the tool", "--approval-mode", "yolo"],
+                 env)
+    check_exited(a, timeout=60)
+    check_common(sb, a, QWEN_MODEL)
+    check_model_from_the_first_beat(a)
+    check_silent(sb)
+    st = statuses(a.sampler.samples)
+    check("busy" in st, f"never busy: {st}")
+    # No SessionEnd in print mode: Stop's ok, then the sidecar's exited.
+    check(st[-2:] == ["ok", "exited"], f"the turn did not end ok before exited: {st}")
+    check(os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), "the tool never ran")
+    # Qwen migrated the file as it ran (it adds "$version"); --uninstall
+    # after it still takes out exactly what the installer added.
+    install_hooks(sb, "qwen", {}, "--uninstall")
+    with open(settings_path(sb)) as f:
+        after = json.load(f)
+    after.pop("$version", None)
+    check(after == USER_SETTINGS, f"after the run, --uninstall left {after!r}")
+    return st
+
+
+def qwen_interactive(sb):
+    env = qwen_setup(sb)
+    a = sb.start("qw-tui", qwen_cli(), env)
+    deadline_wait(lambda: a.sampler.latest().get("src") == "native", 30,
+                  "the SessionStart beat")
+    deadline_wait(lambda: "Type your message" in a.pane(), 30, "qwen's prompt")
+    a.type_line("run the tool")
+    hold_waiting(a)
+    check("allow" in a.pane().lower() or "proceed" in a.pane().lower(),
+          "no approval dialog in the pane")
+    a.keys("Enter")  # "Allow once" is selected
+    deadline_wait(lambda: os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), 30,
+                  "the tool to run")
+    a.wait_pane("Done: the tool ran.")
+    a.wait_status("ok", timeout=30)
+    m = a.sampler.mark()
+    time.sleep(HOLD)  # idle at the prompt: ok stays ok, carried
+    idle = a.sampler.since(m)
+    check(all(s.get("status") == "ok" for s in idle), f"idle beat not ok: {idle[:3]}")
+    a.type_line("/quit")
+    check_exited(a)
+    check_common(sb, a, QWEN_MODEL)
+    check_model_from_the_first_beat(a)
+    check_silent(sb)
+    st = statuses(a.sampler.samples)
+    check("busy" in st and "waiting" in st, f"statuses {st}")
+    check(st.index("busy") < st.index("waiting"), f"statuses {st}")
+    return st
+
+
+MODES = {
+    "qwen-print-0.24.4": (qwen_print, "qwen", {"delay": 1.5}),
+    "qwen-interactive-0.24.4": (qwen_interactive, "qwen", {}),
+}
