@@ -76,7 +76,7 @@ _hb_complete() {
     case $cmd in
         hb-write)
             flags='--status --model --pid --while-pid --native --fallback --sidecar
-                --clear-native --remove --hook --dir --interval --dry-run
+                --clear-native --remove --hook --event --dir --interval --dry-run
                 -h --help -V --version'
             for ((i = 1; i < COMP_CWORD; i++)); do
                 # Hook mode takes no NAME: the argument is the payload.
@@ -123,13 +123,13 @@ _hb_complete() {
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             return 0
             ;;
-        --hook) _hb_words 'claude codex gemini qwen' && return 0 ;;
+        --hook) _hb_words 'claude codex gemini qwen copilot' && return 0 ;;
         --format) _hb_words 'table json prometheus' && return 0 ;;
         --color) _hb_words 'auto always never' && return 0 ;;
         --status)
             [[ $cmd == hb-write ]] && _hb_words 'ok busy waiting exited' && return 0
             ;;
-        --model | --pid | --while-pid | --interval | --stale-after | -L)
+        --model | --pid | --while-pid | --interval | --stale-after | --event | -L)
             COMPREPLY=()
             return 0
             ;;

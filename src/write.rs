@@ -23,7 +23,8 @@ Usage:
   hb-write --sidecar [--while-pid P] [--pid P] NAME   the sidecar loop
   hb-write --clear-native NAME                        remove the marker only
   hb-write --remove NAME                              remove the agent's beat, marker and lock
-  hb-write --hook claude|codex|gemini|qwen [PAYLOAD]  a native beat from a runtime hook
+  hb-write --hook claude|codex|gemini|qwen|copilot [--event E] [PAYLOAD]
+                                                      a native beat from a runtime hook
 
 Options:
   --status S       status word, [a-z][a-z0-9_-]{0,31}; default ok
@@ -36,6 +37,8 @@ Options:
                    $HOME/.local/state/mosaic/fleet/hb
   --interval SECS  seconds between beats, 1 to 86400; default
                    $MOSAIC_HEARTBEAT_INTERVAL, else 10
+  --event E        hook mode: the event the hook was installed for, when the
+                   runtime's payload does not name it (Copilot CLI)
   --dry-run        check everything, write nothing
   -h, --help       this help
   -V, --version    the version
@@ -85,6 +88,8 @@ pub struct Args {
     pub hook: Option<String>,
     /// Hook mode: the runtime's payload given as an argument (Codex notify).
     pub payload: Option<OsString>,
+    /// Hook mode: the event the hook was installed for.
+    pub event: Option<String>,
 }
 
 pub fn parse_args<I>(args: I) -> Result<Parsed<Args>>
@@ -115,6 +120,7 @@ where
             Long("clear-native") => set_mode(&mut a, Mode::ClearNative, "--clear-native")?,
             Long("remove") => set_mode(&mut a, Mode::Remove, "--remove")?,
             Long("hook") => a.hook = Some(cli::string(&mut p, "--hook")?),
+            Long("event") => a.event = Some(cli::string(&mut p, "--event")?),
             Long("status") => a.status = Some(cli::string(&mut p, "--status")?),
             Long("model") => a.model = Some(cli::string(&mut p, "--model")?),
             Long("pid") => a.pid = Some(cli::string(&mut p, "--pid")?),
@@ -186,6 +192,7 @@ pub fn validate(a: Args, env: Env) -> Result<Request> {
         &[Mode::Beat, Mode::Native, Mode::Fallback, Mode::Sidecar],
     )?;
     only_for(a.while_pid.is_some(), "--while-pid", &[Mode::Sidecar])?;
+    only_for(a.event.is_some(), "--event", &[])?;
 
     let status = a.status.unwrap_or_else(|| "ok".into());
     beat::check_status(&status)
@@ -304,7 +311,7 @@ fn hook_args(p: Parsed<Args>) -> Result<hooks::Args> {
         || a.while_pid.is_some()
     {
         return Err(Error::usage(
-            "--hook takes only --dir, --interval, --model, --dry-run and a payload",
+            "--hook takes only --dir, --interval, --model, --event, --dry-run and a payload",
         ));
     }
     Ok(hooks::Args {
@@ -314,6 +321,7 @@ fn hook_args(p: Parsed<Args>) -> Result<hooks::Args> {
         interval: a.interval,
         dry_run: a.dry_run,
         payload: a.payload,
+        event: a.event,
     })
 }
 
@@ -374,6 +382,7 @@ mod tests {
             &["--dir", "/d", "--native", "--remove", "w"],
             &["--dir", "/d", "--fallback", "--status", "busy", "w"],
             &["--dir", "/d", "--while-pid", "3", "w"],
+            &["--dir", "/d", "--event", "preToolUse", "w"],
             &["--dir", "/d", "--bogus", "w"],
             &["--dir", "/d", "a", "b"],
             &["--dir", "/d", "--status"],
@@ -382,6 +391,18 @@ mod tests {
             let e = req(args).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{args:?}: {e}");
         }
+    }
+
+    #[test]
+    fn hook_mode_takes_the_event_its_hook_was_installed_for() {
+        let Ok(Parsed::Run(a)) = parse_args(["--hook", "copilot", "--event", "preToolUse"]) else {
+            panic!("not a run");
+        };
+        let h = hook_args(Parsed::Run(a)).unwrap();
+        assert_eq!(
+            (h.runtime.as_str(), h.event.as_deref(), h.payload),
+            ("copilot", Some("preToolUse"), None)
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod common;
 use common::*;
 use std::fs;
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
@@ -1167,4 +1168,291 @@ fn qwen_problems_go_to_the_hook_log_and_nowhere_else() {
     let before = sb.snapshot();
     quiet(&hook(&sb, "qwen", Payload::Stdin(&good), &[]));
     assert_eq!(sb.snapshot(), before);
+}
+
+// --- Copilot CLI: the event named by the hook's command, a silent runtime ---
+
+/// A Copilot CLI hook call: `hb-write --hook copilot --event EVENT`, the
+/// payload on stdin, HOME in the sandbox and no `COPILOT_*` of the test's
+/// own environment, so only what a test puts there names a model.
+fn copilot(sb: &Sandbox, event: &str, payload: &str, name: Option<&str>) -> Run {
+    let mut c = sb.cmd(WRITE);
+    c.args(["--hook", "copilot", "--event", event])
+        .env("HOME", &sb.root)
+        .env_remove("COPILOT_HOME")
+        .env_remove("COPILOT_MODEL");
+    if let Some(n) = name {
+        c.env("MOSAIC_AGENT_NAME", n);
+    }
+    run_with(c, sb, Payload::Stdin(payload))
+}
+
+/// Copilot's payloads as 1.0.102 sent them (tests/fixtures/hooks/README.md),
+/// the event each hook was installed for, and the beat it leaves.
+const COPILOT_EVENTS: &[(&str, &str, &str)] = &[
+    // It comes with the first prompt, unawaited: busy like the prompt.
+    ("session-start.json", "sessionStart", "busy"),
+    ("session-start-print.json", "sessionStart", "busy"),
+    ("user-prompt-submitted.json", "userPromptSubmitted", "busy"),
+    ("pre-tool-use.json", "preToolUse", "busy"),
+    // Sent for tools Copilot approves by itself too: not waiting.
+    ("permission-request.json", "permissionRequest", "busy"),
+    ("permission-request-print.json", "permissionRequest", "busy"),
+    (
+        "notification-permission-prompt.json",
+        "notification",
+        "waiting",
+    ),
+    ("post-tool-use.json", "postToolUse", "busy"),
+    ("error-occurred.json", "errorOccurred", "ok"),
+    ("agent-stop.json", "agentStop", "ok"),
+    ("agent-stop-print.json", "agentStop", "ok"),
+    ("session-end.json", "sessionEnd", "clear"),
+    ("session-end-print.json", "sessionEnd", "clear"),
+];
+
+fn copilot_fixture(file: &str) -> String {
+    fixture(&format!("copilot/{file}"))
+}
+
+#[test]
+fn every_recorded_copilot_event_leaves_its_beat() {
+    let me = std::process::id().to_string();
+    for &(file, event, want) in COPILOT_EVENTS {
+        let sb = Sandbox::new("hook-copilot");
+        sidecar_beat(&sb, Some("prior-model"));
+        let before = sb.read(&format!("{NAME}.hb"));
+        let r = copilot(&sb, event, &copilot_fixture(file), Some(NAME));
+        quiet(&r);
+        assert!(!sb.path(&format!("{NAME}.hook.log")).exists(), "{file}");
+        if want == "clear" {
+            assert!(!marker(&sb).exists(), "{file}: marker left");
+            assert_eq!(sb.read(&format!("{NAME}.hb")), before, "{file}");
+            continue;
+        }
+        let b = beat(&sb);
+        assert_eq!(b["status"], want, "{file}\n{}", r.explain());
+        assert_eq!(b["pid"], me, "{file}: the pane's pid must be kept");
+        // No events file here and no COPILOT_MODEL: the beat's model.
+        assert_eq!(b["model"], "prior-model", "{file}");
+        assert_fresh_marker(&sb);
+        sb.run(READ, &["--check", NAME]).expect(0);
+    }
+}
+
+#[test]
+fn copilot_names_the_model_of_the_sessions_events_file() {
+    // The events file 1.0.102 wrote, where Copilot keeps it for the
+    // session the payloads name.
+    let sb = Sandbox::new("hook-copilot-model");
+    sidecar_beat(&sb, Some("prior-model"));
+    let pre = copilot_fixture("pre-tool-use.json");
+    let id = pre.split("\"sessionId\":\"").nth(1).unwrap();
+    let id = &id[..id.find('"').unwrap()];
+    let state = sb.root.join(".copilot/session-state").join(id);
+    fs::create_dir_all(&state).unwrap();
+    let events = state.join("events.jsonl");
+    fs::write(&events, copilot_fixture("events.jsonl")).unwrap();
+    quiet(&copilot(&sb, "preToolUse", &pre, Some(NAME)));
+    assert_eq!(beat(&sb)["model"], "hb-mock-model");
+
+    // The operator switches models: the next event follows.
+    let mut f = fs::OpenOptions::new().append(true).open(&events).unwrap();
+    writeln!(f, r#"{{"type":"session.model_change","data":{{"source":"user","newModel":"gpt-switched","previousModel":"hb-mock-model"}},"id":"x","timestamp":"t","parentId":null}}"#).unwrap();
+    quiet(&copilot(
+        &sb,
+        "postToolUse",
+        &copilot_fixture("post-tool-use.json"),
+        Some(NAME),
+    ));
+    assert_eq!(beat(&sb)["model"], "gpt-switched");
+
+    // agentStop names the file itself (transcriptPath).
+    let elsewhere = sb.root.join("elsewhere.jsonl");
+    fs::write(&elsewhere, copilot_fixture("events.jsonl")).unwrap();
+    let stop = copilot_fixture("agent-stop.json");
+    let at = stop.find("\"transcriptPath\":\"").unwrap() + 18;
+    let end = at + stop[at..].find('"').unwrap();
+    let stop = format!("{}{}{}", &stop[..at], elsewhere.display(), &stop[end..]);
+    quiet(&copilot(&sb, "agentStop", &stop, Some(NAME)));
+    let b = beat(&sb);
+    assert_eq!(
+        (b["status"].as_str(), b["model"].as_str()),
+        ("ok", "hb-mock-model")
+    );
+
+    // No events file: the model the operator set, which the hook inherits.
+    let sb = Sandbox::new("hook-copilot-env");
+    let mut c = sb.cmd(WRITE);
+    c.args(["--hook", "copilot", "--event", "sessionStart"])
+        .env("HOME", &sb.root)
+        .env("MOSAIC_AGENT_NAME", NAME)
+        .env("COPILOT_MODEL", "gpt-from-env")
+        .env_remove("COPILOT_HOME");
+    quiet(&run_with(
+        c,
+        &sb,
+        Payload::Stdin(&copilot_fixture("session-start.json")),
+    ));
+    assert_eq!(beat(&sb)["model"], "gpt-from-env");
+    // Before Copilot has written the file, `copilot --model M` names it,
+    // before COPILOT_MODEL (the runtime here is python, which runs the
+    // hook as Copilot would).
+    let sb = Sandbox::new("hook-copilot-arg");
+    let mut c = bare("python3");
+    c.args([
+        "-c",
+        "import subprocess, sys; sys.exit(subprocess.call(sys.argv[3:]))",
+        "--model",
+        "gpt-from-arg",
+        WRITE,
+        "--hook",
+        "copilot",
+        "--event",
+        "userPromptSubmitted",
+    ])
+    .env("MOSAIC_HEARTBEAT_DIR", &sb.dir)
+    .env("MOSAIC_AGENT_NAME", NAME)
+    .env("HOME", &sb.root)
+    .env("COPILOT_MODEL", "gpt-from-env")
+    .env_remove("COPILOT_HOME");
+    let payload = copilot_fixture("user-prompt-submitted.json");
+    quiet(&run_with(c, &sb, Payload::Stdin(&payload)));
+    assert_eq!(beat(&sb)["model"], "gpt-from-arg");
+}
+
+/// The one line a silent hook logged (and nothing else in that log).
+#[track_caller]
+fn logged(log: &Path, want: &str) {
+    let text = fs::read_to_string(log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(
+        lines[0].contains("Z copilot: ") && lines[0].contains(want),
+        "{want:?} not in {text:?}"
+    );
+}
+
+/// Every event Copilot's table knows.
+const COPILOT_TABLE: &[&str] = &[
+    "sessionStart",
+    "userPromptSubmitted",
+    "preToolUse",
+    "permissionRequest",
+    "postToolUse",
+    "postToolUseFailure",
+    "preCompact",
+    "subagentStart",
+    "subagentStop",
+    "notification",
+    "errorOccurred",
+    "agentStop",
+    "sessionEnd",
+];
+
+/// Copilot CLI denies a tool when a preToolUse hook exits 1 or 2, and a
+/// permission when a permissionRequest hook prints what is not its JSON.
+/// So every event the runtime knows, with a malformed payload, without a
+/// NAME, or with a directory it cannot write, exits 0 with nothing on
+/// stdout or stderr, leaves the beat and the marker as they were, and
+/// says what went wrong in the hook log.
+#[test]
+fn copilot_hooks_never_speak_and_never_fail_whatever_goes_wrong() {
+    let shipped = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("integrations/copilot/mosaic-heartbeat.json"),
+    )
+    .unwrap();
+    // Every event the installer hooks is in the table.
+    for line in shipped.lines().filter(|l| l.contains("\"bash\"")) {
+        let event = line.split("--event ").nth(1).unwrap();
+        let event = event.split(' ').next().unwrap();
+        assert!(
+            COPILOT_TABLE.contains(&event),
+            "{event} is not in the table"
+        );
+    }
+    let prompt = copilot_fixture("notification-permission-prompt.json");
+    let pre = copilot_fixture("pre-tool-use.json");
+    let as_nobody = unprivileged();
+    for &event in COPILOT_TABLE {
+        let good = if event == "notification" {
+            &prompt
+        } else {
+            &pre
+        };
+        let sb = Sandbox::new("hook-copilot-bad");
+        sidecar_beat(&sb, Some("prior-model"));
+        sb.put(&format!("{NAME}.hb.native"), b"");
+        let before = snapshot_but_logs(&sb);
+        let log = sb.path(&format!("{NAME}.hook.log"));
+
+        // A malformed payload.
+        quiet(&copilot(&sb, event, &good[..good.len() / 2], Some(NAME)));
+        logged(&log, "malformed JSON");
+        fs::remove_file(&log).unwrap();
+        assert_eq!(snapshot_but_logs(&sb), before, "{event}: files changed");
+
+        // No NAME: the directory's own hook log says so.
+        quiet(&copilot(&sb, event, good, None));
+        logged(&sb.path("hook.log"), "MOSAIC_AGENT_NAME is not set");
+        assert_eq!(snapshot_but_logs(&sb), before, "{event}: files changed");
+
+        // A directory the hook cannot write: as root, the hook runs as
+        // nobody; else the directory is made read-only. The log is made
+        // writable first, so that its line can be read.
+        fs::write(&log, "").unwrap();
+        fs::set_permissions(&log, fs::Permissions::from_mode(0o666)).unwrap();
+        let mut c = match as_nobody.split_first() {
+            Some((setpriv, args)) => {
+                let mut c = bare(setpriv);
+                c.args(args).arg(WRITE);
+                c
+            }
+            None => {
+                fs::set_permissions(&sb.dir, fs::Permissions::from_mode(0o555)).unwrap();
+                bare(WRITE)
+            }
+        };
+        c.arg("--dir")
+            .arg(&sb.dir)
+            .args(["--hook", "copilot", "--event", event])
+            .env("HOME", &sb.root)
+            .env("MOSAIC_AGENT_NAME", NAME)
+            .env_remove("COPILOT_HOME")
+            .env_remove("COPILOT_MODEL");
+        let r = run_with(c, &sb, Payload::Stdin(good));
+        fs::set_permissions(&sb.dir, fs::Permissions::from_mode(0o755)).unwrap();
+        quiet(&r);
+        logged(&log, "Permission denied");
+        assert_eq!(snapshot_but_logs(&sb), before, "{event}: files changed");
+    }
+
+    // Neither an event that is not Copilot's nor none at all.
+    let sb = Sandbox::new("hook-copilot-event");
+    sidecar_beat(&sb, None);
+    let before = snapshot_but_logs(&sb);
+    quiet(&copilot(&sb, "PreToolUse", &pre, Some(NAME)));
+    let mut c = sb.cmd(WRITE);
+    c.args(["--hook", "copilot"]).env("MOSAIC_AGENT_NAME", NAME);
+    quiet(&run_with(c, &sb, Payload::Stdin(&pre)));
+    let log = fs::read_to_string(sb.path(&format!("{NAME}.hook.log"))).unwrap();
+    assert!(log.contains("unknown event 'PreToolUse'"), "{log}");
+    assert!(log.contains("payload names no event"), "{log}");
+    assert_eq!(snapshot_but_logs(&sb), before);
+}
+
+/// How a hook runs that cannot write the sandbox's directory: as root,
+/// as nobody (`setpriv`); else as ourselves, with the directory made
+/// read-only (the caller's part).
+fn unprivileged() -> Vec<&'static str> {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return Vec::new();
+    }
+    vec![
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+    ]
 }

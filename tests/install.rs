@@ -40,13 +40,14 @@ impl Home {
     fn run(&self, args: &[&str]) -> Output {
         self.run_with(args, &[])
     }
-    fn run_with(&self, args: &[&str], env: &[(&str, &Path)]) -> Output {
+    /// With more of the environment: a runtime's own home variable.
+    fn run_with(&self, args: &[&str], vars: &[(&str, &Path)]) -> Output {
         Command::new(SCRIPT)
             .args(args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", &self.0)
-            .envs(env.iter().copied())
+            .envs(vars.iter().copied())
             .output()
             .unwrap()
     }
@@ -311,14 +312,7 @@ fn qwen_home_moves_the_settings() {
     }
     let h = Home::new("qwen-home");
     let qhome = h.0.join("elsewhere");
-    let o = Command::new(SCRIPT)
-        .arg("qwen")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &h.0)
-        .env("QWEN_HOME", &qhome)
-        .output()
-        .unwrap();
+    let o = h.run_with(&["qwen"], &[("QWEN_HOME", &qhome)]);
     ok(&o);
     assert!(qhome.join("settings.json").exists(), "{}", text(&o));
     assert!(!h.0.join(".qwen").exists());
@@ -498,6 +492,70 @@ fn without_a_working_gemini_the_installer_says_why_and_exits_3() {
         "{err}"
     );
     assert!(!h.0.join(".gemini/extensions").exists());
+}
+
+#[test]
+fn copilot_hooks_are_a_file_of_their_own_and_the_users_stay() {
+    if !have_node() {
+        return;
+    }
+    let h = Home::new("copilot");
+    let hooks = h.0.join(".copilot/hooks");
+    let file = hooks.join("mosaic-heartbeat.json");
+    let mine = "{\"version\":1,\"hooks\":{\"preToolUse\":[{\"type\":\"command\",\"bash\":\"my-audit\"}]}}\n";
+    let settings = "{\"model\": \"gpt-5\"}\n";
+    fs::create_dir_all(&hooks).unwrap();
+    fs::write(hooks.join("mine.json"), mine).unwrap();
+    fs::write(h.0.join(".copilot/settings.json"), settings).unwrap();
+
+    let out = ok(&h.run(&["--dry-run", "copilot"]));
+    assert_eq!(out.matches("added ").count(), 10, "{out}");
+    assert!(!file.exists());
+    let out = ok(&h.run(&["copilot"]));
+    assert_eq!(out.matches("added ").count(), 10, "{out}");
+    // What a hand install copies is what the installer writes.
+    let shipped =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("integrations/copilot/mosaic-heartbeat.json");
+    let ours = fs::read_to_string(&file).unwrap();
+    assert_eq!(ours, fs::read_to_string(shipped).unwrap());
+    assert!(ours.contains("\"matcher\": \"permission_prompt|elicitation_dialog\""));
+    assert!(ok(&h.run(&["copilot"])).contains("nothing to change"));
+    assert_eq!(fs::read_to_string(&file).unwrap(), ours);
+
+    // An entry the user added to our file stays when ours go.
+    let edited = ours.replacen(
+        "\"agentStop\": [",
+        "\"agentStop\": [\n      {\"type\": \"command\", \"bash\": \"notify-send done\"},",
+        1,
+    );
+    fs::write(&file, &edited).unwrap();
+    let out = ok(&h.run(&["--uninstall", "copilot"]));
+    assert_eq!(out.matches("removed ").count(), 10, "{out}");
+    let left = fs::read_to_string(&file).unwrap();
+    assert!(
+        left.contains("notify-send done") && !left.contains("hb-write"),
+        "{left}"
+    );
+    fs::remove_file(&file).unwrap();
+    ok(&h.run(&["copilot"]));
+    let out = ok(&h.run(&["--uninstall", "copilot"]));
+    assert!(out.contains("removed the file, now empty"), "{out}");
+    assert!(!file.exists());
+    assert!(ok(&h.run(&["--uninstall", "copilot"])).contains("nothing to change"));
+    assert_eq!(fs::read_to_string(hooks.join("mine.json")).unwrap(), mine);
+    assert_eq!(
+        fs::read_to_string(h.0.join(".copilot/settings.json")).unwrap(),
+        settings
+    );
+
+    // $COPILOT_HOME moves it; a file of another version is left alone.
+    let home = h.0.join("copilot-home");
+    ok(&h.run_with(&["copilot"], &[("COPILOT_HOME", &home)]));
+    assert!(home.join("hooks/mosaic-heartbeat.json").exists());
+    fs::write(&file, "{\"version\": 2}\n").unwrap();
+    let o = h.run(&["copilot"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert_eq!(fs::read_to_string(&file).unwrap(), "{\"version\": 2}\n");
 }
 
 #[test]

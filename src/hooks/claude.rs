@@ -63,18 +63,9 @@ fn model(c: &Call) -> Option<String> {
         .map(std::path::Path::new)
         .filter(|p| p.is_absolute())
         .and_then(transcript::last_model)
-        .or_else(|| pinned(c))
+        // `claude --model M`, which Claude Code reads before ANTHROPIC_MODEL.
+        .or_else(|| c.pinned("--model", "ANTHROPIC_MODEL"))
         .map(transcript::model_id)
-}
-
-/// The model pinned by `claude --model M` (on the runtime's command line,
-/// which Claude Code reads before `ANTHROPIC_MODEL`), else by
-/// `ANTHROPIC_MODEL`, which the hook inherits from the runtime.
-fn pinned(c: &Call) -> Option<String> {
-    c.runtime_pid
-        .and_then(|pid| crate::proc::cmdline_option(pid, "--model"))
-        .or_else(|| (c.env)("ANTHROPIC_MODEL").and_then(|m| m.into_string().ok()))
-        .filter(|m| !m.is_empty())
 }
 
 #[cfg(test)]

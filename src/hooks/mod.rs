@@ -22,10 +22,12 @@
 pub mod agent_pid;
 mod claude;
 mod codex;
+mod copilot;
 mod gemini;
 pub mod log;
 pub mod payload;
 mod qwen;
+mod tail;
 
 use crate::beat::{self, Beat};
 use crate::config::{self, Env};
@@ -43,6 +45,7 @@ pub const RUNTIMES: &[&Runtime] = &[
     &codex::RUNTIME,
     &gemini::RUNTIME,
     &qwen::RUNTIME,
+    &copilot::RUNTIME,
 ];
 
 /// Payloads past this size are refused (Claude's PostToolUse carries the
@@ -84,6 +87,18 @@ pub struct Call<'a> {
     pub env: Env<'a>,
     /// The runtime's process, when the hook still has one above it.
     pub runtime_pid: Option<u32>,
+}
+
+impl Call<'_> {
+    /// The model the operator pinned: `FLAG M` on the runtime's command
+    /// line, else the environment variable `var`, which the hook inherits
+    /// from the runtime.
+    pub fn pinned(&self, flag: &str, var: &str) -> Option<String> {
+        self.runtime_pid
+            .and_then(|pid| crate::proc::cmdline_option(pid, flag))
+            .or_else(|| (self.env)(var).and_then(|m| m.into_string().ok()))
+            .filter(|m| !m.is_empty())
+    }
 }
 
 /// A runtime: its table and its quirks. Start from [`BASE`] and set what
@@ -182,13 +197,26 @@ pub struct Event {
 
 /// Maps a payload to what it asks of the heartbeat, by the runtime's table.
 pub fn interpret(rt: &Runtime, json: &str) -> std::result::Result<Event, String> {
+    interpret_as(rt, json, None)
+}
+
+/// [`interpret`], with the event named by the hook's command (`--event`)
+/// when it names one: Copilot CLI's payloads do not say which event they
+/// are, so each installed hook says it.
+pub fn interpret_as(
+    rt: &Runtime,
+    json: &str,
+    event: Option<&str>,
+) -> std::result::Result<Event, String> {
     let fields = payload::read(json)?;
-    let action = action(rt, &fields)?;
+    let action = action(rt, &fields, event)?;
     Ok(Event { action, fields })
 }
 
-fn action(rt: &Runtime, f: &Fields) -> std::result::Result<Action, String> {
-    let name = (rt.event)(f).ok_or("payload names no event")?;
+fn action(rt: &Runtime, f: &Fields, given: Option<&str>) -> std::result::Result<Action, String> {
+    let name = given
+        .or_else(|| (rt.event)(f))
+        .ok_or("payload names no event (the hook's command can: --event NAME)")?;
     let ask = lookup(rt.events, name).ok_or_else(|| format!("unknown event {}", quote(name)))?;
     let ask = match ask {
         Ask::ByType => match f.notification_type.as_deref() {
@@ -229,6 +257,10 @@ pub struct Args {
     pub dry_run: bool,
     /// The runtime's payload given as an argument (Codex notify).
     pub payload: Option<OsString>,
+    /// The event the hook was installed for (`--event`), for a runtime
+    /// whose payload does not name it (Copilot CLI); it wins over the
+    /// payload's.
+    pub event: Option<String>,
 }
 
 /// Where a hook call stands, for its report: the runtime, once known, and
@@ -276,7 +308,7 @@ fn run(a: Args, env: Env, report: &mut Report) -> Result<()> {
         None => String::from_utf8(read_stdin()?)
             .map_err(|_| Error::usage("payload is not valid UTF-8"))?,
     };
-    let event = interpret(rt, &payload).map_err(Error::Usage)?;
+    let event = interpret_as(rt, &payload, a.event.as_deref()).map_err(Error::Usage)?;
     // An explicit --model (from the hook's configuration) beats the payload's.
     let given = a.model.or(event.fields.model.clone().map(rt.payload_model));
     if let Some(m) = &given {

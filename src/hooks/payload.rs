@@ -18,7 +18,9 @@ pub struct Fields {
     pub model: Option<String>,
     pub notification_type: Option<String>,
     pub message: Option<String>,
+    /// `transcript_path` (Claude Code), `transcriptPath` (Copilot CLI).
     pub transcript_path: Option<String>,
+    /// `session_id` (Codex), `sessionId` (Copilot CLI).
     pub session_id: Option<String>,
     pub thread_id: Option<String>,
     /// Gemini CLI: the model a model request goes to (`llm_request.model`).
@@ -34,8 +36,8 @@ pub fn read(json: &str) -> std::result::Result<Fields, String> {
         model: p.model.and_then(|m| m.0),
         notification_type: text(p.notification_type),
         message: text(p.message),
-        transcript_path: text(p.transcript_path),
-        session_id: text(p.session_id),
+        transcript_path: text(p.transcript_path).or(text(p.transcript_path_camel)),
+        session_id: text(p.session_id).or(text(p.session_id_camel)),
         thread_id: text(p.thread_id),
         llm_request_model: p.llm_request.and_then(|r| r.0),
     })
@@ -65,6 +67,11 @@ mod wire {
         pub transcript_path: Option<Text>,
         /// Codex: the session (hooks) and the thread a notify is about.
         pub session_id: Option<Text>,
+        /// Copilot CLI: the session, and its events file (agentStop).
+        #[nserde(rename = "sessionId")]
+        pub session_id_camel: Option<Text>,
+        #[nserde(rename = "transcriptPath")]
+        pub transcript_path_camel: Option<Text>,
         #[nserde(rename = "thread-id")]
         pub thread_id: Option<Text>,
         /// Gemini CLI: the model request (BeforeModel, BeforeToolSelection),
@@ -158,8 +165,10 @@ fn skip(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<(), DeJsonErr
 }
 
 /// Reads one whole JSON text with `read` (nanoserde), after [`tame`], and
-/// refuses anything after it (nanoserde stops at the value's end).
-fn decode<T>(
+/// refuses anything after it (nanoserde stops at the value's end). Also
+/// for what a runtime's quirks read beside the payload (Copilot CLI's
+/// events file).
+pub(crate) fn decode<T>(
     json: &str,
     read: impl FnOnce(&mut DeJsonState, &mut Chars) -> std::result::Result<T, DeJsonErr>,
 ) -> std::result::Result<T, String> {

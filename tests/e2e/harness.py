@@ -5,6 +5,7 @@ timeline checks every runtime's modes share. A runtime's modes live in
 `runtimes/NAME.py` (see e2e.py).
 """
 
+import glob
 import json
 import os
 import shutil
@@ -349,6 +350,25 @@ def hold_waiting(agent):
     # the beat read `stale` for a moment; that is timing, not the state.)
 
 
+def hold_idle(agent):
+    """Once the turn has ended, the beat must stay ok for HOLD seconds
+    while the agent idles at its prompt (carried by the sidecar)."""
+    agent.wait_status("ok", timeout=30)
+    m = agent.sampler.mark()
+    time.sleep(HOLD)  # idle at the prompt this long on purpose
+    idle = agent.sampler.since(m)
+    check(all(s.get("status") == "ok" for s in idle), f"idle beat not ok: {idle[:3]}")
+
+
+def check_hooks_silent(sb):
+    """For a runtime that reads what a hook prints: no hook wrote on
+    stderr either, and none left a line in any hook log."""
+    for c in sb.hook_calls():
+        check(c["stderr"] == "", f"a hook wrote on stderr: {c['args']} {c['stderr']!r}")
+    logs = glob.glob(os.path.join(sb.hb, "*hook.log"))
+    check(not logs, f"a hook logged a problem: {[open(p).read() for p in logs]}")
+
+
 def event_table(sb, name):
     """event -> beat, from the recorded hook calls (for the report)."""
     rows = []
@@ -361,7 +381,10 @@ def event_table(sb, name):
             p = json.loads(c["payload"] or (c["args"][-1] if c["args"] else "{}"))
         except ValueError:
             p = {}
-        ev = p.get("hook_event_name") or p.get("type") or "?"
+        a = c["args"]
+        # Copilot CLI's payloads do not name their event: the hook's --event does.
+        given = a[a.index("--event") + 1] if "--event" in a[:-1] else None
+        ev = given or p.get("hook_event_name") or p.get("type") or "?"
         if p.get("notification_type"):
             ev += f"({p['notification_type']})"
         rows.append(f"{ev}")

@@ -14,7 +14,6 @@
 //! last main-thread entry that names the model. Not finding one is no
 //! error: the hook keeps the existing beat's model.
 
-use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 /// How much of the transcript's end is read.
@@ -22,23 +21,7 @@ pub const TAIL: u64 = 256 << 10;
 
 /// The model of the last assistant message in the transcript's tail.
 pub fn last_model(path: &Path) -> Option<String> {
-    let mut f = std::fs::File::open(path).ok()?;
-    if !f.metadata().ok()?.is_file() {
-        return None;
-    }
-    let len = f.seek(SeekFrom::End(0)).ok()?;
-    let start = len.saturating_sub(TAIL);
-    f.seek(SeekFrom::Start(start)).ok()?;
-    let mut buf = Vec::with_capacity((len - start) as usize);
-    f.take(TAIL).read_to_end(&mut buf).ok()?;
-    // A tail that starts mid-line: drop the partial first line.
-    let body = if start > 0 {
-        let nl = buf.iter().position(|&c| c == b'\n')?;
-        &buf[nl + 1..]
-    } else {
-        &buf[..]
-    };
-    body.split(|&c| c == b'\n').rev().find_map(model_of_line)
+    crate::hooks::tail::find_last(path, TAIL, model_of_line)
 }
 
 /// The model one transcript line names, when it is the main thread's: an
@@ -85,21 +68,7 @@ mod tests {
 
     const ASSISTANT: &str = r#"{"parentUuid":"a","isSidechain":false,"message":{"id":"msg_2","type":"message","role":"assistant","model":"claude-opus-5-5","content":[]},"type":"assistant"}"#;
 
-    fn file(text: &str) -> (std::path::PathBuf, impl Drop) {
-        struct Rm(std::path::PathBuf);
-        impl Drop for Rm {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_file(&self.0);
-            }
-        }
-        let p = std::env::temp_dir().join(format!(
-            "hb-transcript-{}-{}.jsonl",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
-        std::fs::write(&p, text).unwrap();
-        (p.clone(), Rm(p))
-    }
+    use crate::hooks::tail::scratch as file;
 
     #[test]
     fn the_last_assistant_message_names_the_model() {

@@ -4,11 +4,10 @@
 
 import json
 import os
-import time
 
 from harness import (
-    check, deadline_wait, MODS, HOLD, check_common, check_exited, hold_waiting, install_hooks,
-    statuses)
+    check, deadline_wait, MODS, check_common, check_exited, hold_waiting, install_hooks,
+    statuses, hold_idle)
 
 PACKAGES = ["claude-old", "claude-new"]
 
@@ -147,11 +146,7 @@ def claude_interactive(pkg):
         a.keys("Enter")  # "1. Yes" is selected
         deadline_wait(lambda: os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), 30,
                       "the tool to run")
-        a.wait_status("ok", timeout=30)
-        m = a.sampler.mark()
-        time.sleep(HOLD)  # idle at the prompt: ok stays ok, carried
-        idle = a.sampler.since(m)
-        check(all(s.get("status") == "ok" for s in idle), f"idle beat not ok: {idle[:3]}")
+        hold_idle(a)
         a.type_line("/exit")
         check_exited(a)
         check_common(sb, a)

@@ -4,11 +4,10 @@ in a fresh HOME, against the mock's chat completions.
 
 import json
 import os
-import time
 
 from harness import (
-    Failure, check, deadline_wait, MODS, NODE_BIN, HOLD, check_common, check_exited, hold_waiting,
-    install_hooks, statuses)
+    check, deadline_wait, MODS, NODE_BIN, check_common, check_exited, hold_waiting,
+    install_hooks, statuses, hold_idle, check_hooks_silent)
 
 PACKAGES = ["qwen"]
 
@@ -66,18 +65,6 @@ def qwen_cli():
     return [os.path.join(NODE_BIN, "node"), os.path.join(MODS, "qwen", "cli-entry.js")]
 
 
-def check_silent(sb):
-    """Qwen reads what a hook prints: nothing on stderr either, and no
-    problem in the hook log."""
-    for c in sb.hook_calls():
-        check(c["stderr"] == "", f"a hook wrote on stderr: {c['args']} {c['stderr']!r}")
-    for log in [os.path.join(sb.hb, n + ".hook.log") for n in sb.agents] + [
-            os.path.join(sb.hb, "hook.log")]:
-        if os.path.exists(log):
-            with open(log) as f:
-                raise Failure(f"a hook logged a problem: {f.read()!r}")
-
-
 def check_model_from_the_first_beat(a):
     """SessionStart names the model: the first native beat has it."""
     first = next(s for s in a.sampler.samples if s.get("src") == "native")
@@ -93,7 +80,7 @@ def qwen_print(sb):
     check_exited(a, timeout=60)
     check_common(sb, a, QWEN_MODEL)
     check_model_from_the_first_beat(a)
-    check_silent(sb)
+    check_hooks_silent(sb)  # Qwen reads what a hook prints
     st = statuses(a.sampler.samples)
     check("busy" in st, f"never busy: {st}")
     # No SessionEnd in print mode: Stop's ok, then the sidecar's exited.
@@ -123,16 +110,12 @@ def qwen_interactive(sb):
     deadline_wait(lambda: os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), 30,
                   "the tool to run")
     a.wait_pane("Done: the tool ran.")
-    a.wait_status("ok", timeout=30)
-    m = a.sampler.mark()
-    time.sleep(HOLD)  # idle at the prompt: ok stays ok, carried
-    idle = a.sampler.since(m)
-    check(all(s.get("status") == "ok" for s in idle), f"idle beat not ok: {idle[:3]}")
+    hold_idle(a)
     a.type_line("/quit")
     check_exited(a)
     check_common(sb, a, QWEN_MODEL)
     check_model_from_the_first_beat(a)
-    check_silent(sb)
+    check_hooks_silent(sb)  # Qwen reads what a hook prints
     st = statuses(a.sampler.samples)
     check("busy" in st and "waiting" in st, f"statuses {st}")
     check(st.index("busy") < st.index("waiting"), f"statuses {st}")
