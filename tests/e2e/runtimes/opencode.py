@@ -115,14 +115,6 @@ def oc_setup(sb):
             "HB_E2E_OPENCODE_EVENTS": os.path.join(sb.root, "opencode-events.jsonl")}
 
 
-def events(sb):
-    try:
-        with open(os.path.join(sb.root, "opencode-events.jsonl")) as f:
-            return [json.loads(line) for line in f if line.strip()]
-    except OSError:
-        return []
-
-
 def plugin_calls(sb):
     """The hb-write calls the plugin made: [status or --clear-native]."""
     out = []
@@ -192,6 +184,20 @@ def oc_run(sb):
     return st
 
 
+def typed(a, text):
+    """Types text into the prompt unless the pane shows it already; true
+    once it shows (polled for 2 s, then typed again)."""
+    if text in a.pane():
+        return True
+    a.sb.tmux("send-keys", "-t", f"={a.name}:", "-l", text)
+    end = time.monotonic() + 2
+    while time.monotonic() < end:
+        if text in a.pane():
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def oc_tui(sb):
     env = oc_setup(sb)
     a = sb.start("oc-tui", [oc_bin()], env)
@@ -199,8 +205,10 @@ def oc_tui(sb):
     deadline_wait(lambda: a.sampler.latest().get("src") == "native"
                   and a.sampler.latest().get("model") == MODEL, 60, "the plugin's first beat")
     a.wait_pane("Ask anything", timeout=60)
-    time.sleep(1)  # the prompt takes keys a moment after it is drawn (not a wait for a beat)
-    a.type_line("run the tool")
+    # The prompt is drawn a moment before it takes keys: type until the
+    # text shows, then submit it.
+    deadline_wait(lambda: typed(a, "run the tool"), 30, "the prompt to take the text")
+    a.keys("Enter")
     a.wait_status("busy", timeout=60)
     hold_waiting(a)
     check("Permission required" in a.pane(), "no permission dialog in the pane")
