@@ -126,9 +126,15 @@ demo: setup-demo build
 # Benchmarks of the static build that ships against the bash it replaces
 # and against the floors; writes bench/RESULTS.md. Needs hyperfine, valgrind
 # and strace, and perf where it runs (Debian: hyperfine valgrind strace linux-perf).
-.PHONY: bench
+.PHONY: bench bench-follow
 bench: static-host
 	scripts/bench.sh $(DIST) $(FLOOR_DIR) bench/RESULTS.md
+
+# Section 9 alone (the follower, `hb-read --follow`, about two minutes),
+# put in place of its part of bench/RESULTS.md and marked as measured
+# apart from the rest.
+bench-follow: static-host
+	scripts/bench-follow.sh --into bench/RESULTS.md $(DIST)
 
 install: $(if $(wildcard dist/hb-write),,build)
 	install -d $(BINDIR)

@@ -1,6 +1,7 @@
 # bash completion for hb-write, hb-defer-check, hb-read,
 # start-agent-session.sh and stop-agent-session.sh: their flags, the
-# values some flags take, and agent NAMEs from the heartbeat directory.
+# values some flags take, agent NAMEs from the heartbeat directory, and
+# the command after `--` or `hb-read --exec`.
 # shellcheck shell=bash
 #
 # Installed as bash-completion/completions/hb-write (the other commands'
@@ -54,6 +55,25 @@ _hb_names() {
     done
 }
 
+# After word $1 on the line (the launcher's `--`, hb-read's `--exec`): a
+# command, then its arguments, all the rest of the line. Fails when the
+# line has no $1 before the word being completed.
+_hb_after() {
+    local i
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        if [[ ${COMP_WORDS[i]} == "$1" ]]; then
+            if ((i + 1 == COMP_CWORD)); then
+                mapfile -t COMPREPLY < <(compgen -c -- "$cur")
+            else
+                compopt -o default 2>/dev/null
+                COMPREPLY=()
+            fi
+            return 0
+        fi
+    done
+    return 1
+}
+
 # Sets COMPREPLY to the words of $1 that start with $cur.
 _hb_words() {
     local w
@@ -87,23 +107,15 @@ _hb_complete() {
             flags='-v --verbose --dir --interval -h --help -V --version'
             ;;
         hb-read)
-            flags='--json --format --stale-after --check --output --color --dir
-                --interval -h --help -V --version'
+            flags='--json --format --stale-after --check --output --color
+                --follow --exec --watch --dir --interval -h --help -V --version'
+            # The notifier and its arguments.
+            _hb_after --exec && return 0
             ;;
         start-agent-session.sh)
             flags='-L --dir --interval --workdir --log -h --help'
-            for ((i = 1; i < COMP_CWORD; i++)); do
-                if [[ ${COMP_WORDS[i]} == -- ]]; then
-                    # The agent's command, then its arguments.
-                    if ((i + 1 == COMP_CWORD)); then
-                        mapfile -t COMPREPLY < <(compgen -c -- "$cur")
-                    else
-                        compopt -o default 2>/dev/null
-                        COMPREPLY=()
-                    fi
-                    return 0
-                fi
-            done
+            # The agent's command and its arguments.
+            _hb_after -- && return 0
             # A new agent's NAME is the user's to choose.
             names=0
             ;;
@@ -124,7 +136,7 @@ _hb_complete() {
             return 0
             ;;
         --hook) _hb_words 'claude codex gemini qwen copilot' && return 0 ;;
-        --format) _hb_words 'table json prometheus' && return 0 ;;
+        --format) _hb_words 'table json prometheus tmux' && return 0 ;;
         --color) _hb_words 'auto always never' && return 0 ;;
         --status)
             [[ $cmd == hb-write ]] && _hb_words 'ok busy waiting exited' && return 0

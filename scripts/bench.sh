@@ -14,6 +14,9 @@
 #          (default 2000)
 #   PERF   "no" measures the sidecar loops' CPU from wait4's rusage instead
 #          of perf stat (what happens anyway where perf stat cannot run)
+#   FOLLOW_AGENTS, FOLLOW_CHANGES, FOLLOW_IDLE, FOLLOW_RATE, FOLLOW_BUSY
+#          section 9's fleet, changes, idle and busy seconds and rate
+#          (default 1000, 1000, 60, 100, 30; scripts/bench-follow.sh)
 # Needs hyperfine, valgrind, strace, python3 and dd (Debian: hyperfine
 # valgrind strace python3 coreutils); perf (linux-perf) where it runs.
 set -euo pipefail
@@ -167,7 +170,7 @@ benchp() { # BASE PASSES WARMUP RUNS COMMAND...
 
 # 1. One beat. `floor-write nolock` is the floor without the writer lock,
 # for what the lock costs (section 8).
-say "1/8 one beat"
+say "1/9 one beat"
 one=$work/one
 "$bin/hb-write" --dir "$one" --pid "$agent" w-bench # creates the directory
 benchp one 20 3 "$runs" \
@@ -177,7 +180,7 @@ benchp one 20 3 "$runs" \
     "$bin/floor-write $one nolock"
 
 # 2. The deferral check, answering yes: a marker fresh for two days.
-say "2/8 deferral check"
+say "2/9 deferral check"
 defer=$work/defer
 "$bin/hb-write" --dir "$defer" --native --interval 86400 --pid "$agent" w-bench
 "$bin/hb-defer-check" --dir "$defer" --interval 86400 w-bench ||
@@ -192,7 +195,7 @@ benchp defer 20 3 "$runs" \
 # 3. Reading N beats, against cat of the same files. The beats are what
 # hb-write writes, cycled over the pool's pids with their true host and
 # start time, so every row runs the liveness and pid-reuse checks.
-say "3/8 reading ${sizes[*]} beats"
+say "3/9 reading ${sizes[*]} beats"
 for n in "${sizes[@]}"; do
     d=$work/r$n
     python3 - "$d" "$n" "${pool[@]}" <<'PY'
@@ -237,7 +240,7 @@ done
 # Syscall tracepoints, where perf has them, count the successful renames
 # (one per beat) to check the tick counts. Without perf, wait4's rusage
 # (the loop's CPU and that of every child it reaped) in perf's CSV form.
-say "4/8 sidecar loops (${ticks[1]} s)"
+say "4/9 sidecar loops (${ticks[1]} s)"
 events=(-e task-clock)
 renames=()
 for c in rename renameat renameat2; do
@@ -331,7 +334,7 @@ grep -q '^status=exited$' "$work/loop-sidecar-${ticks[1]}/w-sidecar.hb" ||
 
 # 5. Sizes need no measuring: the report stats the files.
 # 6. Instructions, five times each (hb-write sweeps on one write in 16).
-say "5/8 sizes, 6/8 callgrind"
+say "5/9 sizes, 6/9 callgrind"
 cg() { # NAME COMMAND...
     local name=$1 i
     shift
@@ -356,7 +359,7 @@ cg floor-noop "$bin/floor-noop"
 # filesystem tell from waits for a CPU. hyperfine (1.15) cannot feed a payload on stdin without a
 # shell, so a small harness spawns each run (posix_spawn, stdin the
 # payload) and waits for it (wait4), timing that with a monotonic clock.
-say "7/8 hook latency, idle and under a fsync load"
+say "7/9 hook latency, idle and under a fsync load"
 payload=$repo/tests/fixtures/hooks/claude/pre-tool-use.json
 [[ -r $payload ]] || die 2 "no $payload"
 hook=$work/hook
@@ -457,7 +460,7 @@ fi
 
 # 8. The writer lock's system calls: one traced run of each writer, five
 # times (hb-write sweeps on one write in 16), the median count kept.
-say "8/8 the lock's system calls"
+say "8/9 the lock's system calls"
 for i in 1 2 3 4 5; do
     strace -qq -o "$work/st-hb-write-$i" "$bin/hb-write" --dir "$one" --pid "$agent" w-bench
     env MOSAIC_AGENT_NAME=w-hook strace -qq -o "$work/st-hook-$i" \
@@ -465,6 +468,14 @@ for i in 1 2 3 4 5; do
     strace -qq -o "$work/st-floor-write-$i" "$bin/floor-write" "$one"
     strace -qq -o "$work/st-floor-write-nolock-$i" "$bin/floor-write" "$one" nolock
 done
+
+# 9. The follower (`hb-read --follow`, issue 19): its own script, which
+# writes the section and its goals (scripts/bench-follow.sh; FOLLOW_IDLE,
+# FOLLOW_BUSY, FOLLOW_CHANGES shorten it).
+run env AGENTS="${FOLLOW_AGENTS:-1000}" CHANGES="${FOLLOW_CHANGES:-1000}" IDLE="${FOLLOW_IDLE:-60}" \
+    BUSY="${FOLLOW_BUSY:-30}" RATE="${FOLLOW_RATE:-100}" \
+    "$repo/scripts/bench-follow.sh" "$bin" "$work/follow.md" "$work/follow-goals.json" >/dev/null ||
+    die 1 "the follower's benchmark failed"
 
 {
     printf 'date=%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -595,7 +606,8 @@ p(f"| load average (1 min) | {load[0]} at the start, {load[1]} at the end (other
 p("")
 p("Reproduce: `make bench` (it runs `make static` first, so `dist/hb-*` and "
   "the floors in `target/floor/` are static, stripped and built with the same "
-  "profile). A quicker run: `SIZES=\"1000 10000\" TICKS=\"3 8\" RUNS=100 HOOK_RUNS=500 make bench`.")
+  "profile). A quicker run: `SIZES=\"1000 10000\" TICKS=\"3 8\" RUNS=100 HOOK_RUNS=500 "
+  "FOLLOW_IDLE=10 FOLLOW_BUSY=5 make bench`; section 9 alone: `make bench-follow`.")
 p("")
 p("In the commands, `W` is the work directory (`mktemp -d`); `W/bin` holds "
   "copies of the binaries, the floors (`bench/floor/*.rs`) and the bash "
@@ -944,6 +956,10 @@ s.append(f"- `hb-write` spends {len(st['hb-write'][1])} calls on the lock agains
          "it without blocking (a hook waits at most 200 ms, a tick skips) and "
          "checks that the path still names the file it locked (contract v2).")
 sections.append(s)
+
+# 9. The follower: written by scripts/bench-follow.sh.
+goals.extend(tuple(g) for g in json.load(open(f"{work}/follow-goals.json")))
+sections.append(open(f"{work}/follow.md").read().replace(W, "W").rstrip("\n").split("\n"))
 
 p("")
 p("## Goals")

@@ -8,8 +8,10 @@
 #              carries each state on (SRC carried) while FOR grows
 #   w-sidecar  an agent with only its sidecar: ok, no model; SRC sidecar
 #   w-brief    exits after 6 s: its sidecar records status=exited
-# Then w-native is stopped with stop-agent-session.sh, and everything is
-# torn down: no process, socket or file is left, also on Ctrl-C.
+# All along, `hb-read --follow` prints a line per change as it happens
+# (marked `follow>`), from before the directory exists. Then w-native is
+# stopped with stop-agent-session.sh, and everything is torn down: no
+# process, socket or file is left, also on Ctrl-C.
 set -euo pipefail
 
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
@@ -33,6 +35,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/hb-demo.XXXXXX")
 dir=$work/hb
 interval=2
 pids=() # panes and sidecars, from the launcher's output
+follower=''
 
 # Alive and not a zombie.
 alive() {
@@ -45,6 +48,10 @@ alive() {
 cleanup() {
     trap - EXIT INT TERM
     local p left end
+    if [[ -n $follower ]]; then
+        kill "$follower" 2>/dev/null || true
+        wait "$follower" 2>/dev/null || true
+    fi
     "$tmux" -L "$socket" kill-server 2>/dev/null || true
     # The sidecars see their panes end and stop by themselves; whatever is
     # still there after 3 s is made to go.
@@ -90,6 +97,13 @@ hb demo: four agents in tmux (private socket $socket), heartbeats in
 DIR=$dir, one beat every ${interval}s.
 
 EOF
+# The stream of changes, from before the directory exists (it is waited
+# for); each of its lines is marked, as it comes.
+echo "\$ hb-read --follow --dir \$DIR --interval $interval    # its lines: follow>"
+"$HB_BIN/hb-read" --follow --dir "$dir" --interval "$interval" > >(
+    while IFS= read -r line; do printf '  follow> %s\n' "$line"; done
+) &
+follower=$!
 start w-native "$here/demo-agent.sh" "$HB_BIN/hb-write" glm-5.2
 start w-hooks "$here/demo-hook-agent.sh" "$HB_BIN/hb-write" claude-opus-4
 start w-sidecar sleep 600
@@ -102,7 +116,9 @@ only on events, like Claude Code's hooks: it stays busy through a silent
 9 s tool call, then waiting, with its model, FOR growing, SRC carried once
 its last event is older than 2 intervals. w-sidecar is the sidecar's plain
 ok (SRC sidecar, no model). w-brief ends after 6 s and its sidecar writes
-status=exited within a second.
+status=exited within a second. The follow> lines come as each change
+happens (TIME NAME EVENT STATUS HEALTH WAS FOR PID MODEL); the sidecars'
+ticks, which change nothing, give none.
 EOF
 t0=$SECONDS
 for at in 0 3 6 9 12 15; do

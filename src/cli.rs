@@ -59,9 +59,15 @@ pub fn eprint_line(line: &str) {
 /// Writes all of `bytes` to stdout. A reader that went away (EPIPE) is not
 /// our failure: the caller exits quietly with its normal status.
 pub fn print(bytes: &[u8]) -> Result<()> {
+    print_open(bytes).map(drop)
+}
+
+/// [`print`], saying whether stdout is still open: false once its reader
+/// went away, which ends a stream quietly.
+pub fn print_open(bytes: &[u8]) -> Result<bool> {
     match write_fd(1, bytes) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
         Err(e) => Err(Error::System(format!(
             "unable to write to stdout: {}",
             crate::error::os_message(&e)

@@ -1,9 +1,13 @@
-//! Rendering a listing: the aligned table for people, JSON for programs
-//! (the contract's normative shape), and the Prometheus text format for
-//! node_exporter's textfile collector.
+//! Rendering a listing: the aligned table for people (also fitted to a
+//! terminal's width, for `--watch`), JSON for programs (the contract's
+//! normative shape), the Prometheus text format for node_exporter's
+//! textfile collector, tmux's status line, and the lines of the
+//! `--follow` stream (text and JSON).
 
+use crate::change::{Change, State};
 use crate::error::is_hidden;
 use crate::listing::{Health, Listing, Row};
+use crate::proc::LocalTime;
 use nanoserde::SerJson;
 use std::fmt::Write as _;
 
@@ -75,9 +79,25 @@ fn cell_color(header: &str, cell: &str) -> Option<&'static str> {
 /// column. With `color`, some cells are wrapped in SGR codes
 /// ([`cell_color`]); widths count only the visible text.
 pub fn table(l: &Listing, color: bool) -> String {
+    table_fitted(l, color, None)
+}
+
+/// How a table fits a terminal: its width in columns, and the character
+/// that ends a cut model (`…` where the terminal speaks UTF-8).
+#[derive(Debug, Clone, Copy)]
+pub struct Fit {
+    pub width: usize,
+    pub ellipsis: char,
+}
+
+/// [`table`], fitted to `fit` when given: a MODEL column that would make a
+/// row too wide is narrowed (to 8 columns at least) and its long models
+/// cut, then every line is cut at the width, so nothing wraps.
+pub fn table_fitted(l: &Listing, color: bool, fit: Option<Fit>) -> String {
     const HEADER: [&str; 8] = [
         "NAME", "PID", "STATUS", "FOR", "MODEL", "AGE", "HEALTH", "SRC",
     ];
+    const MODEL: usize = 4;
     let mut cells: Vec<[String; 8]> = vec![HEADER.map(String::from)];
     let mut notes: Vec<Option<String>> = vec![None];
     for r in &l.rows {
@@ -114,6 +134,22 @@ pub fn table(l: &Listing, color: bool) -> String {
             *w = (*w).max(c.chars().count());
         }
     }
+    if let Some(fit) = fit {
+        let total: usize = widths.iter().map(|w| w + 2).sum::<usize>() - 2;
+        if total > fit.width {
+            let model = widths[MODEL]
+                .saturating_sub(total - fit.width)
+                .max(8)
+                .min(widths[MODEL]);
+            widths[MODEL] = model;
+            for row in cells.iter_mut() {
+                if row[MODEL].chars().count() > model {
+                    let cut: String = row[MODEL].chars().take(model - 1).collect();
+                    row[MODEL] = format!("{cut}{}", fit.ellipsis);
+                }
+            }
+        }
+    }
     let last = HEADER.len() - 1;
     let mut out = String::new();
     for (row, note) in cells.iter().zip(&notes) {
@@ -133,10 +169,49 @@ pub fn table(l: &Listing, color: bool) -> String {
             line.extend(std::iter::repeat(' ').take(pad));
             line.push_str(n);
         }
-        out.push_str(line.trim_end());
+        match fit {
+            Some(f) => out.push_str(&cut_visible(line.trim_end(), f.width)),
+            None => out.push_str(line.trim_end()),
+        }
         out.push('\n');
     }
     out
+}
+
+/// How many characters `s` shows: SGR codes are not counted.
+pub fn visible_width(s: &str) -> usize {
+    let mut in_sgr = false;
+    s.chars()
+        .filter(|&c| {
+            let shown = !in_sgr && c != '\x1b';
+            in_sgr = match c {
+                '\x1b' => true,
+                'm' => false,
+                _ => in_sgr,
+            };
+            shown
+        })
+        .count()
+}
+
+/// The start of `line` that shows at most `width` characters, SGR codes
+/// not counted; a cut inside a coloured cell still resets the colour.
+pub fn cut_visible(line: &str, width: usize) -> String {
+    let (mut shown, mut in_sgr, mut coloured) = (0, false, false);
+    for (i, c) in line.char_indices() {
+        if in_sgr {
+            in_sgr = c != 'm';
+        } else if c == '\x1b' {
+            in_sgr = true;
+            coloured = !line[i..].starts_with("\x1b[0m");
+        } else if shown == width {
+            let reset = if coloured { "\x1b[0m" } else { "" };
+            return format!("{}{reset}", &line[..i]);
+        } else {
+            shown += 1;
+        }
+    }
+    line.to_string()
 }
 
 /// The contract's JSON shape, one struct per level: nanoserde writes the
@@ -180,9 +255,8 @@ struct JsonBeat {
     healthy: bool,
 }
 
-/// One JSON object in the contract's shape, on one line.
-pub fn json(l: &Listing) -> String {
-    let rows = l.rows.iter().map(|r| JsonRow {
+fn json_row(r: &Row) -> JsonRow {
+    JsonRow {
         name: r.name.clone(),
         health: r.health.word().to_string(),
         native: r.native,
@@ -201,15 +275,206 @@ pub fn json(l: &Listing) -> String {
             alive: j.alive,
             healthy: j.healthy,
         }),
-    });
+    }
+}
+
+/// One JSON object in the contract's shape, on one line.
+pub fn json(l: &Listing) -> String {
     let doc = JsonListing {
         dir: l.dir.to_string_lossy().into_owned(),
         now: l.now,
         interval: l.interval,
         stale_after: l.stale_after,
-        rows: rows.collect(),
+        rows: l.rows.iter().map(json_row).collect(),
     };
     let mut out = doc.serialize_json();
+    out.push('\n');
+    out
+}
+
+/// A line of `--follow --json` (contract v3): a `rows[]` object of
+/// [`json`], then `event`, `time` and `was`. nanoserde has no flattening,
+/// so the row's members are repeated here, in the same order.
+#[derive(SerJson)]
+#[nserde(serialize_none_as_null)]
+struct JsonChange {
+    name: String,
+    health: String,
+    native: bool,
+    src: String,
+    error: Option<String>,
+    heartbeat: Option<JsonBeat>,
+    event: String,
+    time: i64,
+    was: Option<JsonWas>,
+}
+
+#[derive(SerJson)]
+#[nserde(serialize_none_as_null)]
+struct JsonWas {
+    status: Option<String>,
+    health: String,
+    model: Option<String>,
+    pid: Option<u32>,
+}
+
+/// One change as one line of JSON.
+pub fn change_json(c: &Change) -> String {
+    let JsonRow {
+        name,
+        health,
+        native,
+        src,
+        error,
+        heartbeat,
+    } = json_row(&c.row);
+    let doc = JsonChange {
+        name,
+        health,
+        native,
+        src,
+        error,
+        heartbeat,
+        event: c.event.word().to_string(),
+        time: c.time,
+        was: c.was.as_ref().map(|w| JsonWas {
+            status: w.status.clone(),
+            health: w.health.word().to_string(),
+            model: w.model.clone(),
+            pid: w.pid,
+        }),
+    };
+    let mut out = doc.serialize_json();
+    out.push('\n');
+    out
+}
+
+/// `2026-12-02T06:50:15+01:00`: ISO 8601 local time with its offset, one
+/// word, sortable within one offset.
+pub fn iso_time(t: &LocalTime) -> String {
+    let off = t.offset.unsigned_abs();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{:02}:{:02}",
+        t.year,
+        t.month,
+        t.day,
+        t.hour,
+        t.minute,
+        t.second,
+        if t.offset < 0 { '-' } else { '+' },
+        off / 3600,
+        off / 60 % 60
+    )
+}
+
+/// A line of `--follow`, for people and for `while read -r`: the fields
+/// `TIME NAME EVENT STATUS HEALTH WAS FOR PID MODEL`, one word each but
+/// the model, which comes last because it may hold spaces. WAS is
+/// `STATUS/HEALTH` before the change; a dash stands for what is unknown
+/// (no beat, no `since`, `appeared`). Nothing can break the line: fields
+/// are escaped as the table escapes them, and a space in a NAME that is
+/// not one (an odd file name) as `\x20`.
+pub fn change_line(c: &Change, time: &str) -> String {
+    let dash = || "-".to_string();
+    let beat = c.row.heartbeat.as_ref();
+    let word = |s: Option<&str>| s.map_or_else(dash, escape_field);
+    let was = match &c.was {
+        Some(State { status, health, .. }) => {
+            format!("{}/{}", word(status.as_deref()), health.word())
+        }
+        None => dash(),
+    };
+    format!(
+        "{time} {} {} {} {} {was} {} {} {}\n",
+        escape_field(&c.row.name).replace(' ', "\\x20"),
+        c.event.word(),
+        word(beat.map(|j| j.beat.status.as_str())),
+        c.row.health.word(),
+        beat.and_then(|j| j.status_age).map_or_else(dash, human_age),
+        beat.map_or_else(dash, |j| j.beat.pid.to_string()),
+        word(beat.and_then(|j| j.beat.model.as_deref())),
+    )
+}
+
+/// Text for tmux's status line: shown as is, but `#` starts a tmux format
+/// (`#(...)` would run a command), so it is doubled; control characters
+/// are escaped as in the table.
+fn tmux_text(s: &str) -> String {
+    escape_field(s).replace('#', "##")
+}
+
+/// `hb-read --format tmux`: one short line for tmux's `status-right`, in
+/// tmux's own styles: the number of agents waiting for the operator with
+/// the longest-waiting one and its FOR, then the other counts that are not
+/// zero (dead, stale, invalid, missing, busy, the other statuses of
+/// healthy agents by word, exited). Nothing at all for an empty listing,
+/// so the status line shows nothing where there is no fleet.
+///
+/// What needs the operator is a badge, its own background with its text
+/// (waiting black on yellow, dead white on red, ...), so it shows on any
+/// status bar, tmux's default green one included; the calm counts are
+/// plain text in the bar's own colours (busy bold, exited dim).
+pub fn tmux(l: &Listing) -> String {
+    if l.rows.is_empty() {
+        return String::new();
+    }
+    let mut waiting: Vec<&Row> = Vec::new();
+    let mut by_status: Vec<(&str, usize)> = Vec::new();
+    for r in &l.rows {
+        match (&r.heartbeat, r.health) {
+            (Some(j), Health::Healthy) if j.beat.status == "waiting" => waiting.push(r),
+            (Some(j), Health::Healthy) => {
+                match by_status.iter_mut().find(|(s, _)| *s == j.beat.status) {
+                    Some((_, n)) => *n += 1,
+                    None => by_status.push((&j.beat.status, 1)),
+                }
+            }
+            _ => {}
+        }
+    }
+    // busy first, then the others by word.
+    by_status.sort_by_key(|&(s, _)| (s != "busy", s));
+    let count = |h: Health| l.rows.iter().filter(|r| r.health == h).count();
+    let mut parts: Vec<String> = Vec::new();
+    // The longest wait: the largest FOR, the first by name among equals.
+    let status_age = |r: &Row| r.heartbeat.as_ref().and_then(|j| j.status_age);
+    if let Some(first) =
+        waiting
+            .iter()
+            .copied()
+            .reduce(|a, b| if status_age(b) > status_age(a) { b } else { a })
+    {
+        let since = status_age(first).map(|a| format!(" {}", human_age(a)));
+        parts.push(format!(
+            "#[fg=black,bg=yellow,bold] {} waiting {}{} #[default]",
+            waiting.len(),
+            tmux_text(&first.name),
+            since.unwrap_or_default()
+        ));
+    }
+    for (h, style) in [
+        (Health::Dead, "fg=white,bg=red,bold"),
+        (Health::Stale, "fg=black,bg=yellow"),
+        (Health::Invalid, "fg=white,bg=red"),
+        (Health::Missing, "fg=white,bg=red"),
+    ] {
+        match count(h) {
+            0 => {}
+            n => parts.push(format!("#[{style}] {n} {} #[default]", h.word())),
+        }
+    }
+    for (status, n) in by_status {
+        let s = tmux_text(status);
+        parts.push(match status {
+            "busy" => format!("#[bold]{n} {s}#[default]"),
+            _ => format!("{n} {s}"),
+        });
+    }
+    match count(Health::Exited) {
+        0 => {}
+        n => parts.push(format!("#[dim]{n} exited#[default]")),
+    }
+    let mut out = parts.join(" ");
     out.push('\n');
     out
 }
@@ -409,6 +674,7 @@ fn sample(out: &mut String, name: &str, labels: &str, value: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::change::Event;
 
     #[test]
     fn ages_read_like_ps() {
@@ -617,6 +883,152 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_tmux_line_counts_what_matters_and_no_value_is_a_format() {
+        assert_eq!(tmux(&fleet(vec![])), "");
+        let mut long = row("w-long", Health::Healthy, Some(("waiting", None)));
+        long.heartbeat.as_mut().unwrap().status_age = Some(700);
+        let mut odd = row("w#(touch x)", Health::Healthy, Some(("waiting", None)));
+        odd.heartbeat.as_mut().unwrap().status_age = Some(800);
+        let l = fleet(vec![
+            row("w-a", Health::Healthy, Some(("busy", None))),
+            row("w-b", Health::Healthy, Some(("waiting", None))),
+            long,
+            row("w-c", Health::Healthy, Some(("ok", None))),
+            row("w-d", Health::Healthy, Some(("starting", None))),
+            row("w-e", Health::Dead, Some(("busy", None))),
+            row("w-f", Health::Stale, Some(("ok", None))),
+            row("w-g", Health::Exited, Some(("exited", None))),
+            row("w-h", Health::Invalid, None),
+        ]);
+        assert_eq!(
+            tmux(&l),
+            "#[fg=black,bg=yellow,bold] 2 waiting w-long 11m40s #[default] \
+             #[fg=white,bg=red,bold] 1 dead #[default] \
+             #[fg=black,bg=yellow] 1 stale #[default] \
+             #[fg=white,bg=red] 1 invalid #[default] \
+             #[bold]1 busy#[default] 1 ok 1 starting #[dim]1 exited#[default]\n"
+        );
+        // A `#` anywhere is doubled: tmux shows it, never runs it.
+        let mut l = fleet(vec![odd]);
+        l.rows[0].name = "w#(touch x)\n".into();
+        assert_eq!(
+            tmux(&l),
+            "#[fg=black,bg=yellow,bold] 1 waiting w##(touch x)\\n 13m20s #[default]\n"
+        );
+    }
+
+    fn change(event: Event, r: Row, was: Option<State>) -> Change {
+        Change {
+            event,
+            time: 1750556600,
+            row: r,
+            was,
+        }
+    }
+
+    #[test]
+    fn a_change_is_one_line_of_text_or_json() {
+        let mut busy = row(
+            "w-ok",
+            Health::Healthy,
+            Some(("waiting", Some("glm 5\x1b[2J"))),
+        );
+        busy.heartbeat.as_mut().unwrap().beat.pid = 77;
+        let was = State {
+            status: Some("busy".into()),
+            health: Health::Healthy,
+            model: None,
+            pid: Some(77),
+        };
+        let c = change(Event::Changed, busy, Some(was));
+        assert_eq!(
+            change_line(&c, "T"),
+            "T w-ok changed waiting healthy busy/healthy 9m48s 77 glm 5\\x1b[2J\n"
+        );
+        let json = change_json(&c);
+        assert!(json.starts_with(r#"{"name":"w-ok","health":"healthy","native":false,"src":"sidecar","error":null,"heartbeat":{"ts":"#));
+        assert!(
+            json.ends_with(concat!(
+                r#""event":"changed","time":1750556600,"#,
+                r#""was":{"status":"busy","health":"healthy","model":null,"pid":77}}"#,
+                "\n"
+            )),
+            "{json}"
+        );
+        let gone = change(
+            Event::Removed,
+            row("a b", Health::Missing, None),
+            Some(State {
+                status: None,
+                health: Health::Invalid,
+                model: None,
+                pid: None,
+            }),
+        );
+        assert_eq!(
+            change_line(&gone, "T"),
+            "T a\\x20b removed - missing -/invalid - - -\n"
+        );
+        let new = change(Event::Appeared, row("w", Health::Invalid, None), None);
+        assert!(change_json(&new).ends_with(
+            r#""event":"appeared","time":1750556600,"was":null}
+"#
+        ));
+        let t = crate::proc::utc_time(1750556599);
+        assert_eq!(iso_time(&t), "2025-06-22T01:43:19+00:00");
+        let t = LocalTime {
+            offset: -(5 * 3600 + 30 * 60),
+            ..t
+        };
+        assert_eq!(iso_time(&t), "2025-06-22T01:43:19-05:30");
+    }
+
+    #[test]
+    fn a_fitted_table_cuts_the_model_then_the_line() {
+        let long = "m".repeat(60);
+        let l = fleet(vec![row(
+            "w-1",
+            Health::Healthy,
+            Some(("busy", Some(long.as_str()))),
+        )]);
+        let fit = |width| Fit {
+            width,
+            ellipsis: '…',
+        };
+        let plain = table(&l, false);
+        assert_eq!(table_fitted(&l, false, Some(fit(200))), plain);
+        let t = table_fitted(&l, true, Some(fit(60)));
+        for line in t.lines() {
+            assert!(visible_width(line) <= 60, "{line:?}");
+        }
+        let row = t.lines().nth(1).unwrap();
+        // The model gave up just enough: every other column is whole.
+        assert!(row.contains(&format!(" {}… ", "m".repeat(9))), "{row:?}");
+        assert!(
+            row.ends_with(" sidecar") && visible_width(row) == 60,
+            "{row:?}"
+        );
+        // Narrower than the model can give: 8 columns, then the line is cut.
+        let t = table_fitted(&l, false, Some(fit(40)));
+        let row = t.lines().nth(1).unwrap();
+        assert!(
+            row.contains(" mmmmmmm… ") && row.chars().count() == 40,
+            "{row:?}"
+        );
+        // Cut inside a coloured cell: the colour still ends.
+        assert_eq!(
+            cut_visible("ab\x1b[32mcdef\x1b[0mg", 4),
+            "ab\x1b[32mcd\x1b[0m"
+        );
+        assert_eq!(
+            cut_visible("ab\x1b[32mcd\x1b[0mg", 4),
+            "ab\x1b[32mcd\x1b[0m"
+        );
+        assert_eq!(cut_visible("abc", 3), "abc");
+        assert_eq!(visible_width("a\x1b[31mbé\x1b[0m"), 3);
     }
 
     #[test]

@@ -6,18 +6,25 @@
 
 pub mod atomic;
 pub mod beat;
+pub mod change;
 pub mod cli;
 pub mod config;
 pub mod defer_check;
 pub mod error;
+pub mod fleet;
+pub mod follow;
 pub mod format;
 pub mod hooks;
+pub mod inotify;
 pub mod listing;
 pub mod lock;
 pub mod marker;
+pub mod notify;
+pub mod poller;
 pub mod proc;
 pub mod read;
 pub mod sidecar;
 pub mod sys;
 pub mod tick;
+pub mod watch;
 pub mod write;

@@ -104,7 +104,7 @@ impl Listing {
 }
 
 /// What reading one `NAME.hb` gave.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ReadBeat {
     Missing,
     /// Stat, open or read failed (`verb`, OS error): the beat may be fine,
@@ -197,12 +197,44 @@ pub fn judge(
     stale_after: u32,
     local_host: Option<&str>,
 ) -> (Health, Judged) {
-    let age = now.saturating_sub(beat.ts);
-    let status_age = beat.since.map(|s| now.saturating_sub(s));
     let alive = proc::is_local(beat.host.as_deref(), local_host)
         .then(|| proc::alive(beat.pid, beat.pstart));
+    assess(beat, now, interval, stale_after, alive)
+}
+
+/// [`judge`] with the liveness already known (None: another host's pid),
+/// for a follower that learns of a pid's end from the kernel rather than
+/// by asking `/proc` again every second.
+pub fn assess(
+    beat: Beat,
+    now: i64,
+    interval: u32,
+    stale_after: u32,
+    alive: Option<bool>,
+) -> (Health, Judged) {
+    let health = health_of(&beat, now, interval, stale_after, alive);
+    let judged = Judged {
+        age: now.saturating_sub(beat.ts),
+        status_age: beat.since.map(|s| now.saturating_sub(s)),
+        alive,
+        healthy: health == Health::Healthy,
+        beat,
+    };
+    (health, judged)
+}
+
+/// The health word of a valid beat, in the contract's order: exited,
+/// dead, stale (age out of `-interval..=stale_after`), else healthy.
+pub fn health_of(
+    beat: &Beat,
+    now: i64,
+    interval: u32,
+    stale_after: u32,
+    alive: Option<bool>,
+) -> Health {
+    let age = now.saturating_sub(beat.ts);
     let in_range = -i64::from(interval) <= age && age <= i64::from(stale_after);
-    let health = if beat.status == "exited" {
+    if beat.status == "exited" {
         Health::Exited
     } else if alive == Some(false) {
         Health::Dead
@@ -210,18 +242,47 @@ pub fn judge(
         Health::Stale
     } else {
         Health::Healthy
+    }
+}
+
+/// SRC of an agent by its marker (v2): fresh is native, present carried.
+pub fn src_of(dir: &Path, name: &str, interval: u32, now_ns: i128) -> Src {
+    match marker::freshness(&marker::marker_path(dir, name), interval, now_ns) {
+        Ok(f) if f.is_fresh() => Src::Native,
+        Ok(f) if f.is_present() => Src::Carried,
+        _ => Src::Sidecar,
+    }
+}
+
+/// A row from what reading the beat gave; `judge` turns a valid beat into
+/// its health (by [`judge`] or [`assess`]).
+pub fn row_of(
+    name: String,
+    src: Src,
+    read: ReadBeat,
+    judge: impl FnOnce(Beat) -> (Health, Judged),
+) -> Row {
+    let (health, error, heartbeat) = match read {
+        ReadBeat::Missing => (Health::Missing, None, None),
+        ReadBeat::Unreadable(verb, why) => (
+            Health::Invalid,
+            Some(format!("unable to {verb}: {why}")),
+            None,
+        ),
+        ReadBeat::Invalid(why) => (Health::Invalid, Some(why), None),
+        ReadBeat::Valid(beat) => {
+            let (health, judged) = judge(beat);
+            (health, None, Some(judged))
+        }
     };
-    let healthy = health == Health::Healthy;
-    (
+    Row {
+        name,
         health,
-        Judged {
-            beat,
-            age,
-            status_age,
-            alive,
-            healthy,
-        },
-    )
+        native: src == Src::Native,
+        src,
+        error,
+        heartbeat,
+    }
 }
 
 /// What to list and how to judge it.
@@ -239,36 +300,11 @@ pub struct Query<'a> {
 pub fn list(q: &Query) -> Result<Listing> {
     let local = proc::hostname();
     let now_ns = proc::now_nanos();
-    let src =
-        |name: &str| match marker::freshness(&marker::marker_path(q.dir, name), q.interval, now_ns)
-        {
-            Ok(f) if f.is_fresh() => Src::Native,
-            Ok(f) if f.is_present() => Src::Carried,
-            _ => Src::Sidecar,
-        };
+    let src = |name: &str| src_of(q.dir, name, q.interval, now_ns);
     let row = |name: String, src: Src, read: ReadBeat| -> Row {
-        let (health, error, heartbeat) = match read {
-            ReadBeat::Missing => (Health::Missing, None, None),
-            ReadBeat::Unreadable(verb, why) => (
-                Health::Invalid,
-                Some(format!("unable to {verb}: {why}")),
-                None,
-            ),
-            ReadBeat::Invalid(why) => (Health::Invalid, Some(why), None),
-            ReadBeat::Valid(beat) => {
-                let (health, judged) =
-                    judge(beat, q.now, q.interval, q.stale_after, local.as_deref());
-                (health, None, Some(judged))
-            }
-        };
-        Row {
-            name,
-            health,
-            native: src == Src::Native,
-            src,
-            error,
-            heartbeat,
-        }
+        row_of(name, src, read, |beat| {
+            judge(beat, q.now, q.interval, q.stale_after, local.as_deref())
+        })
     };
 
     let mut rows = Vec::new();
@@ -294,20 +330,15 @@ pub fn list(q: &Query) -> Result<Listing> {
         .filter_map(|e| e.name.as_bytes().strip_suffix(b".hb.native"))
         .collect();
     markers.sort_unstable();
-    let mut beats: Vec<&sys::Entry> = entries
+    let mut beats: Vec<(&sys::Entry, &[u8])> = entries
         .iter()
-        .filter(|e| {
-            let b = e.name.as_bytes();
-            !b.starts_with(b".") && b.ends_with(b".hb")
-        })
+        .filter_map(|e| Some((e, beat_stem(e.name.as_bytes())?)))
         .collect();
-    beats.sort_unstable_by(|a, b| a.name.cmp(&b.name));
-    for e in beats {
-        let stem = &e.name.as_bytes()[..e.name.len() - 3];
+    beats.sort_unstable_by(|a, b| a.0.name.cmp(&b.0.name));
+    for (e, stem) in beats {
         let name = String::from_utf8_lossy(stem).into_owned();
-        if !std::str::from_utf8(stem).is_ok_and(|s| beat::check_name(s).is_ok()) {
-            let why = "file name is not a valid NAME".to_string();
-            rows.push(row(name, Src::Sidecar, ReadBeat::Invalid(why)));
+        if !is_name(stem) {
+            rows.push(row(name, Src::Sidecar, ReadBeat::Invalid(BAD_NAME.into())));
             continue;
         }
         let src = if markers.binary_search(&stem).is_ok() {
@@ -324,6 +355,21 @@ pub fn list(q: &Query) -> Result<Listing> {
         rows.push(row(name, src, read));
     }
     Ok(listing(q, rows))
+}
+
+/// The reason given for a `*.hb` whose stem is not a valid NAME.
+pub const BAD_NAME: &str = "file name is not a valid NAME";
+
+/// The stem of a directory entry that is listed as a beat: `STEM.hb`, not a
+/// dot-file (temporaries, locks); None for anything else.
+pub fn beat_stem(file: &[u8]) -> Option<&[u8]> {
+    file.strip_suffix(b".hb")
+        .filter(|_| !file.starts_with(b"."))
+}
+
+/// Is a beat's stem a valid NAME?
+pub fn is_name(stem: &[u8]) -> bool {
+    std::str::from_utf8(stem).is_ok_and(|s| beat::check_name(s).is_ok())
 }
 
 fn listing(q: &Query, rows: Vec<Row>) -> Listing {

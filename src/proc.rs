@@ -38,6 +38,65 @@ fn clock(id: libc::clockid_t) -> libc::timespec {
     t
 }
 
+/// A wall-clock time broken down in the local time zone (`TZ`, else
+/// `/etc/localtime`, else UTC), with its offset from UTC in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalTime {
+    pub year: i64,
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
+    pub offset: i64,
+}
+
+/// `localtime_r(3)` of Unix seconds; UTC where it fails (a time out of
+/// the C library's range).
+pub fn local_time(secs: i64) -> LocalTime {
+    // SAFETY: tm is plain data that localtime_r fills or leaves alone.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // The type is the C library's time_t, left to inference: musl's
+    // alias is marked deprecated in the libc crate.
+    let t = secs as _;
+    if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
+        return utc_time(secs);
+    }
+    LocalTime {
+        year: i64::from(tm.tm_year) + 1900,
+        month: (tm.tm_mon + 1) as u32,
+        day: tm.tm_mday as u32,
+        hour: tm.tm_hour as u32,
+        minute: tm.tm_min as u32,
+        second: tm.tm_sec as u32,
+        offset: tm.tm_gmtoff as i64,
+    }
+}
+
+/// UTC by the civil calendar (Howard Hinnant's days-to-date), for the
+/// fallback and the tests.
+pub fn utc_time(secs: i64) -> LocalTime {
+    let days = secs.div_euclid(86400);
+    let rem = secs.rem_euclid(86400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    LocalTime {
+        year: yoe + era * 400 + i64::from(month <= 2),
+        month,
+        day,
+        hour: (rem / 3600) as u32,
+        minute: (rem / 60 % 60) as u32,
+        second: (rem % 60) as u32,
+        offset: 0,
+    }
+}
+
 /// The nodename from `uname(2)`, or None if it is empty or not UTF-8.
 pub fn hostname() -> Option<String> {
     // SAFETY: utsname is plain bytes; uname fills it or fails.
@@ -206,6 +265,19 @@ pub fn option_in(cmdline: &[u8], flag: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utc_dates_are_civil_dates() {
+        let t = utc_time(1_750_556_599);
+        assert_eq!(
+            (t.year, t.month, t.day, t.hour, t.minute, t.second),
+            (2025, 6, 22, 1, 43, 19)
+        );
+        let t = utc_time(951_782_400); // 2000-02-29, a leap day
+        assert_eq!((t.year, t.month, t.day), (2000, 2, 29));
+        let t = utc_time(-1);
+        assert_eq!((t.year, t.month, t.day, t.second), (1969, 12, 31, 59));
+    }
 
     #[test]
     fn stat_survives_hostile_command_names() {

@@ -13,9 +13,9 @@
 
 use crate::error::{Error, Result};
 use crate::tick::{self, Agent, Decided, Then, Ticked};
-use crate::{lock, proc};
+use crate::{lock, poller, proc};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -46,15 +46,11 @@ impl Watch {
         let Some(pid) = pid else {
             return Ok(Some(Watch::None));
         };
-        // SAFETY: pidfd_open takes a pid and flags and returns a new fd.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
-        if fd >= 0 {
-            // SAFETY: the kernel just gave us this fd; we own it.
-            return Ok(Some(Watch::Pidfd(unsafe {
-                OwnedFd::from_raw_fd(fd as i32)
-            })));
-        }
-        match io::Error::last_os_error().raw_os_error() {
+        let err = match poller::pidfd_open(pid) {
+            Ok(fd) => return Ok(Some(Watch::Pidfd(fd))),
+            Err(e) => e,
+        };
+        match err.raw_os_error() {
             Some(libc::ESRCH) => Ok(None), // already gone
             Some(libc::ENOSYS) | Some(libc::EPERM) => {
                 if proc::pid_exists(pid) {
@@ -68,7 +64,7 @@ impl Watch {
             }
             _ => Err(Error::System(format!(
                 "unable to watch pid {pid}: {}",
-                crate::error::os_message(&io::Error::last_os_error())
+                crate::error::os_message(&err)
             ))),
         }
     }
@@ -82,26 +78,6 @@ impl Watch {
             Watch::Poll { pid, pstart } => !proc::alive(*pid, *pstart),
             _ => false,
         }
-    }
-}
-
-/// Blocks SIGTERM and SIGINT and returns a signalfd that reads them, so the
-/// loop learns of them in `poll` and can exit 0 cleanly.
-fn signal_fd() -> Result<OwnedFd> {
-    // SAFETY: plain libc calls on a zeroed sigset we own.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGTERM);
-        libc::sigaddset(&mut set, libc::SIGINT);
-        if libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
-            return Err(sys("block signals"));
-        }
-        let fd = libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK);
-        if fd < 0 {
-            return Err(sys("create signalfd"));
-        }
-        Ok(OwnedFd::from_raw_fd(fd))
     }
 }
 
@@ -197,7 +173,7 @@ fn warn(w: String) {
 const NOTICE_EVERY: Duration = Duration::from_secs(60);
 
 pub fn run(s: &Sidecar) -> Result<()> {
-    let sig = signal_fd()?;
+    let sig = poller::signal_fd(&[libc::SIGTERM, libc::SIGINT])?;
     // What does not change over the agent's life, read once at start.
     let host = proc::hostname();
     let pstart = proc::pstart(s.pid);
@@ -317,7 +293,7 @@ mod tests {
         let empty: libc::sigset_t = unsafe { std::mem::zeroed() };
         let quiet = unsafe { libc::signalfd(-1, &empty, libc::SFD_CLOEXEC) };
         assert!(quiet >= 0);
-        let quiet = unsafe { OwnedFd::from_raw_fd(quiet) };
+        let quiet = unsafe { std::os::fd::FromRawFd::from_raw_fd(quiet) };
         let soon = proc::monotonic() + Duration::from_millis(50);
         assert!(matches!(
             wait_until(soon, &quiet, &watch).unwrap(),

@@ -354,6 +354,15 @@ fn completion_knows_the_values_flags_take() {
     // The agent's command after `--` is a command.
     let got = complete(&["start-agent-session.sh", "w-new", "--", "bas"], none);
     assert!(got.iter().any(|c| c == "bash"), "{got:?}");
+    // So is the notifier after `hb-read --exec`, and what follows it is
+    // the notifier's: no flag of hb-read's is offered there.
+    assert_eq!(
+        complete(&["hb-read", "--format", "t"], none),
+        strings(&["table", "tmux"])
+    );
+    let got = complete(&["hb-read", "--follow", "--exec", "bas"], none);
+    assert!(got.iter().any(|c| c == "bash"), "{got:?}");
+    assert!(complete(&["hb-read", "--follow", "--exec", "curl", "--"], none).is_empty());
     // Directories for --dir.
     let got = complete(
         &["hb-read", "--dir", &format!("{}/", sb.root.display())],

@@ -340,3 +340,161 @@ pub fn child_of(pid: u32) -> Option<u32> {
         .parse()
         .ok()
 }
+
+impl Sandbox {
+    /// Writes a file into the heartbeat directory as writers do: a
+    /// temporary (a dot-file) beside it, then a rename, so no reader ever
+    /// sees it half written.
+    pub fn put_atomic(&self, file: &str, bytes: &[u8]) {
+        self.mkdir();
+        let tmp = self.path(&format!(".{file}.tmp{}", fastrand::u32(..)));
+        fs::write(&tmp, bytes).unwrap();
+        fs::rename(&tmp, self.path(file)).unwrap();
+    }
+}
+
+/// `hb-read` running in the background (`--follow` and the like), its
+/// stdout read line by line by a thread, its stderr in a file.
+pub struct Follower {
+    pub proc: Proc,
+    lines: std::sync::mpsc::Receiver<String>,
+    pub stderr: PathBuf,
+    /// Every line read so far, for failure messages.
+    pub seen: Vec<String>,
+}
+
+impl Follower {
+    /// Starts `c` (stdout piped, stderr to a file in the sandbox).
+    pub fn spawn(mut c: Command, sb: &Sandbox) -> Follower {
+        let stderr = sb.root.join(format!("follower-{}.err", fastrand::u32(..)));
+        c.stdout(Stdio::piped())
+            .stderr(fs::File::create(&stderr).unwrap());
+        let mut child = c.spawn().unwrap_or_else(|e| panic!("spawn {c:?}: {e}"));
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Follower {
+            proc: Proc(child),
+            lines: rx,
+            stderr,
+            seen: Vec::new(),
+        }
+    }
+
+    /// `hb-read --follow ARGS` on the sandbox's directory.
+    pub fn follow(sb: &Sandbox, args: &[&str]) -> Follower {
+        let mut c = sb.cmd(READ);
+        c.arg("--follow").args(args);
+        Follower::spawn(c, sb)
+    }
+
+    /// The next line, if one comes within `timeout`.
+    pub fn try_line(&mut self, timeout: Duration) -> Option<String> {
+        let line = self.lines.recv_timeout(timeout).ok()?;
+        self.seen.push(line.clone());
+        Some(line)
+    }
+
+    /// The next line; fails, saying what came so far, when none comes in
+    /// `timeout`.
+    #[track_caller]
+    pub fn line(&mut self, timeout: Duration) -> String {
+        match self.try_line(timeout) {
+            Some(l) => l,
+            None => panic!(
+                "no line within {timeout:?}\nlines so far:\n{}\nstderr:\n{}",
+                self.seen.join("\n"),
+                self.err()
+            ),
+        }
+    }
+
+    pub fn err(&self) -> String {
+        fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+}
+
+/// A private tmux server (its own socket in the sandbox, no config), gone
+/// when this is dropped.
+pub struct Tmux {
+    pub socket: String,
+    pub tmpdir: PathBuf,
+    home: PathBuf,
+}
+
+impl Tmux {
+    pub fn new(sb: &Sandbox, tag: &str) -> Tmux {
+        let ok = Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(ok, "these tests need tmux 3.2 or newer in PATH");
+        let tmpdir = sb.root.join("tmux");
+        fs::create_dir_all(&tmpdir).unwrap();
+        Tmux {
+            socket: format!("{tag}-{}", fastrand::u32(..)),
+            tmpdir,
+            home: sb.root.clone(),
+        }
+    }
+
+    /// tmux on this server, from a clean environment (no user config, not
+    /// inside another tmux).
+    pub fn cmd(&self) -> Command {
+        let mut c = bare("tmux");
+        c.env_remove("TMUX")
+            .env("TMUX_TMPDIR", &self.tmpdir)
+            .env("HOME", &self.home)
+            .env("LANG", "C.UTF-8")
+            .args(["-L", &self.socket, "-f", "/dev/null"]);
+        c
+    }
+
+    /// Runs a tmux command; its stdout.
+    #[track_caller]
+    pub fn run(&self, args: &[&str]) -> String {
+        let o = self.cmd().args(args).output().unwrap();
+        assert!(o.status.success(), "tmux {args:?}: {o:?}");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// What a pane shows (with `-e`, its colours as SGR codes).
+    pub fn capture(&self, target: &str, escapes: bool) -> String {
+        let mut args = vec!["capture-pane", "-p", "-t", target];
+        if escapes {
+            args.push("-e");
+        }
+        self.run(&args)
+    }
+
+    /// Waits until the pane shows what `f` accepts; fails with the pane.
+    #[track_caller]
+    pub fn wait_for(&self, target: &str, what: &str, f: impl Fn(&str) -> bool) -> String {
+        let end = Instant::now() + Duration::from_secs(10);
+        loop {
+            let shown = self.capture(target, false);
+            if f(&shown) {
+                return shown;
+            }
+            assert!(
+                Instant::now() < end,
+                "the pane never showed {what}; it shows:\n{shown}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("kill-server").output();
+    }
+}
