@@ -140,9 +140,11 @@ install: $(if $(wildcard dist/hb-write),,build)
 	install -d $(BINDIR)
 	for b in $(BINS); do install -m 0755 $(BINSRC)/$$b $(BINDIR)/$$b; done
 	for s in $(SCRIPTS); do [ ! -f scripts/$$s ] || install -m 0755 scripts/$$s $(BINDIR)/$$s; done
-	# The Pi extension, where hb-install-hooks looks for it (../share/hb).
+	# The Pi extension and the OpenCode plugin, where hb-install-hooks looks
+	# for them (../share/hb).
 	install -d $(DESTDIR)$(PREFIX)/share/hb
 	install -m 0644 integrations/pi/mosaic-heartbeat.ts $(DESTDIR)$(PREFIX)/share/hb/mosaic-heartbeat.ts
+	install -D -m 0644 integrations/opencode/mosaic-heartbeat.ts $(DESTDIR)$(PREFIX)/share/hb/opencode/mosaic-heartbeat.ts
 	# The Gemini CLI extension, which hb-install-hooks hands to gemini.
 	install -d $(DESTDIR)$(PREFIX)/share/hb/gemini/hooks
 	install -m 0644 integrations/gemini/gemini-extension.json integrations/gemini/README.md $(DESTDIR)$(PREFIX)/share/hb/gemini/
@@ -162,7 +164,7 @@ install: $(if $(wildcard dist/hb-write),,build)
 
 uninstall:
 	for f in $(BINS) $(SCRIPTS); do rm -f $(BINDIR)/$$f; done
-	rm -f $(DESTDIR)$(PREFIX)/share/hb/mosaic-heartbeat.ts
+	rm -f $(DESTDIR)$(PREFIX)/share/hb/mosaic-heartbeat.ts $(DESTDIR)$(PREFIX)/share/hb/opencode/mosaic-heartbeat.ts
 	rm -rf $(DESTDIR)$(PREFIX)/share/hb/gemini
 	for u in scripts/systemd/*.service scripts/systemd/*.timer; do rm -f "$(UNITDIR)/$${u##*/}"; done
 	for m in doc/*.1; do rm -f "$(MANDIR)/man1/$${m##*/}"; done

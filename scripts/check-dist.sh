@@ -80,7 +80,8 @@ for tb in "${tarballs[@]}"; do
         fail "$base: install.sh did not point the units at /opt/hb/bin"
     [[ -f $r/share/man/man1/hb-read.1 && -f $r/share/man/man7/hb.7 && -e $r/share/bash-completion/completions/hb-read ]] ||
         fail "$base: install.sh did not install the man pages and completions"
-    # The hooks' installer finds the Pi extension beside it, installed.
+    # The hooks' installer finds the Pi and Gemini extensions and the
+    # OpenCode plugin beside it, installed.
     if command -v node >/dev/null; then
         out=$(PI_CODING_AGENT_DIR=$work/pi-$target "$r/bin/hb-install-hooks" --dry-run pi) ||
             fail "$base: the installed hb-install-hooks failed"
@@ -88,6 +89,10 @@ for tb in "${tarballs[@]}"; do
         out=$(GEMINI_CLI_HOME=$work/gemini-$target "$r/bin/hb-install-hooks" --dry-run gemini) ||
             fail "$base: the installed hb-install-hooks failed for gemini"
         [[ $out == *"$r/share/hb/gemini"* ]] || fail "$base: hb-install-hooks did not find the Gemini extension"
+        out=$(XDG_CONFIG_HOME=$work/xdg-$target "$r/bin/hb-install-hooks" --dry-run opencode) ||
+            fail "$base: the installed hb-install-hooks failed for opencode"
+        [[ $out == *opencode/plugins/mosaic-heartbeat.ts:\ installed* ]] ||
+            fail "$base: hb-install-hooks did not find the OpenCode plugin"
     fi
     echo "check-dist: ok: $base ($(stat -c %s -- "$tb") bytes, $(wc -l <"$work/listed") files) holds what the README lists and runs unpacked"
 done

@@ -14,8 +14,8 @@ Usage:
 Installs into PREFIX/bin, PREFIX/lib/systemd/system (the units' ExecStart=
 rewritten for PREFIX/bin), PREFIX/share/man/man1 and man7,
 PREFIX/share/bash-completion/completions, and the Pi and Gemini CLI
-extensions for hb-install-hooks in PREFIX/share/hb. DESTDIR=DIR in the
-environment stages everything under DIR, for packaging.
+extensions and the OpenCode plugin for hb-install-hooks in PREFIX/share/hb.
+DESTDIR=DIR in the environment stages everything under DIR, for packaging.
 "
 
 die() {
@@ -47,8 +47,10 @@ install -d "$bin" "$units" "$man/man1" "$man/man7" "$comp"
 for b in hb-write hb-defer-check hb-read start-agent-session.sh stop-agent-session.sh hb-install-hooks; do
     install -m 0755 "$here/$b" "$bin/$b"
 done
-# The Pi extension, where hb-install-hooks looks for it (../share/hb).
+# The Pi extension and the OpenCode plugin, where hb-install-hooks looks
+# for them (../share/hb).
 install -D -m 0644 "$here/integrations/pi/mosaic-heartbeat.ts" "$root$prefix/share/hb/mosaic-heartbeat.ts"
+install -D -m 0644 "$here/integrations/opencode/mosaic-heartbeat.ts" "$root$prefix/share/hb/opencode/mosaic-heartbeat.ts"
 # The Gemini CLI extension, which hb-install-hooks hands to gemini.
 for f in gemini-extension.json README.md hooks/hooks.json; do
     install -D -m 0644 "$here/integrations/gemini/$f" "$root$prefix/share/hb/gemini/$f"

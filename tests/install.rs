@@ -557,3 +557,110 @@ fn copilot_hooks_are_a_file_of_their_own_and_the_users_stay() {
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert_eq!(fs::read_to_string(&file).unwrap(), "{\"version\": 2}\n");
 }
+
+#[test]
+fn the_opencode_plugin_goes_beside_the_users_own_and_comes_back_out() {
+    if !have_node() {
+        return;
+    }
+    let h = Home::new("opencode");
+    let dir = h.0.join(".config/opencode");
+    let dest = dir.join("plugins/mosaic-heartbeat.ts");
+    let src =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("integrations/opencode/mosaic-heartbeat.ts");
+    // The user's settings and plugin, and OpenCode's dependencies as an
+    // online start leaves them.
+    fs::create_dir_all(dir.join("plugins")).unwrap();
+    fs::create_dir_all(dir.join("node_modules/@opencode-ai/plugin")).unwrap();
+    fs::write(
+        dir.join("opencode.json"),
+        "{ \"model\": \"a/b\" } // mine\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.join("plugins/mine.js"),
+        "export default async () => ({});\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.join("package.json"),
+        r#"{"dependencies":{"@opencode-ai/plugin":"1.18.33"}}"#,
+    )
+    .unwrap();
+    fs::write(
+        dir.join("package-lock.json"),
+        r#"{"lockfileVersion":3,"packages":{"":{"dependencies":{"@opencode-ai/plugin":"1.18.33"}}}}"#,
+    )
+    .unwrap();
+    let before = tree(&h.0);
+
+    let out = ok(&h.run(&["opencode"]));
+    assert!(
+        out.contains("plugins/mosaic-heartbeat.ts: installed"),
+        "{out}"
+    );
+    assert!(!out.contains("note:"), "{out}");
+    assert_eq!(fs::read(&dest).unwrap(), fs::read(&src).unwrap());
+    assert!(ok(&h.run(&["opencode"])).contains("nothing to change"));
+
+    let out = ok(&h.run(&["--uninstall", "opencode"]));
+    assert_eq!(out.matches("removed").count(), 1, "{out}");
+    assert_eq!(
+        tree(&h.0),
+        before,
+        "--uninstall did not give the directory back"
+    );
+    assert!(ok(&h.run(&["--uninstall", "opencode"])).contains("nothing to change"));
+
+    // A copy the user edited is theirs now.
+    ok(&h.run(&["opencode"]));
+    fs::write(&dest, "// edited\n").unwrap();
+    assert!(ok(&h.run(&["--uninstall", "opencode"])).contains("left in place"));
+    assert_eq!(fs::read_to_string(&dest).unwrap(), "// edited\n");
+}
+
+#[test]
+fn opencode_says_when_its_next_start_runs_npm_and_honours_xdg() {
+    if !have_node() {
+        return;
+    }
+    let h = Home::new("opencode-xdg");
+    let xdg = h.0.join("xdg");
+    let dir = xdg.join("opencode");
+    let env = [("XDG_CONFIG_HOME", xdg.as_path())];
+    // No node_modules: OpenCode will install, and wait for it, at start.
+    let out = ok(&h.run_with(&["opencode"], &env));
+    assert!(
+        out.contains(&format!(
+            "{}: installed",
+            dir.join("plugins/mosaic-heartbeat.ts").display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("note: OpenCode's next start installs @opencode-ai/plugin"),
+        "{out}"
+    );
+    assert!(!h.0.join(".config").exists());
+    // node_modules, but a dependency the lock does not list: still.
+    fs::create_dir_all(dir.join("node_modules")).unwrap();
+    fs::write(
+        dir.join("package.json"),
+        r#"{"dependencies":{"left-pad":"1.3.0"}}"#,
+    )
+    .unwrap();
+    fs::write(
+        dir.join("package-lock.json"),
+        r#"{"packages":{"":{"dependencies":{"@opencode-ai/plugin":"1.18.33"}}}}"#,
+    )
+    .unwrap();
+    assert!(ok(&h.run_with(&["opencode"], &env)).contains("note:"));
+    // What it made, it takes back: the file and the directory it made.
+    let out = ok(&h.run_with(&["--uninstall", "opencode"], &env));
+    assert!(out.contains("now empty"), "{out}");
+    assert!(!dir.join("plugins").exists());
+    // --dry-run writes nothing.
+    let out = ok(&h.run_with(&["--dry-run", "opencode"], &env));
+    assert!(out.contains("installed"), "{out}");
+    assert!(!dir.join("plugins").exists());
+}

@@ -4,6 +4,8 @@
 //! print the command, its status, stdout, stderr and the directory.
 #![allow(dead_code)]
 
+pub mod npm;
+
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs;
