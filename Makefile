@@ -92,7 +92,8 @@ test: setup
 	$(MAKE) --no-print-directory check-install
 	$(MAKE) --no-print-directory check-dist
 
-# Real Claude Code, Codex and Pi agents against the binaries (tests/e2e/):
+# Real Claude Code, Codex, Pi, Gemini CLI, Qwen Code, Copilot CLI and
+# OpenCode agents against the binaries (tests/e2e/):
 # installs the pinned runtimes into target/e2e/ (once per lock), then runs
 # every mode in a network namespace with only loopback. One runtime alone:
 # `make e2e E2E=codex` (modes by prefix; `tests/e2e/run.sh --list`).

@@ -109,12 +109,22 @@ pub fn snapshot_but_locks(root: &Path) -> BTreeMap<PathBuf, String> {
     s
 }
 
+/// What the runtimes put in a hook's environment and a hook reads (the
+/// model an operator pinned, a runtime's home): a test's hook sees only
+/// what the test gives it.
+const RUNTIME_VARS: &[&str] = &[
+    "ANTHROPIC_MODEL",
+    "QWEN_CODE_MODEL",
+    "COPILOT_MODEL",
+    "COPILOT_HOME",
+];
+
 /// A binary with the environment cleaned of anything that could redirect it.
 pub fn bare(bin: &str) -> Command {
     let mut c = Command::new(bin);
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy().into_owned();
-        if k.starts_with("MOSAIC_") || k.starts_with("XDG_") {
+        if k.starts_with("MOSAIC_") || k.starts_with("XDG_") || RUNTIME_VARS.contains(&k.as_str()) {
             c.env_remove(k);
         }
     }
