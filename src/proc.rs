@@ -74,7 +74,7 @@ pub fn local_time(secs: i64) -> LocalTime {
 }
 
 /// UTC by the civil calendar (Howard Hinnant's days-to-date), for the
-/// fallback and the tests.
+/// fallback, the hook log and the tests.
 pub fn utc_time(secs: i64) -> LocalTime {
     let days = secs.div_euclid(86400);
     let rem = secs.rem_euclid(86400);
