@@ -177,20 +177,17 @@ pub fn ensure_dir(dir: &Path) -> Result<()> {
 }
 
 fn temp_name(target: &OsStr, pid: u32) -> OsString {
-    let mut n = OsString::from(".");
-    n.push(target);
+    let mut n = crate::files::temp_prefix(target);
     let mut rng = rng();
     let rand: String = (0..RAND_LEN).map(|_| rng.alphanumeric()).collect();
-    n.push(format!(".{pid}.{rand}"));
+    n.push(format!("{pid}.{rand}"));
     n
 }
 
 /// If `file` is a temporary of `target`, the pid of the writer that made it.
 fn temp_owner(file: &[u8], target: &[u8]) -> Option<u32> {
-    let rest = file
-        .strip_prefix(b".")?
-        .strip_prefix(target)?
-        .strip_prefix(b".")?;
+    let prefix = crate::files::temp_prefix(OsStr::from_bytes(target));
+    let rest = file.strip_prefix(prefix.as_bytes())?;
     let dot = rest.iter().position(|&c| c == b'.')?;
     let (pid, rand) = (&rest[..dot], &rest[dot + 1..]);
     let valid_rand = rand.len() == RAND_LEN && rand.iter().all(u8::is_ascii_alphanumeric);

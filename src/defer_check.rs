@@ -86,7 +86,7 @@ where
         .ok_or_else(|| Error::usage("missing NAME (see --help)"))?;
     let interval = config::resolve_interval(a.interval, env)?;
     let dir = config::resolve_dir(a.dir, env)?;
-    let path = marker::marker_path(&dir, &name);
+    let path = crate::files::marker(&dir, &name);
     let verdict = marker::freshness(&path, interval, crate::proc::now_nanos())?;
     if a.verbose {
         let line = match &verdict {

@@ -664,16 +664,10 @@ fn make_row(
     })
 }
 
-fn beat_path(dir: &Path, stem: &[u8]) -> PathBuf {
-    let mut file = stem.to_vec();
-    file.extend_from_slice(b".hb");
-    dir.join(OsStr::from_bytes(&file))
-}
-
 /// Reads a beat by its stem; one whose stem is not a NAME is invalid
 /// whatever it holds, and is only looked for.
 fn read_stem(dir: &Path, stem: &[u8]) -> ReadBeat {
-    let path = beat_path(dir, stem);
+    let path = crate::files::beat_of_stem(dir, stem);
     if listing::is_name(stem) {
         return listing::read_beat(&path);
     }

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod defer_check;
 pub mod error;
+pub mod files;
 pub mod fleet;
 pub mod follow;
 pub mod format;

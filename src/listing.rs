@@ -247,7 +247,7 @@ pub fn health_of(
 
 /// SRC of an agent by its marker (v2): fresh is native, present carried.
 pub fn src_of(dir: &Path, name: &str, interval: u32, now_ns: i128) -> Src {
-    match marker::freshness(&marker::marker_path(dir, name), interval, now_ns) {
+    match marker::freshness(&crate::files::marker(dir, name), interval, now_ns) {
         Ok(f) if f.is_fresh() => Src::Native,
         Ok(f) if f.is_present() => Src::Carried,
         _ => Src::Sidecar,
@@ -311,7 +311,7 @@ pub fn list(q: &Query) -> Result<Listing> {
     if !q.names.is_empty() {
         for (i, name) in q.names.iter().enumerate() {
             if !q.names[..i].contains(name) {
-                let read = read_beat(&marker::beat_path(q.dir, name));
+                let read = read_beat(&crate::files::beat(q.dir, name));
                 rows.push(row(name.clone(), src(name), read));
             }
         }
@@ -327,7 +327,7 @@ pub fn list(q: &Query) -> Result<Listing> {
     // stat (one created since is as if the listing had been taken before).
     let mut markers: Vec<&[u8]> = entries
         .iter()
-        .filter_map(|e| e.name.as_bytes().strip_suffix(b".hb.native"))
+        .filter_map(|e| crate::files::marker_stem(e.name.as_bytes()))
         .collect();
     markers.sort_unstable();
     let mut beats: Vec<(&sys::Entry, &[u8])> = entries
@@ -360,12 +360,7 @@ pub fn list(q: &Query) -> Result<Listing> {
 /// The reason given for a `*.hb` whose stem is not a valid NAME.
 pub const BAD_NAME: &str = "file name is not a valid NAME";
 
-/// The stem of a directory entry that is listed as a beat: `STEM.hb`, not a
-/// dot-file (temporaries, locks); None for anything else.
-pub fn beat_stem(file: &[u8]) -> Option<&[u8]> {
-    file.strip_suffix(b".hb")
-        .filter(|_| !file.starts_with(b"."))
-}
+pub use crate::files::beat_stem;
 
 /// Is a beat's stem a valid NAME?
 pub fn is_name(stem: &[u8]) -> bool {

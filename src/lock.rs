@@ -17,20 +17,16 @@
 
 use crate::atomic;
 use crate::error::Error;
-use crate::proc;
+use crate::{files, proc};
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::io::AsRawFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 /// How long a native writer or a hook waits for the lock.
 pub const NATIVE_WAIT: Duration = Duration::from_millis(200);
-
-pub fn lock_path(dir: &Path, name: &str) -> PathBuf {
-    dir.join(format!(".{name}.lock"))
-}
 
 /// A held lock; released when dropped (closing the fd releases the flock).
 #[derive(Debug)]
@@ -74,7 +70,7 @@ impl Lock {
         wait: Wait,
         create_dir: bool,
     ) -> std::result::Result<Lock, Refused> {
-        let path = lock_path(dir, name);
+        let path = files::lock(dir, name);
         let deadline = match wait {
             Wait::Never => proc::monotonic(),
             Wait::Upto(d) => proc::monotonic() + d,
@@ -168,5 +164,5 @@ fn flock_until(file: &File, deadline: Duration) -> std::result::Result<(), Optio
 
 /// Removes the lock file (`--remove`), while the caller holds it.
 pub fn remove(dir: &Path, name: &str) -> crate::error::Result<()> {
-    crate::marker::remove(&lock_path(dir, name), "lock")
+    crate::marker::remove(&files::lock(dir, name), "lock")
 }

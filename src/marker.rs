@@ -6,15 +6,7 @@ use std::fs;
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::io::AsRawFd;
-use std::path::{Path, PathBuf};
-
-pub fn beat_path(dir: &Path, name: &str) -> PathBuf {
-    dir.join(format!("{name}.hb"))
-}
-
-pub fn marker_path(dir: &Path, name: &str) -> PathBuf {
-    dir.join(format!("{name}.hb.native"))
-}
+use std::path::Path;
 
 fn not_regular(path: &Path) -> Error {
     Error::System(format!(
@@ -142,7 +134,12 @@ fn judge(age_ns: i128, interval: u32) -> Freshness {
 
 /// Is the native writer of `name` active right now?
 pub fn is_fresh(dir: &Path, name: &str, interval: u32) -> Result<bool> {
-    Ok(freshness(&marker_path(dir, name), interval, crate::proc::now_nanos())?.is_fresh())
+    Ok(freshness(
+        &crate::files::marker(dir, name),
+        interval,
+        crate::proc::now_nanos(),
+    )?
+    .is_fresh())
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@
 
 use crate::error::{Error, Result};
 use crate::tick::{self, Agent, Decided, Then, Ticked};
-use crate::{lock, poller, proc};
+use crate::{poller, proc};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
@@ -218,7 +218,7 @@ pub fn run(s: &Sidecar) -> Result<()> {
         match ticked {
             Ok(Ticked::Skipped) => notice(format!(
                 "lock {} held by another writer: tick skipped",
-                lock::lock_path(&s.dir, &s.name).display()
+                crate::files::lock(&s.dir, &s.name).display()
             )),
             Ok(_) => {}
             // A broken set-up shows at once; later faults (a full disk for

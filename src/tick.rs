@@ -17,18 +17,18 @@ use crate::beat::Beat;
 use crate::error::{Error, Result};
 use crate::listing::{read_beat, ReadBeat};
 use crate::lock::{self, Lock, Refused, Wait};
-use crate::{atomic, marker, proc};
+use crate::{atomic, files, marker, proc};
 use std::path::{Path, PathBuf};
 
 /// Writes `DIR/NAME.hb` atomically, creating DIR if needed.
 pub fn write_beat(dir: &Path, name: &str, beat: &Beat) -> Result<()> {
-    let file = format!("{name}.hb");
+    let file = files::beat_file(name);
     atomic::write_file(dir, file.as_ref(), beat.encode().as_bytes(), true)
 }
 
 /// Removes stale temporaries of `NAME.hb`.
 pub fn sweep(dir: &Path, name: &str) -> usize {
-    atomic::sweep(dir, format!("{name}.hb").as_ref())
+    atomic::sweep(dir, files::beat_file(name).as_ref())
 }
 
 /// `since` by the writer rule: kept from the old beat while it names the
@@ -73,7 +73,7 @@ pub enum Agent {
 /// replaced), an error when it cannot be read (it may be fine, and writing
 /// now would replace what it holds with guesses).
 fn old_beat(dir: &Path, name: &str) -> Result<Option<Beat>> {
-    let path = marker::beat_path(dir, name);
+    let path = files::beat(dir, name);
     match read_beat(&path) {
         ReadBeat::Valid(b) => Ok(Some(b)),
         ReadBeat::Missing | ReadBeat::Invalid(_) => Ok(None),
@@ -115,7 +115,7 @@ pub fn fallback(
         Err(Refused::Failed(e)) => return Err(e),
     };
     let now_ns = proc::now_nanos();
-    let fresh = marker::freshness(&marker::marker_path(dir, name), interval, now_ns)?;
+    let fresh = marker::freshness(&files::marker(dir, name), interval, now_ns)?;
     if fresh.is_fresh() {
         return Ok(Ticked::Deferred);
     }
@@ -196,7 +196,7 @@ pub fn locked<T>(
         Err(Refused::Busy) => {
             warn(format!(
                 "lock {} still held by another writer after {} ms: writing without it",
-                lock::lock_path(dir, name).display(),
+                files::lock(dir, name).display(),
                 lock::NATIVE_WAIT.as_millis()
             ));
             None
@@ -221,7 +221,7 @@ pub fn write_given(
     warn: &mut dyn FnMut(String),
     decide: impl FnOnce(Option<&Beat>) -> Result<Option<Decided>>,
 ) -> Result<bool> {
-    let marker_path = marker::marker_path(dir, name);
+    let marker_path = files::marker(dir, name);
     if then == Then::Touch {
         // Refuse up front what would make the marker's refresh fail, so
         // that a problem leaves the beat untouched too.
@@ -256,7 +256,7 @@ pub fn write_given(
 /// `--clear-native`: the marker goes, so the next tick writes a plain beat.
 pub fn clear_native(dir: &Path, name: &str, warn: &mut dyn FnMut(String)) -> Result<()> {
     locked(dir, name, false, warn, || {
-        marker::remove(&marker::marker_path(dir, name), "marker")
+        marker::remove(&files::marker(dir, name), "marker")
     })
 }
 
@@ -269,8 +269,8 @@ pub fn remove(
     warn: &mut dyn FnMut(String),
 ) -> Result<()> {
     locked(dir, name, false, warn, || {
-        marker::remove(&marker::beat_path(dir, name), "beat")?;
-        marker::remove(&marker::marker_path(dir, name), "marker")?;
+        marker::remove(&files::beat(dir, name), "beat")?;
+        marker::remove(&files::marker(dir, name), "marker")?;
         for record in records {
             marker::remove(record, "runtime record")?;
         }

@@ -267,7 +267,7 @@ pub fn execute(r: Request) -> Result<()> {
             Ok(())
         }
         Mode::ClearNative => tick::clear_native(dir, name, warn),
-        Mode::Remove => tick::remove(dir, name, &hooks::records(dir, name), warn),
+        Mode::Remove => tick::remove(dir, name, &crate::files::records(dir, name), warn),
         Mode::Sidecar => crate::sidecar::run(&crate::sidecar::Sidecar {
             dir: r.dir.clone(),
             name: r.name.clone(),

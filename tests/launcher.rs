@@ -589,3 +589,87 @@ fn stop_makes_an_agent_that_ignores_sighup_go() {
     assert_eq!(f.beat("w-hup").unwrap()["status"], "exited");
     assert!(t0.elapsed() < Duration::from_secs(15));
 }
+
+/// The files in the fleet's directory, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn remove_takes_every_file_an_agent_leaves_after_a_full_life() {
+    // A life that makes every file an agent can have (src/files.rs): the
+    // launcher's beats and log, a runtime's record (Codex's SessionStart),
+    // a silent runtime's hook log (Gemini CLI, an unknown event), a native
+    // write (the marker), the lock, and a temporary a killed writer left.
+    let f = Fleet::new("files");
+    let codex = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/hooks/codex/session-start.json"
+    );
+    let life = concat!(
+        "\"$1\" --hook codex <\"$2\" && ",
+        "\"$1\" --hook gemini <<<'{\"hook_event_name\":\"Bogus\"}' && ",
+        "\"$1\" --native --status busy --model m \"$MOSAIC_AGENT_NAME\" && ",
+        "exec sleep 600"
+    );
+    let s = f.started(
+        "w-life",
+        1,
+        &[
+            os("bash"),
+            os("-c"),
+            os(life),
+            os("bash"),
+            os(WRITE),
+            os(codex),
+        ],
+    );
+    f.sb.put(".w-life.hb.2147483647.AAAAAAAA", b"half a beat");
+    let full = [
+        ".w-life.codex-session",
+        ".w-life.hb.2147483647.AAAAAAAA",
+        ".w-life.lock",
+        "w-life.hb",
+        "w-life.hb.native",
+        "w-life.hook.log",
+        "w-life.sidecar.log",
+    ];
+    // Exactly these (a sidecar's temporary lives for microseconds: looked
+    // at again until the deadline).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut files = listing(&f.sb.dir);
+    while files != full && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        files = listing(&f.sb.dir);
+    }
+    assert_eq!(
+        files, full,
+        "a file that is not in this list: name it in src/files.rs, and make --remove take it"
+    );
+    f.stop(&["w-life"]).expect(0);
+    assert!(gone(s.pane).is_some() && gone(s.sidecar).is_some());
+
+    // hb-write --remove takes all but the launcher's and the hook's logs...
+    bare(WRITE)
+        .args(["--remove", "--dir"])
+        .arg(&f.sb.dir)
+        .arg("w-life")
+        .status()
+        .unwrap()
+        .success()
+        .then_some(())
+        .expect("hb-write --remove");
+    assert_eq!(
+        listing(&f.sb.dir),
+        ["w-life.hook.log", "w-life.sidecar.log"]
+    );
+    // ...and the stop script's --remove takes them too, session or none.
+    f.stop(&["--dir", f.sb.dir.to_str().unwrap(), "--remove", "w-life"])
+        .expect(1);
+    assert_eq!(listing(&f.sb.dir), Vec::<String>::new());
+}

@@ -12,8 +12,9 @@
 //! changes nothing. Without a record (notify configured, hooks not
 //! trusted) every notify counts.
 
-use super::{record_path, Ask, Call, Runtime, BASE};
+use super::{Ask, Call, Runtime, BASE};
 use crate::error::{Error, Result};
+use crate::files;
 use std::path::Path;
 use Ask::*;
 
@@ -38,7 +39,7 @@ pub const RUNTIME: Runtime = Runtime {
 };
 
 /// `.NAME.codex-session`.
-const RECORD: &str = "codex-session";
+const RECORD: &str = files::CODEX_SESSION;
 
 /// A session id is a UUID; anything longer is not one of Codex's.
 const MAX_ID: usize = 128;
@@ -65,8 +66,10 @@ pub fn record(dir: &Path, name: &str, session_id: &str) -> Result<()> {
     if session_id.is_empty() || session_id.len() > MAX_ID || session_id.contains('\n') {
         return Ok(());
     }
-    let path = record_path(dir, name, RECORD);
-    let tmp = dir.join(format!(".{name}.codex-session.{}", crate::proc::own_pid()));
+    let path = files::record(dir, name, RECORD);
+    let mut tmp = path.clone().into_os_string();
+    tmp.push(format!(".{}", crate::proc::own_pid()));
+    let tmp = std::path::PathBuf::from(tmp);
     let fail = |verb: &str, p: &Path, e: std::io::Error| {
         Error::System(format!(
             "unable to {verb} {}: {}",
@@ -83,7 +86,7 @@ pub fn record(dir: &Path, name: &str, session_id: &str) -> Result<()> {
 
 /// Is this notify from a thread other than the recorded session's?
 pub fn is_other_thread(dir: &Path, name: &str, thread_id: &str) -> bool {
-    match std::fs::read(record_path(dir, name, RECORD)) {
+    match std::fs::read(files::record(dir, name, RECORD)) {
         Ok(main) if main.len() <= MAX_ID => main != thread_id.as_bytes(),
         _ => false,
     }

@@ -19,10 +19,7 @@ pub const MAX_LOG: u64 = 64 << 10;
 
 /// The log a call reports to.
 pub fn path(dir: &Path, name: Option<&str>) -> PathBuf {
-    match name {
-        Some(n) => dir.join(format!("{n}.hook.log")),
-        None => dir.join("hook.log"),
-    }
+    crate::files::hook_log(dir, name)
 }
 
 /// Appends one line; never fails, never blocks.

@@ -157,20 +157,6 @@ pub fn runtime(name: &str) -> Option<&'static Runtime> {
     RUNTIMES.iter().copied().find(|r| r.name == name)
 }
 
-/// Every file the runtimes' quirks keep for NAME (for `--remove`).
-pub fn records(dir: &Path, name: &str) -> Vec<PathBuf> {
-    RUNTIMES
-        .iter()
-        .flat_map(|r| r.records)
-        .map(|kind| record_path(dir, name, kind))
-        .collect()
-}
-
-/// `DIR/.NAME.KIND`: a runtime's record beside the beat.
-pub fn record_path(dir: &Path, name: &str, kind: &str) -> PathBuf {
-    dir.join(format!(".{name}.{kind}"))
-}
-
 /// Did the caller ask for hook mode? Checked before parsing, so that even a
 /// parse error in hook mode exits 0. Gives the runtime's name when it can
 /// be told (`--hook NAME` or `--hook=NAME`; empty when it cannot).
