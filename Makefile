@@ -59,7 +59,7 @@ static-aarch64:
 	@! command -v file >/dev/null || file $(addprefix $(DIST)/$(ARM)/,$(BINS)) | sed 's/, BuildID[^,]*//'
 
 # Release tarballs, one per target, and SHA256SUMS (scripts/dist.sh;
-# README, "From a release tarball"), reproducible from the commit's date.
+# doc/install.md, "From a release tarball"), reproducible from the commit's date.
 dist: static
 	scripts/dist.sh $(DIST) $(VERSION)
 

@@ -794,7 +794,7 @@ s.append(f"- The floor (`floor-tick`: only the writer lock, the marker lstat, re
 sections.append(s)
 
 # 5. Sizes. The goal is issue 12's: nanoserde's JSON costs hb-write its
-# tokenizer and float parsing (README, "Dependencies").
+# tokenizer and float parsing (doc/development.md, "Dependencies").
 size_goal = 1.5
 noop = os.stat(f"{floor}/floor-noop").st_size
 s = ["## 5. Sizes", ""]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks what `make dist` made in DIST: SHA256SUMS verifies; a second run
 # of scripts/dist.sh gives byte-identical tarballs; each tarball holds
-# exactly the files the README lists ("From a release tarball"); and,
+# exactly the files doc/install.md lists ("From a release tarball"); and,
 # unpacked, its binaries write, defer-check and read beats in an empty root
 # (aarch64 under qemu-aarch64-static), its launcher scripts answer --help,
 # and its install.sh installs it under another prefix.
@@ -30,14 +30,15 @@ shopt -u nullglob
 cmp -s "$dist/SHA256SUMS" "$work/again/SHA256SUMS" ||
     fail "a second run gave other tarballs: $(diff "$dist/SHA256SUMS" "$work/again/SHA256SUMS" | tr '\n' ' ')"
 
-# The README's list, one path a line between its markers; a path ending in
-# / stands for every file the repository tracks below it.
+# doc/install.md's list, one path a line between its markers; a path
+# ending in / stands for every file the repository tracks below it, and one
+# holding a * for every tracked file it matches.
 expected() {
     local line
-    sed -n '/<!-- tarball contents: begin -->/,/<!-- tarball contents: end -->/p' "$top/README.md" |
+    sed -n '/<!-- tarball contents: begin -->/,/<!-- tarball contents: end -->/p' "$top/doc/install.md" |
         sed -n 's/^    \([^ ]\)/\1/p' | while IFS= read -r line; do
         line=${line%% *}
-        if [[ $line == */ ]]; then
+        if [[ $line == */ || $line == *'*'* ]]; then
             git -C "$top" ls-files -- "$line"
         else
             printf '%s\n' "$line"
@@ -45,7 +46,7 @@ expected() {
     done | sort
 }
 expected >"$work/expected"
-[[ -s $work/expected ]] || fail "the README lists no tarball contents"
+[[ -s $work/expected ]] || fail "doc/install.md lists no tarball contents"
 
 for tb in "${tarballs[@]}"; do
     base=${tb##*/}
@@ -53,7 +54,7 @@ for tb in "${tarballs[@]}"; do
     target=${name#hb-"$version"-}
     tar -tzf "$tb" | grep -v '/$' | sed "s|^$name/||" | sort >"$work/listed"
     diff -u "$work/expected" "$work/listed" >"$work/diff" ||
-        fail "$base does not hold what the README lists (- README, + tarball): $(cat "$work/diff")"
+        fail "$base does not hold what doc/install.md lists (- the list, + tarball): $(cat "$work/diff")"
     # Every entry is in one top directory, owned by root, dated the commit.
     tar -tvzf "$tb" | awk -v n="$name/" 'index($6, n) != 1 || $2 != "0/0" { bad = 1 } END { exit bad }' ||
         fail "$base has entries outside $name/ or not owned by 0/0"
@@ -94,6 +95,6 @@ for tb in "${tarballs[@]}"; do
         [[ $out == *opencode/plugins/mosaic-heartbeat.ts:\ installed* ]] ||
             fail "$base: hb-install-hooks did not find the OpenCode plugin"
     fi
-    echo "check-dist: ok: $base ($(stat -c %s -- "$tb") bytes, $(wc -l <"$work/listed") files) holds what the README lists and runs unpacked"
+    echo "check-dist: ok: $base ($(stat -c %s -- "$tb") bytes, $(wc -l <"$work/listed") files) holds what doc/install.md lists and runs unpacked"
 done
 echo "check-dist: ok: SHA256SUMS verifies and a second run gives the same bytes"

@@ -5,8 +5,8 @@
 # Reproducible: the same commit and binaries give byte-identical tarballs.
 # Every entry is dated SOURCE_DATE_EPOCH (default: the commit's time),
 # owned by 0:0, with normalised modes, in name order, and gzip stores no
-# name or time. What a tarball holds is listed in the README ("From a release
-# tarball"); scripts/check-dist.sh checks the two agree.
+# name or time. What a tarball holds is listed in doc/install.md ("From a
+# release tarball"); scripts/check-dist.sh checks the two agree.
 # Usage: scripts/dist.sh BINDIR VERSION [OUT]
 set -euo pipefail
 
@@ -60,7 +60,7 @@ for t in "${targets[@]}"; do
     done
     install -m 0755 "$top/scripts/release-install.sh" "$d/install.sh"
     install -m 0644 "$top/README.md" "$top/LICENSE" "$d/"
-    install -m 0644 "$top"/doc/*.1 "$top"/doc/*.7 "$d/doc/"
+    install -m 0644 "$top"/doc/*.1 "$top"/doc/*.7 "$top"/doc/*.md "$d/doc/"
     install -m 0644 "$top/complete/hb.bash" "$d/complete/"
     # The units point at /usr/local/bin; install.sh rewrites them for
     # another prefix.

@@ -20,7 +20,7 @@ test_needs=(
     "${demo_needs[@]}"
     strace:strace # fault injection
     jq:jq
-    curl:curl # the README's notification recipes, against a local server
+    curl:curl # the docs' notification recipes, against a local server
     shellcheck:shellcheck
     setpriv:util-linux # unprivileged cases
     flock:util-linux

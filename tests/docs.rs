@@ -1,8 +1,11 @@
-//! The man pages (doc/) and the bash completion (complete/hb.bash) against
-//! the real programs: every flag in a program's `--help` is in its man page
-//! and its completion, and the other way round; the pages render with no
-//! warning; the completion offers the agents of the directory the binaries
-//! would use.
+//! The docs against the real programs: every flag in a program's `--help`
+//! is in its man page (doc/*.1) and its completion, and the other way
+//! round; the pages render with no warning; the completion offers the
+//! agents of the directory the binaries would use. The Markdown docs (the
+//! README and the guide, doc/*.md, and every integration's README): every
+//! command of ours they show names only flags (and runtimes) the program
+//! has, every shell block parses, and every relative link leads to a file,
+//! and to a heading for a `#anchor`, that exists.
 
 mod common;
 
@@ -179,6 +182,7 @@ fn man_pages_render_without_a_warning() {
     let mut pages: Vec<PathBuf> = fs::read_dir(Path::new(ROOT).join("doc"))
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "1" || x == "7"))
         .collect();
     pages.sort();
     assert_eq!(pages.len(), 6, "{pages:?}");
@@ -391,4 +395,569 @@ fn the_completion_registers_all_five_commands() {
             "{name} not registered:\n{text}"
         );
     }
+}
+
+// ---------------------------------------------------------------------
+// The Markdown docs.
+
+/// Every Markdown file of the repository (not build output, not
+/// node_modules), relative to the root, sorted.
+fn markdown_files() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            let path = e.path();
+            if e.file_type().unwrap().is_dir() {
+                let skip = name.starts_with('.')
+                    || ["target", "dist", "node_modules", "corpus", "artifacts"]
+                        .contains(&name.as_ref());
+                if !skip {
+                    walk(&path, out);
+                }
+            } else if name.ends_with(".md") {
+                out.push(path.strip_prefix(ROOT).unwrap().to_path_buf());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(Path::new(ROOT), &mut out);
+    out.sort();
+    out
+}
+
+/// The README and the guide: the docs a user reads.
+fn guide_files() -> Vec<PathBuf> {
+    markdown_files()
+        .into_iter()
+        .filter(|p| {
+            p == Path::new("README.md")
+                || p.starts_with("doc")
+                || (p.starts_with("integrations") && p.ends_with("README.md"))
+        })
+        .collect()
+}
+
+/// A Markdown file cut into its parts: the fenced code blocks (with their
+/// info string) and the prose between them (with inline code left in).
+enum Part {
+    Prose(String),
+    Code { lang: String, text: String },
+}
+
+fn parts(md: &str) -> Vec<Part> {
+    let mut out = Vec::new();
+    let mut prose = String::new();
+    let mut code: Option<(String, String, String)> = None; // fence, lang, text
+    for line in md.lines() {
+        let t = line.trim_start();
+        match &mut code {
+            Some((fence, _, text)) => {
+                if t.starts_with(fence.as_str()) && t.trim_end() == fence.as_str() {
+                    let (_, lang, text) = code.take().unwrap();
+                    out.push(Part::Code { lang, text });
+                } else {
+                    text.push_str(line);
+                    text.push('\n');
+                }
+            }
+            None if t.starts_with("```") || t.starts_with("~~~") => {
+                let fence: String = t
+                    .chars()
+                    .take_while(|&c| c == t.as_bytes()[0] as char)
+                    .collect();
+                let lang = t[fence.len()..].trim().to_string();
+                out.push(Part::Prose(std::mem::take(&mut prose)));
+                code = Some((fence, lang, String::new()));
+            }
+            None => {
+                prose.push_str(line);
+                prose.push('\n');
+            }
+        }
+    }
+    assert!(code.is_none(), "a code block is never closed");
+    out.push(Part::Prose(prose));
+    out
+}
+
+/// The inline code spans of some prose (`` `x` ``; a span may not cross
+/// a blank line).
+fn code_spans(prose: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let b = prose.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'`' {
+            i += 1;
+            continue;
+        }
+        let ticks = b[i..].iter().take_while(|&&c| c == b'`').count();
+        let fence = &prose[i..i + ticks];
+        let start = i + ticks;
+        match prose[start..].find(fence) {
+            Some(len) if !prose[start..start + len].contains("\n\n") => {
+                out.push(prose[start..start + len].replace('\n', " "));
+                i = start + len + ticks;
+            }
+            _ => i = start,
+        }
+    }
+    out
+}
+
+/// Prose with its inline code spans blanked out (a link inside code is no
+/// link).
+fn without_code(prose: &str) -> String {
+    let mut s = prose.to_string();
+    for span in code_spans(prose) {
+        s = s.replacen(&format!("`{span}`"), "", 1);
+    }
+    s
+}
+
+/// Our programs, and the flags and runtimes each takes.
+struct Programs {
+    flags: Vec<(String, BTreeSet<String>)>,
+    runtimes: BTreeSet<String>,
+}
+
+fn our_programs() -> Programs {
+    let mut flags: Vec<(String, BTreeSet<String>)> = programs()
+        .into_iter()
+        .map(|(name, argv, _)| (name.to_string(), help_flags(&help_of(&argv))))
+        .collect();
+    // hb-install-hooks (node) says its usage in one line.
+    let hooks = format!("{ROOT}/scripts/hb-install-hooks");
+    let mut runtimes = BTreeSet::new();
+    if let Ok(out) = bare("node").arg(&hooks).arg("--help").output() {
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        let mut f = BTreeSet::new();
+        flags_in(&text.replace("usage:", " "), &mut f);
+        f.insert("--help".into());
+        let list = text.split_whitespace().last().unwrap_or("");
+        runtimes = list.split('|').map(String::from).collect();
+        assert!(
+            runtimes.contains("claude"),
+            "hb-install-hooks --help: {text}"
+        );
+        flags.push(("hb-install-hooks".into(), f));
+    } else {
+        eprintln!("SKIP: no node: hb-install-hooks' commands are not checked");
+    }
+    Programs { flags, runtimes }
+}
+
+/// The commands of ours in a piece of shell text (a code block, or an
+/// inline span): each one's program and its words up to the end of the
+/// command (`|`, `;`, `&`, `)`, a comment, the end of a line that does not
+/// end in `\`).
+fn commands_in(text: &str, progs: &Programs) -> Vec<(String, Vec<String>)> {
+    let joined = text.replace("\\\n", " ");
+    let mut out = Vec::new();
+    for line in joined.lines() {
+        // Words, split on white space and the shell's command separators;
+        // quotes are dropped (the docs quote only values).
+        let mut words: Vec<String> = Vec::new();
+        let mut w = String::new();
+        let flush = |w: &mut String, words: &mut Vec<String>| {
+            if !w.is_empty() {
+                words.push(std::mem::take(w));
+            }
+        };
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                ' ' | '\t' => flush(&mut w, &mut words),
+                '|' | ';' | '&' | '(' | ')' | '`' | '{' | '}' => {
+                    flush(&mut w, &mut words);
+                    words.push(c.to_string());
+                }
+                '#' if w.is_empty() && chars.peek() != Some(&'(') => break,
+                '#' if w.is_empty() => {}
+                '"' | '\'' => {}
+                _ => w.push(c),
+            }
+        }
+        flush(&mut w, &mut words);
+        let mut i = 0;
+        while i < words.len() {
+            let word = words[i].rsplit('/').next().unwrap();
+            let at_start = i == 0
+                || [
+                    "|", ";", "&", "(", ")", "`", "{", "}", "!", "then", "do", "else", "until",
+                    "while", "if", "exec", "sudo", "timeout",
+                ]
+                .contains(&words[i - 1].as_str())
+                || words[i - 1].contains('=');
+            let known = progs.flags.iter().any(|(n, _)| n == word);
+            if !(known && at_start) {
+                i += 1;
+                continue;
+            }
+            // Its words; a `$(...)` among them is a word of its own (the
+            // command inside is found on the next turns of the loop).
+            let mut args = Vec::new();
+            let mut j = i + 1;
+            let mut depth = 0;
+            while j < words.len() {
+                let wj = words[j].as_str();
+                match wj {
+                    "(" => depth += 1,
+                    ")" if depth > 0 => depth -= 1,
+                    "|" | ";" | "&" | ")" | "`" | "}" if depth == 0 => break,
+                    _ if depth == 0 => args.push(words[j].clone()),
+                    _ => {}
+                }
+                j += 1;
+            }
+            out.push((word.to_string(), args));
+            i += 1;
+        }
+    }
+    out
+}
+
+/// What is wrong with one command of ours, if anything.
+fn check_command(prog: &str, args: &[String], progs: &Programs) -> Option<String> {
+    let flags = &progs.flags.iter().find(|(n, _)| n == prog).unwrap().1;
+    let mut positional = Vec::new();
+    for a in args {
+        if a == "--" || a == "--exec" {
+            break; // the agent's command, the notifier's arguments
+        }
+        if a.starts_with('-') && a.len() > 1 && a.as_bytes()[1] != b'.' {
+            let flag = a.split('=').next().unwrap();
+            if !flags.contains(flag)
+                && !(flag.starts_with("--")
+                    && flags
+                        .iter()
+                        .any(|f| f.starts_with(flag) && flag.ends_with("...")))
+            {
+                return Some(format!("{prog} has no flag {flag}"));
+            }
+        } else {
+            positional.push(a.as_str());
+        }
+    }
+    if prog == "hb-install-hooks" {
+        if let Some(rt) = positional.last() {
+            let placeholder = rt.chars().all(|c| c.is_ascii_uppercase()) || rt.contains('|');
+            if !placeholder && !progs.runtimes.contains(*rt) {
+                return Some(format!("hb-install-hooks knows no runtime {rt}"));
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn every_command_in_the_docs_names_only_what_its_program_has() {
+    let progs = our_programs();
+    let mut bad = Vec::new();
+    let mut seen = 0;
+    for file in guide_files() {
+        let md = fs::read_to_string(Path::new(ROOT).join(&file)).unwrap();
+        for part in parts(&md) {
+            let texts = match part {
+                Part::Code { lang, text } => match lang.as_str() {
+                    "" | "sh" | "bash" | "shell" | "console" | "tmux" | "crontab" | "ini"
+                    | "dockerfile" | "yaml" => vec![text],
+                    _ => continue,
+                },
+                Part::Prose(p) => code_spans(&p),
+            };
+            for text in texts {
+                for (prog, args) in commands_in(&text, &progs) {
+                    seen += 1;
+                    if let Some(why) = check_command(&prog, &args, &progs) {
+                        bad.push(format!(
+                            "{}: {prog} {}: {why}",
+                            file.display(),
+                            args.join(" ")
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{seen} commands of ours in the docs");
+    assert!(
+        seen > 100,
+        "only {seen} commands found: is the parser broken?"
+    );
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+#[test]
+fn every_shell_block_in_the_docs_parses() {
+    for file in guide_files() {
+        let md = fs::read_to_string(Path::new(ROOT).join(&file)).unwrap();
+        for part in parts(&md) {
+            let Part::Code { lang, text } = part else {
+                continue;
+            };
+            if !["sh", "bash", "shell"].contains(&lang.as_str()) {
+                continue;
+            }
+            let out = bare("bash")
+                .args(["--norc", "--noprofile", "-n", "-c", &text])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}: a block that bash cannot parse:\n{text}\n{}",
+                file.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+#[test]
+fn the_command_parser_sees_what_it_should() {
+    let progs = Programs {
+        flags: vec![
+            (
+                "hb-read".into(),
+                ["--follow", "--exec", "--dir"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+            ),
+            (
+                "hb-install-hooks".into(),
+                ["--uninstall"].iter().map(|s| s.to_string()).collect(),
+            ),
+        ],
+        runtimes: ["claude".to_string()].into(),
+    };
+    let got = commands_in(
+        "x=$(hb-read --dir \"$d\" | jq .) # hb-read --nope\nset -g status-right '#(hb-read --dir D) %H'\n  /usr/bin/hb-read --follow \\\n  --exec notify-send --urgency=x\nnot hb-read --a",
+        &progs,
+    );
+    let words = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        got,
+        vec![
+            ("hb-read".to_string(), words(&["--dir", "$d"])),
+            ("hb-read".to_string(), words(&["--dir", "D"])),
+            (
+                "hb-read".to_string(),
+                words(&["--follow", "--exec", "notify-send", "--urgency=x"])
+            ),
+        ]
+    );
+    assert_eq!(
+        check_command(
+            "hb-read",
+            &words(&["--follow", "--exec", "x", "--y"]),
+            &progs
+        ),
+        None
+    );
+    assert!(check_command("hb-read", &words(&["--nope"]), &progs).is_some());
+    assert!(check_command("hb-install-hooks", &words(&["hermes"]), &progs).is_some());
+    assert_eq!(
+        check_command(
+            "hb-install-hooks",
+            &words(&["--uninstall", "claude"]),
+            &progs
+        ),
+        None
+    );
+    assert_eq!(
+        check_command("hb-install-hooks", &words(&["RUNTIME"]), &progs),
+        None
+    );
+}
+
+/// GitHub's anchor for a heading: lower case, only letters, digits, `-`
+/// and `_` kept, each space a `-`.
+fn slug(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The anchors of a Markdown file's headings (a repeated one gets `-1`,
+/// `-2`, ... as on GitHub).
+fn anchors(md: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for part in parts(md) {
+        let Part::Prose(p) = part else { continue };
+        for line in p.lines() {
+            let hashes = line.chars().take_while(|&c| c == '#').count();
+            if (1..=6).contains(&hashes) && line[hashes..].starts_with(' ') {
+                // The text as shown: link targets dropped, code kept.
+                let mut text = line[hashes..].trim().to_string();
+                while let (Some(a), Some(b)) = (text.find("]("), text.find(')')) {
+                    if b < a {
+                        break;
+                    }
+                    text.replace_range(a + 1..=b, "");
+                }
+                let base = slug(&text);
+                let mut s = base.clone();
+                let mut n = 0;
+                while out.contains(&s) {
+                    n += 1;
+                    s = format!("{base}-{n}");
+                }
+                out.insert(s);
+            }
+        }
+    }
+    out
+}
+
+/// The targets of the links in some prose: `[text](target)` and
+/// `[label]: target`, without a title.
+fn link_targets(prose: &str) -> Vec<String> {
+    let text = without_code(prose);
+    let mut out = Vec::new();
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("](") {
+        let after = &rest[at + 2..];
+        let end = after.find(')').unwrap_or(after.len());
+        out.push(
+            after[..end]
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_string(),
+        );
+        rest = &after[end..];
+    }
+    for line in text.lines() {
+        let t = line.trim_start();
+        if let Some(close) = t.strip_prefix('[').and_then(|r| r.find("]: ")) {
+            out.push(
+                t[close + 4..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+            );
+        }
+    }
+    out
+}
+
+/// Link targets other helpers are writing at this moment on their own
+/// branches (issue 25's brief): accepted while missing. Whoever merges
+/// them empties this list (the next test says so once they exist).
+const PENDING: &[&str] = &[
+    "doc/sandboxes.md",
+    "integrations/hermes/README.md",
+    "integrations/kilo/README.md",
+    "integrations/cline/README.md",
+    "integrations/vibe/README.md",
+    "integrations/aider/README.md",
+];
+
+#[test]
+fn every_relative_link_in_the_markdown_leads_somewhere() {
+    let root = Path::new(ROOT);
+    let mut bad = Vec::new();
+    let mut seen = 0;
+    for file in markdown_files() {
+        let md = fs::read_to_string(root.join(&file)).unwrap();
+        let here = file.parent().unwrap();
+        for part in parts(&md) {
+            let Part::Prose(p) = part else { continue };
+            for target in link_targets(&p) {
+                if target.is_empty() || target.contains("://") || target.starts_with("mailto:") {
+                    continue;
+                }
+                seen += 1;
+                let (path, anchor) = match target.split_once('#') {
+                    Some((p, a)) => (p, Some(a)),
+                    None => (target.as_str(), None),
+                };
+                let to = if path.is_empty() {
+                    file.clone()
+                } else {
+                    normalize(&here.join(path))
+                };
+                if !root.join(&to).exists() {
+                    if !PENDING.iter().any(|p| Path::new(p) == to) {
+                        bad.push(format!(
+                            "{}: {target}: no file {}",
+                            file.display(),
+                            to.display()
+                        ));
+                    }
+                    continue;
+                }
+                if let Some(a) = anchor {
+                    let text = fs::read_to_string(root.join(&to)).unwrap_or_default();
+                    if !anchors(&text).contains(a) {
+                        bad.push(format!(
+                            "{}: {target}: no heading #{a} in {}",
+                            file.display(),
+                            to.display()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{seen} relative links in the Markdown");
+    assert!(seen > 50, "only {seen} links found: is the parser broken?");
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+#[test]
+fn a_pending_link_target_leaves_the_list_once_it_exists() {
+    for p in PENDING {
+        assert!(
+            !Path::new(ROOT).join(p).exists(),
+            "{p} exists now: take it out of PENDING in tests/docs.rs"
+        );
+    }
+}
+
+/// `a/./b/../c` as `a/c`, without touching the file system.
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[test]
+fn the_link_parsers_see_what_they_should() {
+    let md = "# Hb: the *guide*\n\n## `--follow --exec PROG [ARG...]`\n\n## Notifications: `--exec`\n\n## A b\n\n## A b\n\n```\n# not a heading\n```\n";
+    let a = anchors(md);
+    let want = [
+        "hb-the-guide",
+        "--follow---exec-prog-arg",
+        "notifications---exec",
+        "a-b",
+        "a-b-1",
+    ];
+    assert_eq!(a, want.iter().map(|s| s.to_string()).collect());
+    let links = link_targets("see [x](a.md#b) and [y](../c \"t\") `[no](z.md)`\n[r]: d.md\n");
+    assert_eq!(links, ["a.md#b", "../c", "d.md"]);
+    assert_eq!(
+        normalize(Path::new("doc/../integrations/./x")),
+        Path::new("integrations/x")
+    );
 }

@@ -1,7 +1,7 @@
 //! `hb-read --follow --exec`: hostile values reach the notifier byte for
 //! byte in its environment with no shell anywhere (traced), a slow or
 //! failing notifier never holds the stream, stays within the bound and
-//! leaves no zombie; and the README's recipes, run as the README shows
+//! leaves no zombie; and the docs' recipes, run as the docs show
 //! them: the webhook and the push against an HTTP server on 127.0.0.1, the
 //! desktop notice against a stand-in `notify-send`, the systemd user unit
 //! through `systemd-analyze verify`.
@@ -241,15 +241,27 @@ fn a_failing_notifier_is_said_once_and_reaped() {
         .contains(" w-0 changed busy healthy ok/healthy "));
 }
 
-/// A script from the README, between `<!-- recipe: NAME -->` and the end
-/// of the code block that follows it.
+/// A script from the docs (the README or a page of the guide, `doc/`),
+/// between `<!-- recipe: NAME -->` and the end of the code block that
+/// follows it.
 fn recipe(name: &str) -> String {
-    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut pages = vec![root.join("README.md")];
+    for e in fs::read_dir(root.join("doc")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "md") {
+            pages.push(p);
+        }
+    }
     let mark = format!("<!-- recipe: {name} -->\n");
-    let at = readme
-        .find(&mark)
-        .unwrap_or_else(|| panic!("no recipe {name} in README.md"));
-    let block = &readme[at + mark.len()..];
+    let (text, at) = pages
+        .iter()
+        .find_map(|p| {
+            let text = fs::read_to_string(p).unwrap();
+            text.find(&mark).map(|at| (text, at))
+        })
+        .unwrap_or_else(|| panic!("no recipe {name} in README.md or doc/*.md"));
+    let block = &text[at + mark.len()..];
     let body = &block[block.find('\n').unwrap() + 1..];
     body[..body.find("\n```").unwrap() + 1].to_string()
 }
