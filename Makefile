@@ -8,6 +8,8 @@ BINDIR   = $(DESTDIR)$(PREFIX)/bin
 UNITDIR  = $(DESTDIR)$(PREFIX)/lib/systemd/system
 MANDIR   = $(DESTDIR)$(PREFIX)/share/man
 COMPDIR  = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+ZSHDIR   = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+FISHDIR  = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml | head -n 1)
 # Where `install` takes the binaries from: the static ones when `make
 # static` built them, else the release build (tests install debug builds).
@@ -119,7 +121,16 @@ check-install:
 	done && \
 	{ [ ! -f /usr/share/bash-completion/bash_completion ] || \
 		XDG_DATA_DIRS="$$d/usr/share" bash --norc --noprofile -c '. /usr/share/bash-completion/bash_completion; _completion_loader hb-read; complete -p hb-read' | \
-		grep -q _hb_complete || { echo "check-install: bash-completion does not load the installed completion"; exit 1; }; } && echo "check-install: ok: make install installs the static binaries from $(DIST)/, the man pages and the completions"
+		grep -q _hb_complete || { echo "check-install: bash-completion does not load the installed completion"; exit 1; }; } && \
+	cmp -s complete/_hb "$$d/usr/share/zsh/site-functions/_hb" || { echo "check-install: no zsh completion"; exit 1; }; \
+	for c in $(BINS) $(filter-out hb-install-hooks,$(SCRIPTS)); do \
+		cmp -s complete/hb.fish "$$d/usr/share/fish/vendor_completions.d/$$c.fish" || { echo "check-install: no fish completion for $$c"; exit 1; }; \
+	done && \
+	{ ! command -v zsh >/dev/null || [ "$$(zsh -f -c 'fpath=($$1 $$fpath); autoload -U compinit; compinit -u -D; print -r -- $$_comps[hb-read]' zsh "$$d/usr/share/zsh/site-functions")" = _hb ] || \
+		{ echo "check-install: zsh's compinit does not load the installed completion"; exit 1; }; } && \
+	{ ! command -v fish >/dev/null || XDG_DATA_DIRS="$$d/usr/share" fish --no-config -c 'complete -C "hb-read --co"' | grep -q -- --color || \
+		{ echo "check-install: fish does not load the installed completion"; exit 1; }; } && \
+	echo "check-install: ok: make install installs the static binaries from $(DIST)/, the man pages and the completions (bash, zsh, fish)"
 
 demo: setup-demo build
 	HB_BIN=$(CURDIR)/target/release scripts/demo.sh
@@ -156,12 +167,15 @@ install: $(if $(wildcard dist/hb-write),,build)
 		sed 's|@BINDIR@|$(PREFIX)/bin|g' "$$u" > "$(UNITDIR)/$${u##*/}" && \
 		chmod 0644 "$(UNITDIR)/$${u##*/}" || exit 1; \
 	done
-	install -d $(MANDIR)/man1 $(MANDIR)/man7 $(COMPDIR)
+	install -d $(MANDIR)/man1 $(MANDIR)/man7 $(COMPDIR) $(ZSHDIR) $(FISHDIR)
 	install -m 0644 doc/*.1 $(MANDIR)/man1/
 	install -m 0644 doc/*.7 $(MANDIR)/man7/
 	# bash-completion loads a command's completion from a file of its name.
 	install -m 0644 complete/hb.bash $(COMPDIR)/hb-write
 	for c in hb-defer-check hb-read $(SCRIPTS); do ln -sf hb-write $(COMPDIR)/$$c; done
+	# zsh: one function for all five (#compdef); fish loads CMD.fish.
+	install -m 0644 complete/_hb $(ZSHDIR)/_hb
+	for c in $(BINS) start-agent-session.sh stop-agent-session.sh; do install -m 0644 complete/hb.fish $(FISHDIR)/$$c.fish; done
 
 uninstall:
 	for f in $(BINS) $(SCRIPTS); do rm -f $(BINDIR)/$$f; done
@@ -171,6 +185,8 @@ uninstall:
 	for m in doc/*.1; do rm -f "$(MANDIR)/man1/$${m##*/}"; done
 	for m in doc/*.7; do rm -f "$(MANDIR)/man7/$${m##*/}"; done
 	for c in hb-write hb-defer-check hb-read $(SCRIPTS); do rm -f $(COMPDIR)/$$c; done
+	rm -f $(ZSHDIR)/_hb
+	for c in $(BINS) start-agent-session.sh stop-agent-session.sh; do rm -f $(FISHDIR)/$$c.fish; done
 
 clean:
 	$(CARGO) clean

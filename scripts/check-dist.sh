@@ -79,7 +79,8 @@ for tb in "${tarballs[@]}"; do
     done
     grep -q '^ExecStart=/opt/hb/bin/hb-write ' "$r/lib/systemd/system/mosaic-hb-fallback@.service" ||
         fail "$base: install.sh did not point the units at /opt/hb/bin"
-    [[ -f $r/share/man/man1/hb-read.1 && -f $r/share/man/man7/hb.7 && -e $r/share/bash-completion/completions/hb-read ]] ||
+    [[ -f $r/share/man/man1/hb-read.1 && -f $r/share/man/man7/hb.7 && -e $r/share/bash-completion/completions/hb-read &&
+        -f $r/share/zsh/site-functions/_hb && -f $r/share/fish/vendor_completions.d/hb-read.fish ]] ||
         fail "$base: install.sh did not install the man pages and completions"
     # The hooks' installer finds the Pi and Gemini extensions and the
     # OpenCode plugin beside it, installed.

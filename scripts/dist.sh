@@ -61,7 +61,7 @@ for t in "${targets[@]}"; do
     install -m 0755 "$top/scripts/release-install.sh" "$d/install.sh"
     install -m 0644 "$top/README.md" "$top/LICENSE" "$d/"
     install -m 0644 "$top"/doc/*.1 "$top"/doc/*.7 "$top"/doc/*.md "$d/doc/"
-    install -m 0644 "$top/complete/hb.bash" "$d/complete/"
+    install -m 0644 "$top/complete/hb.bash" "$top/complete/_hb" "$top/complete/hb.fish" "$d/complete/"
     # The units point at /usr/local/bin; install.sh rewrites them for
     # another prefix.
     for u in "$top"/scripts/systemd/*.service "$top"/scripts/systemd/*.timer; do

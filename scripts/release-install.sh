@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs an unpacked release tarball (this file is its install.sh): the
 # binaries and launcher scripts, the systemd units pointing at them, the man
-# pages and the bash completion. From a checkout, use `make install`.
+# pages and the bash, zsh and fish completion. From a checkout, use `make install`.
 set -euo pipefail
 
 prog=install.sh
@@ -13,7 +13,9 @@ Usage:
 
 Installs into PREFIX/bin, PREFIX/lib/systemd/system (the units' ExecStart=
 rewritten for PREFIX/bin), PREFIX/share/man/man1 and man7,
-PREFIX/share/bash-completion/completions, and the Pi and Gemini CLI
+PREFIX/share/bash-completion/completions, the zsh and fish completion
+(PREFIX/share/zsh/site-functions, PREFIX/share/fish/vendor_completions.d),
+and the Pi and Gemini CLI
 extensions and the OpenCode plugin for hb-install-hooks in PREFIX/share/hb.
 DESTDIR=DIR in the environment stages everything under DIR, for packaging.
 "
@@ -43,7 +45,9 @@ bin=$root$prefix/bin
 units=$root$prefix/lib/systemd/system
 man=$root$prefix/share/man
 comp=$root$prefix/share/bash-completion/completions
-install -d "$bin" "$units" "$man/man1" "$man/man7" "$comp"
+zsh=$root$prefix/share/zsh/site-functions
+fish=$root$prefix/share/fish/vendor_completions.d
+install -d "$bin" "$units" "$man/man1" "$man/man7" "$comp" "$zsh" "$fish"
 for b in hb-write hb-defer-check hb-read start-agent-session.sh stop-agent-session.sh hb-install-hooks; do
     install -m 0755 "$here/$b" "$bin/$b"
 done
@@ -65,5 +69,10 @@ install -m 0644 "$here"/doc/*.7 "$man/man7/"
 install -m 0644 "$here/complete/hb.bash" "$comp/hb-write"
 for c in hb-defer-check hb-read start-agent-session.sh stop-agent-session.sh; do
     ln -sf hb-write "$comp/$c"
+done
+# zsh: one function for all five (#compdef); fish loads CMD.fish.
+install -m 0644 "$here/complete/_hb" "$zsh/_hb"
+for c in hb-write hb-defer-check hb-read start-agent-session.sh stop-agent-session.sh; do
+    install -m 0644 "$here/complete/hb.fish" "$fish/$c.fish"
 done
 echo "$prog: installed into ${root}${prefix}"

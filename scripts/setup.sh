@@ -34,6 +34,8 @@ test_needs=(
     man:man-db # the man pages render without a warning
     groff:groff-base
     /usr/share/bash-completion/bash_completion:bash-completion
+    zsh:zsh # the zsh completion, in the real shell
+    fish:fish # the fish completion, in the real shell
     node:nodejs # the Pi integration's type check and handlers
     npm:npm
 )

@@ -961,3 +961,257 @@ fn the_link_parsers_see_what_they_should() {
         Path::new("integrations/x")
     );
 }
+
+// ---------------------------------------------------------------------
+// zsh and fish completion (complete/_hb, complete/hb.fish), in the real
+// shells, against the same `--help` flag lists as bash's.
+
+/// Is `shell` installed? Says SKIP when not (scripts/setup.sh installs
+/// it for `make test`).
+fn have(shell: &str) -> bool {
+    let ok = Command::new(shell)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("SKIP: {shell} is not installed (Debian: {shell})");
+    }
+    ok
+}
+
+/// A real interactive zsh in a pseudo-terminal (zsh/zpty), with nothing
+/// loaded but `compinit` over complete/: types the line and a Tab, and
+/// records every match a completion function adds (`compadd -O`), until
+/// the completion system has finished.
+const ZSH_CAPTURE: &str = r#"
+root=$1 out=$2 line=$3
+zmodload zsh/zpty || exit 3
+zpty z zsh -f -i
+zpty -w z "PS1=''; fpath=(${(q)root}/complete \$fpath); autoload -U compinit; compinit -u -D"
+zpty -w z "compadd() { if [[ \${@[1,(i)(-|--)]} == *-(O|A|D)\\ * ]]; then builtin compadd \"\$@\"; return; fi; local -a h; builtin compadd -O h \"\$@\"; (( \$#h )) && print -rl -- \$h >> ${(q)out}; builtin compadd \"\$@\"; }"
+zpty -w z "_hbt_done() { print -r -- '<done>' >> ${(q)out}; }; comppostfuncs=(_hbt_done)"
+zpty -w z "print ready > ${(q)out}.ready"
+for i in {1..500}; do [[ -e $out.ready ]] && break; sleep 0.02; done
+zpty -w -n z "$line"$'\t'
+for i in {1..500}; do grep -qx '<done>' $out 2>/dev/null && break; sleep 0.02; done
+zpty -d z
+grep -qx '<done>' $out
+"#;
+
+/// What zsh offers for a command line (completed at its end), sorted,
+/// with `vars` as the environment.
+fn complete_zsh(line: &str, vars: &[(&str, &Path)]) -> Vec<String> {
+    let sb = Sandbox::new("zsh");
+    let out = sb.root.join("matches");
+    let mut c = bare("zsh");
+    c.args(["-f", "-c", ZSH_CAPTURE, "zsh", ROOT])
+        .arg(&out)
+        .arg(line)
+        .env_remove("HOME");
+    for (k, v) in vars {
+        c.env(k, v);
+    }
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "zsh on {line:?}: {o:?}");
+    let mut got: Vec<String> = fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .filter(|l| *l != "<done>")
+        .map(String::from)
+        .collect();
+    got.sort();
+    got.dedup();
+    got
+}
+
+/// What fish offers for a command line (`complete -C`), sorted.
+fn complete_fish(line: &str, vars: &[(&str, &Path)]) -> Vec<String> {
+    let mut c = bare("fish");
+    c.args(["--no-config", "-c", "source $argv[1]; complete -C $argv[2]"])
+        .arg(format!("{ROOT}/complete/hb.fish"))
+        .arg(line)
+        .env_remove("HOME");
+    for (k, v) in vars {
+        c.env(k, v);
+    }
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "fish on {line:?}: {o:?}");
+    let mut got: Vec<String> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().to_string())
+        .collect();
+    got.sort();
+    got.dedup();
+    got
+}
+
+type Completer = fn(&str, &[(&str, &Path)]) -> Vec<String>;
+
+/// The installed shells' completers: zsh and fish.
+fn completers() -> Vec<(&'static str, Completer)> {
+    let mut out: Vec<(&'static str, Completer)> = Vec::new();
+    if have("zsh") {
+        out.push(("zsh", complete_zsh));
+    }
+    if have("fish") {
+        out.push(("fish", complete_fish));
+    }
+    out
+}
+
+#[test]
+fn zsh_and_fish_offer_every_flag_of_help_and_no_other() {
+    let none: &[(&str, &Path)] = &[];
+    for (shell, complete) in completers() {
+        for (name, argv, _) in programs() {
+            let help: Vec<String> = help_flags(&help_of(&argv)).into_iter().collect();
+            assert_eq!(
+                complete(&format!("{name} -"), none),
+                help,
+                "{shell}: {name}"
+            );
+        }
+        assert_eq!(
+            complete("hb-read --co", none),
+            strings(&["--color"]),
+            "{shell}"
+        );
+    }
+}
+
+#[test]
+fn zsh_and_fish_offer_the_agents_of_the_directory_the_binaries_use() {
+    let sb = Sandbox::new("complete-shells");
+    for f in [
+        "w-a.hb",
+        "w-b.hb",
+        "x-1.hb",
+        "w-a.hb.native",
+        ".w-a.lock",
+        "bad.name.hb",
+    ] {
+        sb.put(f, b"");
+    }
+    let dir = sb.dir.to_str().unwrap();
+    let agents = strings(&["w-a", "w-b", "x-1"]);
+    let none: &[(&str, &Path)] = &[];
+    let home = sb.root.join("home");
+    fs::create_dir_all(home.join(".local/state/mosaic/fleet/hb")).unwrap();
+    fs::write(home.join(".local/state/mosaic/fleet/hb/h-1.hb"), "").unwrap();
+    for (shell, complete) in completers() {
+        for cmd in [
+            "hb-write",
+            "hb-defer-check",
+            "hb-read",
+            "stop-agent-session.sh",
+        ] {
+            assert_eq!(
+                complete(&format!("{cmd} --dir {dir} "), none),
+                agents,
+                "{shell}: {cmd}"
+            );
+        }
+        assert_eq!(
+            complete(&format!("hb-read --dir={dir} w-a w-"), none),
+            strings(&["w-a", "w-b"]),
+            "{shell}"
+        );
+        let env = [("MOSAIC_HEARTBEAT_DIR", sb.dir.as_path())];
+        assert_eq!(complete("hb-read ", &env), agents, "{shell}");
+        assert_eq!(
+            complete("hb-read ", &[("HOME", &home)]),
+            strings(&["h-1"]),
+            "{shell}"
+        );
+        // Hook mode takes a payload, a new agent's NAME is free.
+        assert!(
+            complete(&format!("hb-write --dir {dir} --hook claude "), none).is_empty(),
+            "{shell}"
+        );
+        assert!(
+            complete(&format!("start-agent-session.sh --dir {dir} "), none).is_empty(),
+            "{shell}"
+        );
+    }
+}
+
+#[test]
+fn zsh_and_fish_know_the_values_flags_take_and_the_commands_after() {
+    let none: &[(&str, &Path)] = &[];
+    for (shell, complete) in completers() {
+        assert_eq!(
+            complete("hb-read --color ", none),
+            strings(&["always", "auto", "never"]),
+            "{shell}"
+        );
+        assert_eq!(
+            complete("hb-read --format t", none),
+            strings(&["table", "tmux"]),
+            "{shell}"
+        );
+        assert_eq!(
+            complete("hb-write --hook ", none),
+            strings(&["claude", "codex", "copilot", "gemini", "qwen"]),
+            "{shell}"
+        );
+        assert_eq!(
+            complete("hb-write --status w", none),
+            strings(&["waiting"]),
+            "{shell}"
+        );
+        // The agent's command after `--`, the notifier after `--exec`; what
+        // follows is theirs: none of hb-read's own flags.
+        for line in [
+            "start-agent-session.sh w-new -- bas",
+            "hb-read --follow --exec bas",
+        ] {
+            let got = complete(line, none);
+            assert!(got.iter().any(|c| c == "bash"), "{shell}: {line}: {got:?}");
+        }
+        let got = complete("hb-read --follow --exec curl --", none);
+        assert!(
+            !got.iter().any(|c| c == "--watch" || c == "--stale-after"),
+            "{shell}: {got:?}"
+        );
+    }
+}
+
+#[test]
+fn zsh_and_fish_register_all_five_commands() {
+    if have("zsh") {
+        let o = bare("zsh")
+            .args([
+                "-f",
+                "-c",
+                "fpath=($1/complete $fpath); autoload -U compinit; compinit -u -D; for c in ${@:2}; do print -r -- $c=$_comps[$c]; done",
+                "zsh",
+                ROOT,
+            ])
+            .args(programs().iter().map(|p| p.0))
+            .output()
+            .unwrap();
+        let text = String::from_utf8(o.stdout).unwrap();
+        for (name, _, _) in programs() {
+            assert!(
+                text.lines().any(|l| l == format!("{name}=_hb")),
+                "zsh: {name}:\n{text}"
+            );
+        }
+    }
+    if have("fish") {
+        for (name, _, _) in programs() {
+            let o = bare("fish")
+                .args(["--no-config", "-c", "source $argv[1]; complete -c $argv[2]"])
+                .arg(format!("{ROOT}/complete/hb.fish"))
+                .arg(name)
+                .output()
+                .unwrap();
+            let text = String::from_utf8(o.stdout).unwrap();
+            assert!(
+                text.contains("--help") || text.contains("-l help"),
+                "fish: {name}:\n{text}"
+            );
+        }
+    }
+}
