@@ -630,12 +630,7 @@ fn check_command(prog: &str, args: &[String], progs: &Programs) -> Option<String
         }
         if a.starts_with('-') && a.len() > 1 && a.as_bytes()[1] != b'.' {
             let flag = a.split('=').next().unwrap();
-            if !flags.contains(flag)
-                && !(flag.starts_with("--")
-                    && flags
-                        .iter()
-                        .any(|f| f.starts_with(flag) && flag.ends_with("...")))
-            {
+            if !flags.contains(flag) {
                 return Some(format!("{prog} has no flag {flag}"));
             }
         } else {
