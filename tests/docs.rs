@@ -12,8 +12,10 @@ mod common;
 use common::*;
 use std::collections::BTreeSet;
 use std::fs;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -1209,4 +1211,186 @@ fn zsh_and_fish_register_all_five_commands() {
             );
         }
     }
+}
+
+// ---------------------------------------------------------------------
+// The README's quick start, run as a newcomer runs it.
+
+/// A stand-in for Claude Code (no model is reachable here): like the real
+/// one it runs each hook that `~/.claude/settings.json` holds for an event
+/// through `/bin/sh -c`, with Claude Code's payload on stdin: a session
+/// starts, a prompt is sent, a permission dialog opens; then it waits.
+const CLAUDE: &str = r#"#!/usr/bin/env bash
+set -euo pipefail
+hook() {
+    jq -r --arg e "$1" '.hooks[$e][]?.hooks[]?.command' "$HOME/.claude/settings.json" |
+        while IFS= read -r cmd; do /bin/sh -c "$cmd" <<<"$2"; done
+}
+hook SessionStart '{"hook_event_name":"SessionStart","session_id":"s-1","model":"claude-opus-4-8","source":"startup"}'
+hook UserPromptSubmit '{"hook_event_name":"UserPromptSubmit","session_id":"s-1","prompt":"run the tests"}'
+hook PermissionRequest '{"hook_event_name":"PermissionRequest","session_id":"s-1","tool_name":"Bash"}'
+exec sleep 600
+"#;
+
+/// The sh blocks of a section of a Markdown file (from its heading to the
+/// next heading of the same level).
+fn section_blocks(md: &str, heading: &str) -> Vec<String> {
+    let at = md.find(&format!("\n{heading}\n")).expect(heading) + 1;
+    let level = heading.split(' ').next().unwrap();
+    let rest = &md[at + heading.len()..];
+    let end = rest.find(&format!("\n{level} ")).unwrap_or(rest.len());
+    parts(&rest[..end])
+        .into_iter()
+        .filter_map(|p| match p {
+            Part::Code { lang, text } if lang == "sh" => Some(text),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A private tmux server (the default socket, in its own TMUX_TMPDIR) and
+/// the agents' processes, gone when this is dropped.
+struct QuickStart {
+    sb: Sandbox,
+}
+
+impl Drop for QuickStart {
+    fn drop(&mut self) {
+        let _ = self.run("tmux kill-server");
+        let needle = self.sb.root.as_os_str().as_bytes().to_vec();
+        for e in fs::read_dir("/proc").unwrap().flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+                continue;
+            };
+            let hit = fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| c.windows(needle.len()).any(|w| w == &needle[..]));
+            if hit && pid as u32 != std::process::id() {
+                // SAFETY: kill(2) on a process of this test.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+    }
+}
+
+impl QuickStart {
+    /// One command line of the README, in bash, as the newcomer's shell.
+    fn run(&self, line: &str) -> std::process::Output {
+        let home = self.sb.root.join("home");
+        let bin = Path::new(WRITE).parent().unwrap();
+        let path = format!(
+            "{}:{}:{}:{ROOT}/scripts:/usr/local/bin:/usr/bin:/bin",
+            home.join(".local/bin").display(),
+            self.sb.root.join("bin").display(),
+            bin.display()
+        );
+        bare("bash")
+            .args(["--norc", "--noprofile", "-c", line])
+            .env("HOME", &home)
+            .env("PATH", path)
+            .env("TMUX_TMPDIR", self.sb.root.join("tmux"))
+            .env_remove("TMUX")
+            .current_dir(&home)
+            .output()
+            .unwrap()
+    }
+}
+
+#[test]
+fn the_readme_quick_start_runs_as_written() {
+    if Command::new("node").arg("--version").output().is_err() {
+        eprintln!("SKIP: no node for hb-install-hooks");
+        return;
+    }
+    let readme = fs::read_to_string(format!("{ROOT}/README.md")).unwrap();
+    let q = QuickStart {
+        sb: Sandbox::new("quick-start"),
+    };
+    let root = &q.sb.root;
+    for d in ["home/.local/bin", "bin", "tmux"] {
+        fs::create_dir_all(root.join(d)).unwrap();
+    }
+    let exe = |p: PathBuf, text: &str| {
+        fs::write(&p, text).unwrap();
+        fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    };
+    exe(root.join("bin/claude"), CLAUDE);
+    let sent = root.join("notify-send.args");
+    exe(
+        root.join("bin/notify-send"),
+        &format!("#!/bin/sh\nprintf '%s\\n' \"$@\" >>'{}'\n", sent.display()),
+    );
+    let ok = |line: &str| {
+        let o = q.run(line);
+        assert!(o.status.success(), "{line}: {o:?}");
+        String::from_utf8(o.stdout).unwrap()
+    };
+
+    // 1. The hooks.
+    let steps = section_blocks(&readme, "### 1. Install the runtime's hooks, once");
+    assert_eq!(steps.len(), 1);
+    ok(&steps[0]);
+    assert!(fs::read_to_string(root.join("home/.claude/settings.json"))
+        .unwrap()
+        .contains("hb-write --hook claude"));
+
+    // 2. The agent, started with the launcher; attaching needs a terminal,
+    // so the session is looked for instead.
+    for line in section_blocks(&readme, "### 2. Start an agent with the launcher")[0].lines() {
+        if line.starts_with("tmux attach") {
+            ok("tmux has-session -t =w-claude");
+        } else {
+            ok(line);
+        }
+    }
+    let beat = root.join("home/.local/state/mosaic/fleet/hb/w-claude.hb");
+    poll(
+        "w-claude waiting, from its hooks",
+        Duration::from_secs(10),
+        || {
+            let b = fs::read_to_string(&beat).ok()?;
+            (b.contains("status=waiting\n") && b.contains("model=claude-opus-4-8\n")).then_some(())
+        },
+    );
+
+    // 3. Watching: the live view needs a terminal (tests/watch.rs), the
+    // stream runs until stopped.
+    let mut follow = None;
+    for line in section_blocks(&readme, "### 3. Watch the fleet")[0].lines() {
+        let cmd = line.split('#').next().unwrap().trim();
+        if cmd.starts_with("hb-read --watch") {
+            continue;
+        }
+        if cmd.starts_with("hb-read --follow") {
+            follow = Some(q.run(&format!("timeout 2 {cmd}")));
+            continue;
+        }
+        let out = ok(cmd);
+        assert!(out.contains("w-claude"), "{cmd}: {out}");
+    }
+    let f = follow.expect("no hb-read --follow in step 3");
+    assert_eq!(f.status.code(), Some(124), "{f:?}");
+    assert!(
+        String::from_utf8_lossy(&f.stdout).contains(" w-claude appeared waiting healthy "),
+        "{f:?}"
+    );
+
+    // 4. The notifier, saved where the README says, then the stream.
+    let blocks = section_blocks(&readme, "### 4. Get a notification");
+    assert_eq!(blocks.len(), 2, "{blocks:?}");
+    exe(root.join("home/.local/bin/hb-notify"), &blocks[0]);
+    let o = q.run(&format!("timeout 2 {}", blocks[1].trim()));
+    assert_eq!(o.status.code(), Some(124), "{o:?}");
+    let got = poll(
+        "hb-notify to call notify-send",
+        Duration::from_secs(5),
+        || fs::read_to_string(&sent).ok(),
+    );
+    assert!(got.contains("w-claude waits for you\n"), "{got}");
+    assert!(got.contains("model claude-opus-4-8"), "{got}");
+
+    // And it stops.
+    ok("stop-agent-session.sh w-claude");
+    assert!(fs::read_to_string(&beat)
+        .unwrap()
+        .contains("status=exited\n"));
 }
