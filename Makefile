@@ -128,7 +128,7 @@ check-install:
 	done && \
 	{ ! command -v zsh >/dev/null || [ "$$(zsh -f -c 'fpath=($$1 $$fpath); autoload -U compinit; compinit -u -D; print -r -- $$_comps[hb-read]' zsh "$$d/usr/share/zsh/site-functions")" = _hb ] || \
 		{ echo "check-install: zsh's compinit does not load the installed completion"; exit 1; }; } && \
-	{ ! command -v fish >/dev/null || XDG_DATA_DIRS="$$d/usr/share" fish --no-config -c 'complete -C "hb-read --co"' | grep -q -- --color || \
+	{ ! command -v fish >/dev/null || HOME="$$d" PATH="$$d/usr/bin:$$PATH" XDG_DATA_DIRS="$$d/usr/share" fish -c 'complete -C "hb-read --co"' | grep -q -- --color || \
 		{ echo "check-install: fish does not load the installed completion"; exit 1; }; } && \
 	echo "check-install: ok: make install installs the static binaries from $(DIST)/, the man pages and the completions (bash, zsh, fish)"
 
