@@ -1235,6 +1235,11 @@ exec sleep 600
 /// The sh blocks of a section of a Markdown file (from its heading to the
 /// next heading of the same level).
 fn section_blocks(md: &str, heading: &str) -> Vec<String> {
+    section_blocks_of(md, heading, "sh")
+}
+
+/// The blocks in language `lang` of a section of a Markdown file.
+fn section_blocks_of(md: &str, heading: &str, lang: &str) -> Vec<String> {
     let at = md.find(&format!("\n{heading}\n")).expect(heading) + 1;
     let level = heading.split(' ').next().unwrap();
     let rest = &md[at + heading.len()..];
@@ -1242,7 +1247,7 @@ fn section_blocks(md: &str, heading: &str) -> Vec<String> {
     parts(&rest[..end])
         .into_iter()
         .filter_map(|p| match p {
-            Part::Code { lang, text } if lang == "sh" => Some(text),
+            Part::Code { lang: l, text } if l == lang => Some(text),
             _ => None,
         })
         .collect()
@@ -1367,6 +1372,15 @@ fn the_readme_quick_start_runs_as_written() {
         let out = ok(cmd);
         assert!(out.contains("w-claude"), "{cmd}: {out}");
     }
+    // The status line, in the tmux server the agent runs in.
+    let conf = section_blocks_of(&readme, "### 3. Watch the fleet", "tmux");
+    assert_eq!(conf.len(), 1);
+    fs::write(root.join("tmux.conf"), &conf[0]).unwrap();
+    ok(&format!(
+        "tmux source-file {}",
+        root.join("tmux.conf").display()
+    ));
+    assert!(ok("tmux show -gv status-right").contains("#(hb-read --format tmux)"));
     let f = follow.expect("no hb-read --follow in step 3");
     assert_eq!(f.status.code(), Some(124), "{f:?}");
     assert!(
