@@ -14,7 +14,7 @@
 //! Each runtime is a table in a file of its own ([`claude`], [`codex`],
 //! ...): its event names and what each asks of the beat, its notification
 //! types, and its quirks as functions (where its model can be found, a
-//! thread to ignore, a record to keep). Adding a runtime (README, "Adding
+//! thread to ignore, a record to keep). Adding a runtime (doc/development.md, "Adding
 //! a runtime"): one file here with a `RUNTIME`, one line in [`RUNTIMES`],
 //! a line in [`payload`] for each member no runtime read before, a
 //! fixture folder, an e2e scenario and an installer entry.

@@ -2,7 +2,7 @@
 //! with nanoserde's `DeJson`, which skips every other member however large
 //! or deep (Claude's `tool_response` can be megabytes). [`tame`] runs
 //! first, because nanoserde 0.2.1 can panic or loop on malformed input and
-//! refuses some valid JSON (README, "Dependencies").
+//! refuses some valid JSON (doc/development.md, "Dependencies").
 
 use nanoserde::{DeJson, DeJsonErr, DeJsonState, DeJsonTok};
 use std::borrow::Cow;
@@ -196,7 +196,7 @@ pub fn check_json(b: &[u8]) -> std::result::Result<(), String> {
 }
 
 /// Makes a payload safe and readable for nanoserde 0.2.1, in one pass over
-/// its bytes (README, "Dependencies"). It refuses what would make
+/// its bytes (doc/development.md, "Dependencies"). It refuses what would make
 /// nanoserde panic (a member with no value), loop for ever (a container
 /// left open, a NUL, which nanoserde takes for the end) or count brackets
 /// it does not see (a comment); and a raw control character in a string,
