@@ -108,7 +108,7 @@ pub fn table_fitted(l: &Listing, color: bool, fit: Option<Fit>) -> String {
         };
         let (pid, status, since, model, age) = match &r.heartbeat {
             Some(j) => (
-                j.beat.pid.to_string(),
+                shown_pid(j),
                 escape_field(&j.beat.status),
                 j.status_age.map_or_else(dash, human_age),
                 j.beat.model.as_deref().map_or_else(dash, escape_field),
@@ -253,6 +253,10 @@ struct JsonBeat {
     age: i64,
     alive: Option<bool>,
     healthy: bool,
+    /// The beat's pid namespace (v4), as written.
+    pidns: Option<u64>,
+    /// The beat's own pid when `pid` was mapped from its namespace.
+    ns_pid: Option<u32>,
 }
 
 fn json_row(r: &Row) -> JsonRow {
@@ -274,6 +278,8 @@ fn json_row(r: &Row) -> JsonRow {
             age: j.age,
             alive: j.alive,
             healthy: j.healthy,
+            pidns: j.beat.pidns,
+            ns_pid: j.ns_pid,
         }),
     }
 }
@@ -391,9 +397,18 @@ pub fn change_line(c: &Change, time: &str) -> String {
         word(beat.map(|j| j.beat.status.as_str())),
         c.row.health.word(),
         beat.and_then(|j| j.status_age).map_or_else(dash, human_age),
-        beat.map_or_else(dash, |j| j.beat.pid.to_string()),
+        beat.map_or_else(dash, shown_pid),
         word(beat.and_then(|j| j.beat.model.as_deref())),
     )
+}
+
+/// The PID cell: the pid checked here, marked `*` when it was mapped from
+/// the beat's pid namespace (a sandbox's or container's; contract v4).
+fn shown_pid(j: &crate::listing::Judged) -> String {
+    match j.ns_pid {
+        Some(_) => format!("{}*", j.beat.pid),
+        None => j.beat.pid.to_string(),
+    }
 }
 
 /// Text for tmux's status line: shown as is, but `#` starts a tmux format
@@ -716,7 +731,9 @@ mod tests {
                     host: Some("build-07".into()),
                     pstart: None,
                     since: Some(1750556012),
+                    pidns: None,
                 },
+                ns_pid: None,
                 age: 1,
                 status_age: Some(588),
                 alive: Some(health != Health::Dead),
@@ -848,10 +865,10 @@ mod tests {
                 r#"{"dir":"/d","now":1750556600,"interval":10,"stale_after":30,"rows":["#,
                 r#"{"name":"w-ok","health":"healthy","native":true,"src":"native","error":null,"heartbeat":"#,
                 r#"{"ts":1750556599,"pid":4242,"status":"busy","model":"glm-5.2","host":"build-07","#,
-                r#""pstart":81734452,"since":1750556012,"status_age":588,"age":1,"alive":true,"healthy":true}},"#,
+                r#""pstart":81734452,"since":1750556012,"status_age":588,"age":1,"alive":true,"healthy":true,"pidns":null,"ns_pid":null}},"#,
                 r#"{"name":"w-away","health":"stale","native":false,"src":"sidecar","error":null,"heartbeat":"#,
                 r#"{"ts":1750556599,"pid":4242,"status":"ok","model":null,"host":null,"#,
-                r#""pstart":null,"since":null,"status_age":null,"age":-3,"alive":null,"healthy":false}},"#,
+                r#""pstart":null,"since":null,"status_age":null,"age":-3,"alive":null,"healthy":false,"pidns":null,"ns_pid":null}},"#,
                 r#"{"name":"w-bad","health":"invalid","native":false,"src":"sidecar","#,
                 r#""error":"line 1: no '=' in line","heartbeat":null}]}"#,
                 "\n"
