@@ -171,8 +171,9 @@ fn scan(own: Option<u64>) -> Scan {
                 ns_pid: None,
             }),
             Ok(_) => {}
-            // Gone since the listing: nothing hidden.
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+            // Gone since the listing: nothing hidden. Pid 1 here is the
+            // init of our own namespace, whatever hides it.
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) || pid == 1 => {}
             Err(_) => complete = false,
         }
     }
