@@ -505,6 +505,15 @@ fn an_agent_under_bubblewrap_is_pid_2_and_listed_truly() {
 struct Podman {
     base: Vec<OsString>,
     run_flags: Vec<OsString>,
+    /// podman wants its run root's path within 50 bytes: one of its own
+    /// in /tmp, removed when done.
+    runroot: PathBuf,
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.runroot);
+    }
 }
 
 impl Podman {
@@ -512,12 +521,13 @@ impl Podman {
         let rel = release()?;
         let st = w.sb.root.join("podman");
         let s = |p: &str| st.join(p).into_os_string();
+        let runroot = PathBuf::from(format!("/tmp/hb-podman-{}", fastrand::u32(..)));
         let mut base = os(&["podman"]);
         base.extend([
             "--root".into(),
             s("root"),
             "--runroot".into(),
-            s("run"),
+            runroot.clone().into_os_string(),
             "--tmpdir".into(),
             s("tmp"),
             "--storage-driver".into(),
@@ -533,7 +543,11 @@ impl Podman {
             "--ulimit",
             "nproc=32768:32768",
         ]);
-        let p = Podman { base, run_flags };
+        let p = Podman {
+            base,
+            run_flags,
+            runroot,
+        };
         let root = rootfs(w, rel);
         let mut probe = p.cmd(&["run", "--rm"]);
         probe
