@@ -44,7 +44,6 @@ mod wire {
 
     #[derive(DeJson, Debug)]
     pub struct Row {
-        pub name: String,
         pub health: String,
         pub src: String,
         pub heartbeat: Option<Beat>,
@@ -159,7 +158,7 @@ struct World {
 /// waits for the test's go-files in CTL between steps; `exit` ends it,
 /// `kill` kills it with SIGKILL from inside.
 const AGENT: &str = r#"#!/bin/sh
-CTL=${CTL:?}
+CTL=${CTL:-$PWD}
 hook() {
     hb-write --hook claude <"$CTL/$1.json" >"$CTL/out.$1" 2>&1
     echo $? >"$CTL/rc.$1"
@@ -207,25 +206,35 @@ impl World {
         World { sb, ctl, tmux }
     }
 
-    /// `start-agent-session.sh -L SOCKET --dir DIR --interval 2 NAME --
-    /// COMMAND...`: the pane's pid.
-    fn start(&self, name: &str, command: &[OsString], path: &str) -> u32 {
+    /// Runs a launcher recipe of the guide (its words, `claude` replaced
+    /// by `agent`), on this test's tmux socket, from the agent's working
+    /// directory: the pane's pid.
+    fn start(&self, recipe: Vec<OsString>, agent: &[&str]) -> u32 {
+        let mut argv = recipe;
+        assert_eq!(argv[0], "start-agent-session.sh", "{argv:?}");
+        let at = argv.iter().rposition(|w| w == "claude").expect("claude");
+        argv.splice(at..=at, os(agent));
         let mut c = bare(START);
         c.env_remove("TMUX")
             .env("HB_BIN", hb_bin())
             .env("HOME", &self.sb.root)
             .env("TMUX_TMPDIR", &self.tmux.tmpdir)
-            .env("PATH", path)
-            .env("CTL", &self.ctl)
-            .current_dir(&self.sb.root)
-            .args(["-L", &self.tmux.socket, "--interval", &INTERVAL.to_string()])
-            .arg("--dir")
-            .arg(&self.sb.dir)
-            .args([name, "--"])
-            .args(command);
+            .env("PATH", host_path(self))
+            .current_dir(&self.ctl)
+            .args(["-L", &self.tmux.socket])
+            .args(&argv[1..]);
         let r = Run::of(&mut c, &self.sb);
         r.expect(0);
         fields(&r.stdout())["pane_pid"].parse().unwrap()
+    }
+
+    /// The guide's variables for this world.
+    fn vars(&self, name: &str) -> Vars {
+        let mut v = Vars::new();
+        v.set("NAME", name);
+        v.set("HB_DIR", self.sb.dir.to_str().unwrap());
+        v.set("PWD", self.ctl.to_str().unwrap());
+        v
     }
 
     fn go(&self, step: &str) {
@@ -373,10 +382,9 @@ fn is_descendant(mut pid: u32, root: u32) -> bool {
 
 /// `hb-read --json` run by `wrap` (a command that enters a sandbox) over
 /// the host's directory: the host agent is never dead; what it says of it.
-fn read_inside(w: &World, wrap: &[OsString], dir: &str, host_agent: u32) -> wire::Row {
+fn read_inside(wrap: &[OsString], host_agent: u32) -> wire::Row {
     let mut c = Command::new(&wrap[0]);
-    c.args(&wrap[1..])
-        .args([READ, "--json", "--dir", dir, "host-agent"]);
+    c.args(&wrap[1..]).args(["--json", "host-agent"]);
     let o = c.output().unwrap();
     let text = String::from_utf8_lossy(&o.stdout);
     let l: wire::Listing =
@@ -387,7 +395,6 @@ fn read_inside(w: &World, wrap: &[OsString], dir: &str, host_agent: u32) -> wire
         "a live host agent ({host_agent}) read inside: {row:?}"
     );
     assert_eq!(row.heartbeat.as_ref().unwrap().alive, None, "{row:?}");
-    let _ = w;
     row
 }
 
@@ -403,108 +410,182 @@ fn host_path(w: &World) -> String {
     )
 }
 
+/// The guide's shell variables: each a list of words (an unquoted
+/// expansion splits into them, a quoted one joins them).
+struct Vars(Vec<(String, Vec<String>)>);
+
+impl Vars {
+    fn new() -> Vars {
+        Vars(Vec::new())
+    }
+
+    fn set(&mut self, k: &str, v: &str) {
+        self.set_words(k, vec![v.to_string()]);
+    }
+
+    fn set_words(&mut self, k: &str, v: Vec<String>) {
+        self.0.retain(|(n, _)| n != k);
+        self.0.push((k.to_string(), v));
+    }
+
+    fn get(&self, k: &str) -> &[String] {
+        let v = self.0.iter().find(|(n, _)| n == k);
+        &v.unwrap_or_else(|| panic!("the guide uses ${k}, unknown to the test"))
+            .1
+    }
+}
+
+/// A recipe line as the shell splits it: words, double quotes, `$VAR`.
+fn words(line: &str, vars: &Vars) -> Vec<OsString> {
+    let mut out: Vec<String> = Vec::new();
+    let mut cur: Option<String> = None;
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                cur.get_or_insert_with(String::new);
+            }
+            '$' => {
+                let mut name = String::new();
+                while let Some(&n) = chars.peek() {
+                    if !(n.is_ascii_alphanumeric() || n == '_') {
+                        break;
+                    }
+                    name.push(n);
+                    chars.next();
+                }
+                let v = vars.get(&name);
+                if quoted {
+                    cur.get_or_insert_with(String::new).push_str(&v.join(" "));
+                } else {
+                    for (i, w) in v.iter().enumerate() {
+                        if i > 0 {
+                            out.extend(cur.take());
+                        }
+                        cur.get_or_insert_with(String::new).push_str(w);
+                    }
+                }
+            }
+            c if c.is_whitespace() && !quoted => out.extend(cur.take()),
+            c => cur.get_or_insert_with(String::new).push(c),
+        }
+    }
+    assert!(!quoted, "unbalanced quotes: {line}");
+    out.extend(cur.take());
+    out.into_iter().map(OsString::from).collect()
+}
+
+/// The one line of the guide's code blocks that starts with `start` and
+/// holds every word of `with` and none of `without`.
+fn recipe(start: &str, with: &[&str], without: &[&str]) -> String {
+    let guide = fs::read_to_string(GUIDE).unwrap();
+    let mut in_code = false;
+    let found: Vec<&str> = guide
+        .lines()
+        .filter(|l| {
+            if l.starts_with("```") {
+                in_code = !in_code;
+                return false;
+            }
+            in_code
+        })
+        .filter(|l| l.starts_with(start))
+        .filter(|l| with.iter().all(|w| l.split(' ').any(|x| x == *w)))
+        .filter(|l| !without.iter().any(|w| l.split(' ').any(|x| x == *w)))
+        .collect();
+    assert_eq!(found.len(), 1, "recipe {start} {with:?}: {found:?}");
+    found[0].to_string()
+}
+
 #[test]
 fn an_agent_under_unshare_is_pid_1_and_listed_truly() {
     let _one = serial();
+    let mut probe = Command::new("unshare");
     if !works(
         "unshare",
-        Command::new("unshare").args(["--pid", "--fork", "--mount-proc", "true"]),
+        probe.args(["--pid", "--fork", "--mount-proc", "true"]),
     ) {
         return;
     }
     let w = World::new("unshare");
     let host = w.host_agent();
-    // The recipe: doc/sandboxes.md, "unshare".
-    let cmd = os(&["unshare", "--pid", "--fork", "--mount-proc", "agent"]);
-    let pane = w.start("sb-unshare", &cmd, &host_path(&w));
-    w.hold("sb-unshare", pane, "busy", Duration::from_millis(1));
-    let b = w.listing("sb-unshare").heartbeat.unwrap();
+    let name = "sb-unshare";
+    let line = recipe("start-agent-session.sh", &["unshare"], &[]);
+    let pane = w.start(words(&line, &w.vars(name)), &["agent"]);
+    w.hold(name, pane, "busy", Duration::from_millis(1));
+    let b = w.listing(name).heartbeat.unwrap();
     assert_eq!(
         b.ns_pid,
         Some(1),
         "the runtime is pid 1 of its namespace: {b:?}"
     );
-    let inside = os(&["unshare", "--pid", "--fork", "--mount-proc", "--"]);
-    read_inside(&w, &inside, w.sb.dir.to_str().unwrap(), host.pid());
-    let secs = w.play("sb-unshare", pane, || w.go("exit"));
-    assert!(secs < 30.0);
+    let dir = w.sb.dir.to_str().unwrap();
+    read_inside(
+        &os(&[
+            "unshare",
+            "--pid",
+            "--fork",
+            "--mount-proc",
+            READ,
+            "--dir",
+            dir,
+        ]),
+        host.pid(),
+    );
+    w.play(name, pane, || w.go("exit"));
 }
 
 #[test]
 fn an_agent_under_bubblewrap_is_pid_2_and_listed_truly() {
     let _one = serial();
-    if !works(
-        "bwrap",
-        Command::new("bwrap").args([
-            "--unshare-pid",
-            "--ro-bind",
-            "/",
-            "/",
-            "--proc",
-            "/proc",
-            "true",
-        ]),
-    ) {
+    let mut probe = Command::new("bwrap");
+    let probe = probe.args([
+        "--unshare-pid",
+        "--ro-bind",
+        "/",
+        "/",
+        "--proc",
+        "/proc",
+        "true",
+    ]);
+    if !works("bwrap", probe) {
         return;
     }
     let w = World::new("bwrap");
     let host = w.host_agent();
-    let dir = w.sb.dir.to_str().unwrap().to_string();
-    let ctl = w.ctl.to_str().unwrap().to_string();
-    // The recipe: doc/sandboxes.md, "bubblewrap": the root read-only, the
-    // heartbeat directory (and here the test's control directory) bound
-    // writable, a /proc of the sandbox's own.
-    let wrap = os(&[
-        "bwrap",
-        "--unshare-pid",
-        "--die-with-parent",
-        "--ro-bind",
-        "/",
-        "/",
-        "--dev",
-        "/dev",
-        "--proc",
-        "/proc",
-        "--tmpfs",
-        "/tmp",
-        "--bind",
-        &dir,
-        &dir,
-        "--bind",
-        &ctl,
-        &ctl,
-        "--",
-    ]);
-    let pane = w.start(
-        "sb-bwrap",
-        &[wrap.clone(), os(&["agent"])].concat(),
-        &host_path(&w),
-    );
-    w.hold("sb-bwrap", pane, "busy", Duration::from_millis(1));
-    let b = w.listing("sb-bwrap").heartbeat.unwrap();
+    let name = "sb-bwrap";
+    let line = recipe("start-agent-session.sh", &["bwrap"], &[]);
+    let argv = words(&line, &w.vars(name));
+    let pane = w.start(argv.clone(), &["agent"]);
+    w.hold(name, pane, "busy", Duration::from_millis(1));
+    let b = w.listing(name).heartbeat.unwrap();
     assert_eq!(b.ns_pid, Some(2), "bubblewrap's own init is pid 1: {b:?}");
-    read_inside(&w, &wrap, &dir, host.pid());
-    // Inside, over the sandboxed agent's own beat: its namespace, as today.
-    let (pid_inside, alive_inside) = {
-        let o = Command::new(&wrap[0])
-            .args(&wrap[1..])
-            .args([READ, "--json", "--dir", &dir, "sb-bwrap"])
-            .output()
-            .unwrap();
-        let l: wire::Listing =
-            nanoserde::DeJson::deserialize_json(&String::from_utf8_lossy(&o.stdout)).unwrap();
-        let b = l.rows.into_iter().next().unwrap().heartbeat.unwrap();
-        (b.pid, b.alive)
-    };
-    // A reader in a sandbox of its own sees neither namespace.
-    assert_eq!((pid_inside, alive_inside), (2, None));
-    w.play("sb-bwrap", pane, || w.go("kill"));
+    // A reader in a sandbox of the recipe's kind, over the host's beats.
+    let at = argv.iter().position(|a| a == "bwrap").unwrap();
+    let mut wrap = argv[at..argv.len() - 1].to_vec();
+    let dir = w.sb.dir.to_str().unwrap();
+    wrap.extend(os(&[READ, "--dir", dir]));
+    read_inside(&wrap, host.pid());
+    // And over the sandboxed agent's: another sandbox's namespace, unseen.
+    let o = Command::new(&wrap[0])
+        .args(&wrap[1..])
+        .args(["--json", name])
+        .output()
+        .unwrap();
+    let l: wire::Listing =
+        nanoserde::DeJson::deserialize_json(&String::from_utf8_lossy(&o.stdout)).unwrap();
+    let b = l.rows.into_iter().next().unwrap().heartbeat.unwrap();
+    assert_eq!((b.pid, b.alive), (2, None));
+    w.play(name, pane, || w.go("kill"));
 }
 
-/// podman with this test's own storage and the flags this machine needs.
+/// podman with this test's own storage, and the options this machine
+/// needs (`$PODMAN_OPTS` in the guide).
 struct Podman {
-    base: Vec<OsString>,
-    run_flags: Vec<OsString>,
+    base: Vec<String>,
+    opts: Vec<String>,
     /// podman wants its run root's path within 50 bytes: one of its own
     /// in /tmp, removed when done.
     runroot: PathBuf,
@@ -518,22 +599,28 @@ impl Drop for Podman {
 
 impl Podman {
     fn new(w: &World) -> Option<(Podman, &'static Path)> {
+        if which("busybox").is_none() {
+            eprintln!(
+                "sandbox: no busybox (busybox-static) for a container's root: podman cases skipped"
+            );
+            return None;
+        }
         let rel = release()?;
         let st = w.sb.root.join("podman");
-        let s = |p: &str| st.join(p).into_os_string();
+        let s = |p: &str| st.join(p).to_str().unwrap().to_string();
         let runroot = PathBuf::from(format!("/tmp/hb-podman-{}", fastrand::u32(..)));
-        let mut base = os(&["podman"]);
-        base.extend([
+        let base = vec![
+            "podman".into(),
             "--root".into(),
             s("root"),
             "--runroot".into(),
-            runroot.clone().into_os_string(),
+            runroot.to_str().unwrap().into(),
             "--tmpdir".into(),
             s("tmp"),
             "--storage-driver".into(),
             "vfs".into(),
-        ]);
-        let run_flags = os(&[
+        ];
+        let opts = [
             "--runtime",
             "runc",
             "--network",
@@ -542,16 +629,16 @@ impl Podman {
             "nofile=20000:20000",
             "--ulimit",
             "nproc=32768:32768",
-        ]);
+        ];
         let p = Podman {
             base,
-            run_flags,
+            opts: opts.map(String::from).to_vec(),
             runroot,
         };
-        let root = rootfs(w, rel);
+        let root = rootfs(w);
         let mut probe = p.cmd(&["run", "--rm"]);
         probe
-            .args(&p.run_flags)
+            .args(&p.opts)
             .arg("--rootfs")
             .arg(&root)
             .arg("/bin/true");
@@ -564,22 +651,47 @@ impl Podman {
         c
     }
 
-    fn argv(&self, args: &[&str]) -> Vec<OsString> {
-        [self.base.clone(), os(args)].concat()
+    /// The guide's variables for a container in `w`.
+    fn vars(&self, w: &World, name: &str, rel: &Path) -> Vars {
+        let mut v = w.vars(name);
+        v.set("HB", rel.to_str().unwrap());
+        v.set("ROOTFS", rootfs(w).to_str().unwrap());
+        v.set("BOX", "box");
+        v.set_words("PODMAN_OPTS", self.opts.clone());
+        v
+    }
+
+    /// A recipe's words with `podman` given this test's storage.
+    fn localize(&self, argv: Vec<OsString>) -> Vec<OsString> {
+        let mut out = Vec::new();
+        for a in argv {
+            if a == "podman" {
+                out.extend(self.base.iter().map(OsString::from));
+            } else {
+                out.push(a);
+            }
+        }
+        out
+    }
+
+    fn run(&self, argv: Vec<OsString>) -> std::process::Output {
+        let argv = self.localize(argv);
+        Command::new(&argv[0]).args(&argv[1..]).output().unwrap()
     }
 }
 
-/// A tiny root: busybox-static's applets, the agent script; hb comes in
-/// by a bind of the release tarball's directory at /opt/hb.
-fn rootfs(w: &World, _rel: &Path) -> PathBuf {
+/// A tiny root: busybox-static's applets; hb comes in by a bind of the
+/// release tarball's directory at /opt/hb, the agent by its working
+/// directory's at /work.
+fn rootfs(w: &World) -> PathBuf {
     let root = w.sb.root.join("rootfs");
     for d in [
-        "bin", "proc", "dev", "sys", "etc", "tmp", "hb", "ctl", "opt/hb",
+        "bin", "proc", "dev", "sys", "etc", "tmp", "hb", "work", "opt/hb",
     ] {
         fs::create_dir_all(root.join(d)).unwrap();
     }
     if !root.join("bin/busybox").exists() {
-        fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
+        fs::copy(which("busybox").unwrap(), root.join("bin/busybox")).unwrap();
         for applet in ["sh", "sleep", "true", "cat", "kill", "echo"] {
             std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
         }
@@ -587,48 +699,9 @@ fn rootfs(w: &World, _rel: &Path) -> PathBuf {
     root
 }
 
-fn podman_env(name: &str) -> Vec<OsString> {
-    os(&[
-        "-e",
-        &format!("MOSAIC_AGENT_NAME={name}"),
-        "-e",
-        "MOSAIC_HEARTBEAT_DIR=/hb",
-        "-e",
-        &format!("MOSAIC_HEARTBEAT_INTERVAL={INTERVAL}"),
-        "-e",
-        "PATH=/opt/hb:/bin",
-        "-e",
-        "CTL=/ctl",
-    ])
-}
-
-fn podman_binds(w: &World, rel: &Path) -> Vec<OsString> {
-    let v = |a: &Path, b: &str, ro: bool| {
-        OsString::from(format!(
-            "{}:{b}{}",
-            a.display(),
-            if ro { ":ro" } else { "" }
-        ))
-    };
-    vec![
-        "-v".into(),
-        v(&w.sb.dir, "/hb", false),
-        "-v".into(),
-        v(rel, "/opt/hb", true),
-        "-v".into(),
-        v(&w.ctl, "/ctl", false),
-    ]
-}
-
 #[test]
 fn an_agent_in_podman_run_is_listed_truly_also_on_a_read_only_root() {
     let _one = serial();
-    if which("busybox").is_none() {
-        eprintln!(
-            "sandbox: no busybox (busybox-static) for a container's root: podman cases skipped"
-        );
-        return;
-    }
     for read_only in [false, true] {
         let w = World::new(if read_only { "podman-ro" } else { "podman" });
         let Some((p, rel)) = Podman::new(&w) else {
@@ -639,67 +712,45 @@ fn an_agent_in_podman_run_is_listed_truly_also_on_a_read_only_root() {
         } else {
             "sb-podman"
         };
-        let root = rootfs(&w, rel);
-        // The recipe: doc/sandboxes.md, "podman run".
-        let mut cmd = p.argv(&["run", "--rm", "-it", "--name", name]);
-        cmd.extend(p.run_flags.clone());
-        if read_only {
-            cmd.push("--read-only".into());
-        }
-        cmd.extend(podman_binds(&w, rel));
-        cmd.extend(podman_env(name));
-        cmd.extend([
-            "--rootfs".into(),
-            root.clone().into_os_string(),
-            "/ctl/agent".into(),
-        ]);
-        let pane = w.start(name, &cmd, &host_path(&w));
+        let (with, without) = match read_only {
+            true => (["run", "--read-only"], [].as_slice()),
+            false => (["run", "run"], ["--read-only"].as_slice()),
+        };
+        let line = recipe("start-agent-session.sh", &with, without);
+        let argv = p.localize(words(&line, &p.vars(&w, name, rel)));
+        w.start(argv, &["/work/agent"]);
         // The container's processes hang from conmon, not from the pane:
-        // the agent's on the host is the one whose namespace the beat names.
+        // the agent's on the host is the process the beat was mapped to.
         let row = poll("a busy beat", Duration::from_secs(30), || {
             let r = w.listing(name);
             (r.heartbeat.as_ref()?.status == "busy").then_some(r)
         });
         let b = row.heartbeat.as_ref().unwrap();
-        assert_eq!(b.ns_pid, Some(1), "{row:?}");
-        assert_eq!(b.alive, Some(true), "{row:?}");
-        assert_ne!(
-            b.host.as_deref(),
-            hostname().as_deref(),
-            "podman's nodename: {row:?}"
-        );
+        assert_eq!((b.ns_pid, b.alive), (Some(1), Some(true)), "{row:?}");
+        assert_ne!(b.host, hostname(), "podman's nodename: {row:?}");
         assert_eq!(b.pstart, stat_start(b.pid), "{row:?}");
-        let conmon_pane = b.pid;
         if read_only {
             // A silent runtime's problem lands in the hook log, in the bind.
-            let mut c = p.cmd(&[
-                "exec",
-                "-e",
-                &format!("MOSAIC_AGENT_NAME={name}"),
-                "-e",
-                "MOSAIC_HEARTBEAT_DIR=/hb",
-                name,
-                "/opt/hb/hb-write",
-                "--hook",
-                "gemini",
-                "not json",
-            ]);
-            let o = c.output().unwrap();
+            let o = p
+                .cmd(&["exec", "-e", &format!("MOSAIC_AGENT_NAME={name}")])
+                .args(["-e", "MOSAIC_HEARTBEAT_DIR=/hb", name])
+                .args(["/opt/hb/hb-write", "--hook", "gemini", "not json"])
+                .output()
+                .unwrap();
             assert!(
                 o.status.success() && o.stdout.is_empty() && o.stderr.is_empty(),
                 "{o:?}"
             );
             let log = fs::read_to_string(w.sb.dir.join(format!("{name}.hook.log"))).unwrap();
             assert!(log.contains("gemini"), "{log}");
-            // A write to the read-only root fails there, not in the bind.
+            // The root itself is read-only.
             let o = p
                 .cmd(&["exec", name, "/bin/sh", "-c", "echo x > /x"])
                 .output()
                 .unwrap();
             assert!(!o.status.success(), "{o:?}");
         }
-        let _ = pane;
-        w.play_podman(name, conmon_pane, || {
+        w.play(name, b.pid, || {
             if read_only {
                 w.go("exit");
             } else {
@@ -712,33 +763,19 @@ fn an_agent_in_podman_run_is_listed_truly_also_on_a_read_only_root() {
 #[test]
 fn an_agent_in_podman_exec_is_listed_truly() {
     let _one = serial();
-    if which("busybox").is_none() {
-        eprintln!(
-            "sandbox: no busybox (busybox-static) for a container's root: podman cases skipped"
-        );
-        return;
-    }
     let w = World::new("podman-exec");
     let Some((p, rel)) = Podman::new(&w) else {
         return;
     };
     let host = w.host_agent();
     let name = "sb-exec";
-    let root = rootfs(&w, rel);
+    let vars = p.vars(&w, name, rel);
     // The container, started apart; the agent is `podman exec`'d into it.
-    let mut run = p.cmd(&["run", "-d", "--name", "box"]);
-    run.args(&p.run_flags).args(podman_binds(&w, rel));
-    run.arg("--rootfs")
-        .arg(&root)
-        .args(["/bin/sleep", "100000"]);
-    let o = run.output().unwrap();
+    let o = p.run(words(&recipe("podman run -d", &[], &[]), &vars));
     assert!(o.status.success(), "{o:?}");
     let _box = Removed(p.cmd(&["rm", "-f", "-t", "0", "box"]));
-    // The recipe: doc/sandboxes.md, "podman exec".
-    let mut cmd = p.argv(&["exec", "-it"]);
-    cmd.extend(podman_env(name));
-    cmd.extend(os(&["box", "/ctl/agent"]));
-    let pane = w.start(name, &cmd, &host_path(&w));
+    let line = recipe("start-agent-session.sh", &["exec"], &[]);
+    w.start(p.localize(words(&line, &vars)), &["/work/agent"]);
     let row = poll("a busy beat", Duration::from_secs(30), || {
         let r = w.listing(name);
         (r.heartbeat.as_ref()?.status == "busy").then_some(r)
@@ -746,38 +783,45 @@ fn an_agent_in_podman_exec_is_listed_truly() {
     let b = row.heartbeat.as_ref().unwrap();
     assert!(b.ns_pid.is_some_and(|p| p > 1), "{row:?}");
     assert_eq!(b.alive, Some(true), "{row:?}");
-    // Inside the container, over the host's directory.
-    let h = {
-        let mut c = p.cmd(&[
-            "exec",
-            "box",
-            "/opt/hb/hb-read",
-            "--json",
-            "--dir",
-            "/hb",
-            "host-agent",
-            name,
-        ]);
-        let o = c.output().unwrap();
-        let l: wire::Listing =
-            nanoserde::DeJson::deserialize_json(&String::from_utf8_lossy(&o.stdout))
-                .unwrap_or_else(|e| panic!("{e}: {o:?}"));
-        l.rows
-    };
-    let hb = h[0].heartbeat.as_ref().unwrap();
-    assert_ne!(
-        h[0].health,
-        "dead",
-        "host agent {} read inside: {:?}",
-        host.pid(),
-        h[0]
-    );
-    assert_eq!(hb.alive, None, "{:?}", h[0]);
-    // The container's own agent, in its own namespace: as today.
-    let own = h[1].heartbeat.as_ref().unwrap();
-    assert_eq!((own.alive, own.ns_pid), (Some(true), None), "{:?}", h[1]);
-    let _ = pane;
-    w.play_podman(name, b.pid, || w.go("kill"));
+    // Inside the container, over the host's directory: the host's agent
+    // unseen, the container's own as today.
+    let reader = p.localize(words(&recipe("podman exec \"$BOX\"", &[], &[]), &vars));
+    read_inside(&reader, host.pid());
+    let o = Command::new(&reader[0])
+        .args(&reader[1..])
+        .args(["--json", name])
+        .output()
+        .unwrap();
+    let l: wire::Listing =
+        nanoserde::DeJson::deserialize_json(&String::from_utf8_lossy(&o.stdout)).unwrap();
+    let own = l.rows.into_iter().next().unwrap().heartbeat.unwrap();
+    assert_eq!((own.alive, own.ns_pid), (Some(true), None), "{own:?}");
+    w.play(name, b.pid, || w.go("kill"));
+}
+
+#[test]
+fn every_recipe_of_the_guide_is_run_by_a_case_here() {
+    let guide = fs::read_to_string(GUIDE).unwrap();
+    let used = [
+        recipe("start-agent-session.sh", &["unshare"], &[]),
+        recipe("start-agent-session.sh", &["bwrap"], &[]),
+        recipe("start-agent-session.sh", &["run", "run"], &["--read-only"]),
+        recipe("start-agent-session.sh", &["run", "--read-only"], &[]),
+        recipe("start-agent-session.sh", &["exec"], &[]),
+        recipe("podman run -d", &[], &[]),
+        recipe("podman exec \"$BOX\"", &[], &[]),
+    ];
+    let mut in_code = false;
+    for l in guide.lines() {
+        if l.starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        let command = l.starts_with("start-agent-session.sh") || l.starts_with("podman");
+        if in_code && command {
+            assert!(used.iter().any(|u| u == l), "no test runs: {l}");
+        }
+    }
 }
 
 /// Runs its command when dropped: a container removed even when a test
@@ -787,15 +831,6 @@ struct Removed(Command);
 impl Drop for Removed {
     fn drop(&mut self) {
         let _ = self.0.output();
-    }
-}
-
-impl World {
-    /// [`World::play`] for a container, whose processes hang from conmon
-    /// rather than from the pane: the agent's process is the one the
-    /// listing first mapped to.
-    fn play_podman(&self, name: &str, agent_pid: u32, end: impl FnOnce()) -> f64 {
-        self.play(name, agent_pid, end)
     }
 }
 
