@@ -36,7 +36,11 @@ fn reference(bytes: &[u8]) -> Option<Beat> {
             continue;
         }
         let (key, value) = line.split_once('=')?;
-        if ["ts", "pid", "status", "model", "host", "pstart", "since"].contains(&key) {
+        if [
+            "ts", "pid", "status", "model", "host", "pstart", "since", "pidns",
+        ]
+        .contains(&key)
+        {
             last.insert(key, value);
         }
     }

@@ -21,7 +21,8 @@
 //! (`unshare --pid --fork`, `podman run`) the runtime itself is pid 1 of
 //! its namespace. It carries the agent's `MOSAIC_AGENT_NAME`, which a real
 //! init (systemd, tini, catatonit, bubblewrap's own pid 1) does not, or
-//! is known by name.
+//! is known by name; and it is no shell: a shell as pid 1 (`unshare -pf sh
+//! -c ...`) is a wrapper that adopts orphans, never named, as anywhere.
 
 /// Names (`/proc/PID/comm`) of the shells a runtime may run a hook through.
 const SHELLS: &[&str] = &[
@@ -84,7 +85,10 @@ pub fn runtime_pid(
         // a pid namespace of its own.
         if pid <= 1 {
             let runtime = pid == 1
-                && lookup(1).is_some_and(|p| !REAPERS.contains(&p.comm.as_str()))
+                && lookup(1).is_some_and(|p| {
+                    let name = p.comm.as_str();
+                    !REAPERS.contains(&name) && !SHELLS.contains(&name)
+                })
                 && carries(1) == Some(true);
             return runtime.then_some(1);
         }
@@ -290,7 +294,7 @@ mod tests {
         );
         // Nor an init known by name, even if it has the name (podman
         // --init, bubblewrap's pid 1 above its child).
-        for init in ["catatonit", "tini", "bwrap", "systemd"] {
+        for init in ["catatonit", "tini", "bwrap", "systemd", "sh", "bash"] {
             let t = [(1, init, 0), (7, "sh", 1)];
             assert_eq!(runtime_pid(7, tree(&t), all), None, "{init}");
         }
