@@ -291,6 +291,9 @@ impl World {
     /// sidecar carries it), then ends the agent by `end` and waits for
     /// `exited` or `dead`: the seconds that took.
     fn play(&self, name: &str, pane: u32, end: impl FnOnce()) -> f64 {
+        // The stream too (`--follow`, which maps a pid once per beat's
+        // pid): never dead nor exited while the agent lives.
+        let mut follow = Follower::follow(&self.sb, &["--json", "--interval", "2", name]);
         let long = Duration::from_secs(u64::from(2 * INTERVAL) + 1);
         self.hold(name, pane, "busy", long);
         let row = self.listing(name);
@@ -313,6 +316,21 @@ impl World {
         });
         let secs = t.elapsed().as_secs_f64();
         eprintln!("sandbox: {name}: ended, seen {secs:.2} s later");
+        let mut statuses = Vec::new();
+        loop {
+            let line = follow.line(Duration::from_secs(30));
+            let row: wire::Row = nanoserde::DeJson::deserialize_json(&line).unwrap();
+            if matches!(row.health.as_str(), "exited" | "dead") {
+                break;
+            }
+            let hb = row.heartbeat.as_ref().unwrap_or_else(|| panic!("{line}"));
+            assert_eq!(row.health, "healthy", "--follow while it lived: {line}");
+            if hb.ns_pid.is_some() {
+                assert_eq!(hb.pid, b.pid, "--follow's mapped pid: {line}");
+            }
+            statuses.push(hb.status.clone());
+        }
+        assert_eq!(statuses, ["busy", "waiting", "ok"], "{:?}", follow.seen);
         secs
     }
 
