@@ -9,10 +9,12 @@
 //! beat's pid. A namespace it cannot see (a reader inside a sandbox, a
 //! process it may not inspect) leaves the pid unknown, never dead.
 //!
-//! Cost: a [`View`] scans `/proc` at most once, and only when a beat names
-//! a namespace other than the reader's: one `stat` of `ns/pid` per process,
-//! then `/proc/PID/status` only of the processes in a namespace a beat
-//! names, each read once.
+//! Cost: a [`View`] looks through `/proc` at most once, and only when a
+//! beat names a namespace other than the reader's: newest process first,
+//! one `stat` of `ns/pid` each, `/proc/PID/status` only of the processes
+//! in a namespace a beat names, each read once; a lookup stops at its
+//! match, and the next one goes on from there. Only a pid that is not
+//! found costs the whole of `/proc`.
 
 use std::os::unix::fs::MetadataExt;
 
@@ -86,10 +88,58 @@ struct Entry {
 }
 
 struct Scan {
+    /// The pids not looked at yet, ascending: taken from the end, the
+    /// newest first, since a sandbox's agent is most often among the
+    /// newest processes and a lookup stops at its match.
+    pending: Vec<u32>,
+    /// The processes looked at, of namespaces other than ours.
     entries: Vec<Entry>,
     /// Every process's namespace could be read, from the initial
     /// namespace: a namespace not found is gone, not hidden.
     complete: bool,
+}
+
+impl Scan {
+    /// The pids in `/proc`, none looked at yet.
+    fn new(own: Option<u64>) -> Scan {
+        // Not fs::read_dir, whose drop may panic (see sys::dir_entries).
+        let listed = crate::sys::dir_entries("/proc".as_ref());
+        let mut pending: Vec<u32> = listed
+            .iter()
+            .flatten()
+            .filter_map(|d| d.name.to_str()?.parse().ok())
+            .collect();
+        pending.sort_unstable();
+        Scan {
+            pending,
+            entries: Vec::new(),
+            complete: listed.is_ok() && own == Some(INIT),
+        }
+    }
+
+    /// Looks at the newest pid not looked at yet: its entry, when it is
+    /// in another namespace than `own`; None when none is left.
+    fn next(&mut self, own: Option<u64>) -> Option<Option<&mut Entry>> {
+        let pid = self.pending.pop()?;
+        match std::fs::metadata(format!("/proc/{pid}/ns/pid")) {
+            Ok(m) if Some(m.ino()) != own => {
+                self.entries.push(Entry {
+                    pid,
+                    ns: m.ino(),
+                    ns_pid: None,
+                });
+                Some(self.entries.last_mut())
+            }
+            Ok(_) => Some(None),
+            // Gone since the listing: nothing hidden. Pid 1 here is the
+            // init of our own namespace, whatever hides it.
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) || pid == 1 => Some(None),
+            Err(_) => {
+                self.complete = false;
+                Some(None)
+            }
+        }
+    }
 }
 
 /// What a reader knows of the namespaces around it; one per listing, tick
@@ -130,17 +180,30 @@ impl View {
             (Some(ns), Some(_)) => ns,
         };
         let own = self.own;
-        let scan = self.scan.get_or_insert_with(|| scan(own));
+        let scan = self.scan.get_or_insert_with(|| Scan::new(own));
+        let found = |e: &mut Entry| {
+            let ns_pid = *e.ns_pid.get_or_insert_with(|| ns_pid_of(e.pid));
+            (ns_pid == Some(pid)).then_some(Located::Check {
+                pid: e.pid,
+                from: Some(pid),
+                strict: !local_host,
+            })
+        };
+        // The processes looked at already, then the rest, newest first;
+        // each process's status is read at most once.
         let mut visible = false;
         for e in scan.entries.iter_mut().filter(|e| e.ns == ns) {
             visible = true;
-            let ns_pid = *e.ns_pid.get_or_insert_with(|| ns_pid_of(e.pid));
-            if ns_pid == Some(pid) {
-                return Located::Check {
-                    pid: e.pid,
-                    from: Some(pid),
-                    strict: !local_host,
-                };
+            if let Some(at) = found(e) {
+                return at;
+            }
+        }
+        while let Some(next) = scan.next(own) {
+            if let Some(e) = next.filter(|e| e.ns == ns) {
+                visible = true;
+                if let Some(at) = found(e) {
+                    return at;
+                }
             }
         }
         match local_host && (visible || scan.complete) {
@@ -148,36 +211,6 @@ impl View {
             false => Located::Unknown,
         }
     }
-}
-
-/// Every process in `/proc` and its pid namespace, skipping our own.
-fn scan(own: Option<u64>) -> Scan {
-    let mut entries = Vec::new();
-    let mut complete = own == Some(INIT);
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Scan {
-            entries,
-            complete: false,
-        };
-    };
-    for d in dir.flatten() {
-        let Some(pid) = d.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-            continue;
-        };
-        match std::fs::metadata(format!("/proc/{pid}/ns/pid")) {
-            Ok(m) if Some(m.ino()) != own => entries.push(Entry {
-                pid,
-                ns: m.ino(),
-                ns_pid: None,
-            }),
-            Ok(_) => {}
-            // Gone since the listing: nothing hidden. Pid 1 here is the
-            // init of our own namespace, whatever hides it.
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) || pid == 1 => {}
-            Err(_) => complete = false,
-        }
-    }
-    Scan { entries, complete }
 }
 
 /// The pid a process has in its own namespace: the last field of its
