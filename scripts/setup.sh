@@ -38,6 +38,12 @@ test_needs=(
     fish:fish # the fish completion, in the real shell
     node:nodejs # the Pi integration's type check and handlers
     npm:npm
+    unshare:util-linux # agents in sandboxes and containers (tests/sandbox.rs)
+    bwrap:bubblewrap
+    podman:podman
+    runc:runc # podman's runtime here: crun cannot run on hybrid cgroups
+    newuidmap:uidmap
+    busybox:busybox-static # a container's root, with no libraries
 )
 targets=(x86_64-unknown-linux-musl aarch64-unknown-linux-musl)
 case $profile in

@@ -24,6 +24,9 @@ pub struct Beat {
     pub pstart: Option<u64>,
     /// When `status` took its current value (v2); absent in legacy beats.
     pub since: Option<i64>,
+    /// The inode of the pid namespace `pid` belongs to (v4); absent in
+    /// older beats, which are read as naming a pid of the reader's own.
+    pub pidns: Option<u64>,
 }
 
 /// NAME: 1 to 64 bytes of `[A-Za-z0-9_-]`, starting with a letter or digit.
@@ -155,6 +158,9 @@ impl Beat {
         if let Some(s) = self.since {
             let _ = writeln!(out, "since={s}");
         }
+        if let Some(n) = self.pidns {
+            let _ = writeln!(out, "pidns={n}");
+        }
         out
     }
 
@@ -174,8 +180,10 @@ impl Beat {
 
         // Rules 2 to 4: the last occurrence of each known key wins; each
         // value remembers its line so a reason can name it.
-        let mut fields: [Option<(usize, &str)>; 7] = [None; 7];
-        const KEYS: [&str; 7] = ["ts", "pid", "status", "model", "host", "pstart", "since"];
+        let mut fields: [Option<(usize, &str)>; 8] = [None; 8];
+        const KEYS: [&str; 8] = [
+            "ts", "pid", "status", "model", "host", "pstart", "since", "pidns",
+        ];
         for (i, line) in text.split('\n').enumerate() {
             let line = line.strip_suffix('\r').unwrap_or(line);
             if line.is_empty() {
@@ -190,7 +198,7 @@ impl Beat {
         }
 
         // Rule 5: required keys and their patterns.
-        let [ts, pid, status, model, host, pstart, since] = fields;
+        let [ts, pid, status, model, host, pstart, since, pidns] = fields;
         fn required<'a>(
             field: Option<(usize, &'a str)>,
             key: &str,
@@ -219,6 +227,9 @@ impl Beat {
             host: non_empty(host),
             pstart: pstart.and_then(|(_, v)| parse_digits(v, 20)),
             since: since.and_then(|(_, v)| parse_ts(v).ok()),
+            pidns: pidns
+                .and_then(|(_, v)| parse_digits(v, 20))
+                .filter(|&n| n > 0),
         })
     }
 }
@@ -236,6 +247,7 @@ mod tests {
             host: Some("build-07".into()),
             pstart: Some(81734452),
             since: Some(1750556012),
+            pidns: Some(4026531836),
         }
     }
 
@@ -243,12 +255,13 @@ mod tests {
     fn encodes_exactly_the_contract_keys_in_order() {
         assert_eq!(
             beat(Some("glm-5.2")).encode(),
-            "ts=1750556599\npid=4242\nstatus=busy\nmodel=glm-5.2\nhost=build-07\npstart=81734452\nsince=1750556012\n"
+            "ts=1750556599\npid=4242\nstatus=busy\nmodel=glm-5.2\nhost=build-07\npstart=81734452\nsince=1750556012\npidns=4026531836\n"
         );
         let mut legacy = beat(None);
         legacy.host = None;
         legacy.pstart = None;
         legacy.since = None;
+        legacy.pidns = None;
         assert_eq!(legacy.encode(), "ts=1750556599\npid=4242\nstatus=busy\n");
     }
 
@@ -374,10 +387,16 @@ mod tests {
         assert!(reason(b"ts=1\npid=0\nstatus=ok\n").starts_with("line 2: pid"));
         assert!(reason(b"ts=1\npid=1\nstatus=OK\n").starts_with("line 3: status"));
         let b =
-            Beat::parse(b"ts=1\npid=1\nstatus=ok\nmodel=\nhost=\npstart=x\nsince=-3\n").unwrap();
+            Beat::parse(b"ts=1\npid=1\nstatus=ok\nmodel=\nhost=\npstart=x\nsince=-3\npidns=-1\n")
+                .unwrap();
         assert_eq!(
-            (b.model, b.host, b.pstart, b.since),
-            (None, None, None, None)
+            (b.model, b.host, b.pstart, b.since, b.pidns),
+            (None, None, None, None, None)
+        );
+        let b = Beat::parse(b"ts=1\npid=1\nstatus=ok\npidns=4026532201\npidns=0\n").unwrap();
+        assert_eq!(
+            b.pidns, None,
+            "the last pidns wins, and 0 names no namespace"
         );
         let b = Beat::parse(b"ts=1\npid=1\nstatus=ok\nsince=7\nsince=\n").unwrap();
         assert_eq!(

@@ -28,6 +28,7 @@ use crate::change::{Change, State};
 use crate::error::{Error, Result};
 use crate::inotify::{self, Inotify};
 use crate::listing::{self, Health, Listing, ReadBeat, Row, Src};
+use crate::pidns::{self, Located};
 use crate::poller::{self, Poller};
 use crate::{proc, sys};
 use std::ffi::OsStr;
@@ -84,23 +85,14 @@ enum Life {
     /// No valid beat, or one from another host: nothing to follow.
     Untracked,
     /// A pidfd in the poller; the process lives.
-    Watched {
-        pid: u32,
-        pstart: Option<u64>,
-        token: u64,
-        fd: OwnedFd,
-    },
+    Watched { token: u64, fd: OwnedFd },
     /// The process ended; it is judged dead at `until` (monotonic) unless
     /// the beat changes first.
-    Ending {
-        pid: u32,
-        pstart: Option<u64>,
-        until: Duration,
-    },
+    Ending { until: Duration },
     /// No pidfd for it: checked in `/proc` on every tick; it lives.
     Polled { pid: u32, pstart: Option<u64> },
-    /// The process named by this pid and start time has ended.
-    Ended { pid: u32, pstart: Option<u64> },
+    /// The process named by the beat has ended.
+    Ended,
 }
 
 impl Life {
@@ -108,17 +100,7 @@ impl Life {
         match self {
             Life::Untracked => None,
             Life::Watched { .. } | Life::Ending { .. } | Life::Polled { .. } => Some(true),
-            Life::Ended { .. } => Some(false),
-        }
-    }
-
-    fn target(&self) -> Option<(u32, Option<u64>)> {
-        match *self {
-            Life::Untracked => None,
-            Life::Watched { pid, pstart, .. }
-            | Life::Ending { pid, pstart, .. }
-            | Life::Polled { pid, pstart, .. }
-            | Life::Ended { pid, pstart } => Some((pid, pstart)),
+            Life::Ended => Some(false),
         }
     }
 }
@@ -128,6 +110,12 @@ struct Agent {
     stem: Vec<u8>,
     seen: ReadBeat,
     life: Life,
+    /// What the life was judged from: the beat's pid, pid namespace,
+    /// start time and host; the same again is not mapped again.
+    key: Option<Key>,
+    /// The beat's pid was mapped from its namespace (v4): (pid here, pid
+    /// in the beat).
+    mapped: Option<(u32, u32)>,
     /// The state last reported; None until the first report.
     reported: Option<State>,
 }
@@ -141,6 +129,9 @@ enum DirWatch {
     /// No inotify: the directory is read every second.
     Polling,
 }
+
+/// What a life is judged from (see [`Agent::key`]).
+type Key = (u32, Option<u64>, Option<u64>, Option<String>);
 
 /// The agents, sorted by stem (the listing's order), found by binary
 /// search: a plain vector, where a map would cost the binary its code.
@@ -168,6 +159,8 @@ impl Agents {
                     stem: stem.to_vec(),
                     seen: ReadBeat::Missing,
                     life: Life::Untracked,
+                    key: None,
+                    mapped: None,
                     reported: None,
                 };
                 self.0.insert(i, a);
@@ -283,17 +276,10 @@ impl Fleet {
         else {
             return Ok(());
         };
-        if let Life::Watched {
-            pid, pstart, fd, ..
-        } = &a.life
-        {
+        if let Life::Watched { fd, .. } = &a.life {
             poller.remove(fd.as_raw_fd());
             let until = proc::monotonic() + ENDING_GRACE;
-            a.life = Life::Ending {
-                pid: *pid,
-                pstart: *pstart,
-                until,
-            };
+            a.life = Life::Ending { until };
             self.ending.push((until, a.stem.clone()));
         }
         Ok(())
@@ -322,7 +308,7 @@ impl Fleet {
         for a in self.agents.0.iter_mut() {
             if let Life::Polled { pid, pstart } = a.life {
                 if !proc::alive(pid, pstart) {
-                    a.life = Life::Ended { pid, pstart };
+                    a.life = Life::Ended;
                 }
             }
         }
@@ -345,8 +331,8 @@ impl Fleet {
                 // Only the grace this entry was made for (the agent may
                 // have ended, come back under a new pid and ended again).
                 match a.life {
-                    Life::Ending { pid, pstart, until } if until <= mono => {
-                        a.life = Life::Ended { pid, pstart };
+                    Life::Ending { until, .. } if until <= mono => {
+                        a.life = Life::Ended;
                         self.rejudge.insert(stem);
                     }
                     _ => {}
@@ -382,8 +368,7 @@ impl Fleet {
     /// The listing as `hb-read` would print it now, from what is known.
     pub fn listing(&self, now: i64) -> Listing {
         let now_ns = proc::now_nanos();
-        let row =
-            |stem: &[u8], a: &Agent| make_row(&self.s, stem, &a.seen, a.life.alive(), now, now_ns);
+        let row = |stem: &[u8], a: &Agent| make_row(&self.s, stem, a, a.life.alive(), now, now_ns);
         let rows = if self.s.names.is_empty() {
             self.agents
                 .0
@@ -425,7 +410,7 @@ impl Fleet {
         // The common case, a beat rewritten with a new ts, costs no row.
         if a.reported
             .as_ref()
-            .is_some_and(|r| same(r, &a.seen, health))
+            .is_some_and(|r| same(r, &a.seen, health, a.mapped))
         {
             return None;
         }
@@ -434,7 +419,7 @@ impl Fleet {
         if a.reported.is_none() && health == Health::Missing && !named {
             return None; // came and went between two looks
         }
-        let row = make_row(&self.s, &a.stem, &a.seen, alive, now, proc::now_nanos());
+        let row = make_row(&self.s, &a.stem, a, alive, now, proc::now_nanos());
         let state = State::of(&row);
         let was = a.reported.replace(state.clone());
         let event = state.event_from(was.as_ref())?;
@@ -450,38 +435,50 @@ impl Fleet {
     fn reread(&mut self, stem: &[u8], poller: &Poller) {
         let seen = read_stem(&self.s.dir, stem);
         let local = self.local.as_deref();
-        let want = match &seen {
-            ReadBeat::Valid(b) if proc::is_local(b.host.as_deref(), local) => {
-                Some((b.pid, b.pstart))
-            }
+        let key = match &seen {
+            ReadBeat::Valid(b) => Some((b.pid, b.pidns, b.pstart, b.host.clone())),
             _ => None,
         };
         let a = self.agents.entry(stem);
-        a.seen = seen;
-        if a.life.target() == want {
+        if a.key.is_some() && a.key == key {
+            a.seen = seen;
             return;
         }
+        // Where the pid can be checked (mapped from its pid namespace when
+        // that is not ours): once per new pid, not on every beat.
+        let (want, mapped) = match &seen {
+            ReadBeat::Valid(b) => match listing::locate(b, local, &mut pidns::View::new()) {
+                Located::Unknown => (None, None),
+                Located::Gone => (Some((b.pid, b.pstart, false)), None),
+                at @ Located::Check { strict: true, .. } if at.alive(b.pstart) != Some(true) => {
+                    (None, None)
+                }
+                Located::Check { pid, from, .. } => {
+                    (Some((pid, b.pstart, true)), from.map(|f| (pid, f)))
+                }
+            },
+            _ => (None, None),
+        };
+        a.seen = seen;
+        a.key = key;
+        a.mapped = mapped;
         if let Life::Watched { fd, .. } = &a.life {
             poller.remove(fd.as_raw_fd());
         }
         a.life = match want {
             None => Life::Untracked,
-            Some((pid, pstart)) => {
+            Some((_, _, false)) => Life::Ended,
+            Some((pid, pstart, true)) => {
                 let fd = poller::pidfd_open(pid);
                 // Once the pidfd is open, it names the beat's process when
                 // /proc still shows that pid alive with the beat's start.
                 match (proc::alive(pid, pstart), fd) {
-                    (false, _) => Life::Ended { pid, pstart },
+                    (false, _) => Life::Ended,
                     (true, Ok(fd)) => {
                         let token = self.next_token;
                         self.next_token += 1;
                         match poller.add(fd.as_raw_fd(), token, libc::EPOLLIN as u32) {
-                            Ok(()) => Life::Watched {
-                                pid,
-                                pstart,
-                                token,
-                                fd,
-                            },
+                            Ok(()) => Life::Watched { token, fd },
                             Err(_) => Life::Polled { pid, pstart },
                         }
                     }
@@ -634,13 +631,13 @@ impl Fleet {
 }
 
 /// Has the state anything new? Compared in place: no row is built.
-fn same(r: &State, seen: &ReadBeat, health: Health) -> bool {
+fn same(r: &State, seen: &ReadBeat, health: Health, mapped: Option<(u32, u32)>) -> bool {
     r.health == health
         && match seen {
             ReadBeat::Valid(b) => {
                 r.status.as_deref() == Some(b.status.as_str())
                     && r.model == b.model
-                    && r.pid == Some(b.pid)
+                    && r.pid == Some(mapped.map_or(b.pid, |(pid, _)| pid))
             }
             _ => r.status.is_none() && r.model.is_none() && r.pid.is_none(),
         }
@@ -649,7 +646,7 @@ fn same(r: &State, seen: &ReadBeat, health: Health) -> bool {
 fn make_row(
     s: &Settings,
     stem: &[u8],
-    seen: &ReadBeat,
+    a: &Agent,
     alive: Option<bool>,
     now: i64,
     now_ns: i128,
@@ -659,8 +656,12 @@ fn make_row(
         true => listing::src_of(&s.dir, &name, s.interval, now_ns),
         false => Src::Sidecar,
     };
-    listing::row_of(name, src, seen.clone(), |b| {
-        listing::assess(b, now, s.interval, s.stale_after, alive)
+    listing::row_of(name, src, a.seen.clone(), |mut b| {
+        let ns_pid = a.mapped.map(|(pid, from)| {
+            b.pid = pid;
+            from
+        });
+        listing::assess(b, now, s.interval, s.stale_after, alive, ns_pid)
     })
 }
 

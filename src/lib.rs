@@ -21,6 +21,7 @@ pub mod listing;
 pub mod lock;
 pub mod marker;
 pub mod notify;
+pub mod pidns;
 pub mod poller;
 pub mod proc;
 pub mod read;

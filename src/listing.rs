@@ -3,6 +3,7 @@
 
 use crate::beat::{self, Beat};
 use crate::error::{Error, Result};
+use crate::pidns::{self, Located};
 use crate::{marker, proc, sys};
 use std::fs;
 use std::io;
@@ -67,11 +68,17 @@ impl Src {
 /// A valid beat and what the reader concluded from it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Judged {
+    /// The beat as read, except that `pid` is the one this reader checked:
+    /// mapped from the beat's pid namespace when that is not the reader's.
     pub beat: Beat,
+    /// The beat's own pid, when `beat.pid` was mapped from its namespace
+    /// (v4); None when the pid is shown as written.
+    pub ns_pid: Option<u32>,
     pub age: i64,
     /// `now - since`: how long the status has held; None without `since`.
     pub status_age: Option<i64>,
-    /// None: the beat is from another host, its pid cannot be checked.
+    /// None: the beat is from another host, or its pid namespace cannot be
+    /// seen from here: its pid cannot be checked.
     pub alive: Option<bool>,
     pub healthy: bool,
 }
@@ -189,31 +196,46 @@ fn read_regular(path: &Path) -> ReadBeat {
     }
 }
 
-/// The health rules of the contract, for a valid beat.
+/// The health rules of the contract, for a valid beat; `view` maps a pid
+/// of another pid namespace (v4).
 pub fn judge(
-    beat: Beat,
+    mut beat: Beat,
     now: i64,
     interval: u32,
     stale_after: u32,
     local_host: Option<&str>,
+    view: &mut pidns::View,
 ) -> (Health, Judged) {
-    let alive = proc::is_local(beat.host.as_deref(), local_host)
-        .then(|| proc::alive(beat.pid, beat.pstart));
-    assess(beat, now, interval, stale_after, alive)
+    let at = locate(&beat, local_host, view);
+    let alive = at.alive(beat.pstart);
+    let (pid, ns_pid) = at.shown(beat.pid);
+    beat.pid = pid;
+    assess(beat, now, interval, stale_after, alive, ns_pid)
+}
+
+/// Where a beat's pid can be checked from here: its host, then its pid
+/// namespace (a container's nodename is no other host when its namespace
+/// is visible here).
+pub fn locate(beat: &Beat, local_host: Option<&str>, view: &mut pidns::View) -> Located {
+    let local = proc::is_local(beat.host.as_deref(), local_host);
+    view.locate(beat.pid, beat.pidns, local)
 }
 
 /// [`judge`] with the liveness already known (None: another host's pid),
 /// for a follower that learns of a pid's end from the kernel rather than
-/// by asking `/proc` again every second.
+/// by asking `/proc` again every second. `beat.pid` is the pid to show;
+/// `ns_pid` the beat's own when that was mapped.
 pub fn assess(
     beat: Beat,
     now: i64,
     interval: u32,
     stale_after: u32,
     alive: Option<bool>,
+    ns_pid: Option<u32>,
 ) -> (Health, Judged) {
     let health = health_of(&beat, now, interval, stale_after, alive);
     let judged = Judged {
+        ns_pid,
         age: now.saturating_sub(beat.ts),
         status_age: beat.since.map(|s| now.saturating_sub(s)),
         alive,
@@ -300,10 +322,18 @@ pub struct Query<'a> {
 pub fn list(q: &Query) -> Result<Listing> {
     let local = proc::hostname();
     let now_ns = proc::now_nanos();
+    let mut view = pidns::View::new();
     let src = |name: &str| src_of(q.dir, name, q.interval, now_ns);
-    let row = |name: String, src: Src, read: ReadBeat| -> Row {
+    let mut row = |name: String, src: Src, read: ReadBeat| -> Row {
         row_of(name, src, read, |beat| {
-            judge(beat, q.now, q.interval, q.stale_after, local.as_deref())
+            judge(
+                beat,
+                q.now,
+                q.interval,
+                q.stale_after,
+                local.as_deref(),
+                &mut view,
+            )
         })
     };
 
@@ -390,7 +420,12 @@ mod tests {
             host: host.map(Into::into),
             pstart: None,
             since: None,
+            pidns: None,
         }
+    }
+
+    fn judge(b: Beat, now: i64, i: u32, s: u32, host: Option<&str>) -> (Health, Judged) {
+        super::judge(b, now, i, s, host, &mut pidns::View::new())
     }
 
     #[test]

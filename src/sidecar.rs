@@ -158,6 +158,7 @@ fn write_exited(s: &Sidecar, pstart: Option<u64>) -> Result<()> {
             status: "exited".into(),
             model: None,
             pstart,
+            pidns: None,
         }))
     })
     .map(drop)

@@ -15,8 +15,9 @@
 
 use crate::beat::Beat;
 use crate::error::{Error, Result};
-use crate::listing::{read_beat, ReadBeat};
+use crate::listing::{self, read_beat, ReadBeat};
 use crate::lock::{self, Lock, Refused, Wait};
+use crate::pidns::{self, Located};
 use crate::{atomic, files, marker, proc};
 use std::path::{Path, PathBuf};
 
@@ -65,7 +66,8 @@ pub enum Agent {
     /// reused pid reads as dead.
     Pid { pid: u32, pstart: Option<u64> },
     /// `--fallback` without `--pid`: the old beat's, when it is valid and
-    /// from this host (a timer has no agent of its own to name).
+    /// its pid can be checked here: from this host, or from a pid namespace
+    /// visible here (a timer has no agent of its own to name).
     FromBeat,
 }
 
@@ -98,10 +100,16 @@ pub fn fallback(
     host: Option<&str>,
     warn: &mut dyn FnMut(String),
 ) -> Result<Ticked> {
-    let local = |b: Beat| proc::is_local(b.host.as_deref(), host).then_some(b);
+    // One view of the pid namespaces per tick: a beat from a sandbox on
+    // this host is checked through its mapped pid (contract v4).
+    let mut view = pidns::View::new();
+    let mut local = |b: Beat| {
+        let at = listing::locate(&b, host, &mut view);
+        (at != Located::Unknown).then_some((b, at))
+    };
     // Bad input touches nothing: without a pid and a beat to take it from,
     // refuse before the lock file is made.
-    if agent == Agent::FromBeat && old_beat(dir, name)?.and_then(local).is_none() {
+    if agent == Agent::FromBeat && old_beat(dir, name)?.and_then(&mut local).is_none() {
         return Err(no_pid());
     }
     let _lock = match Lock::take(dir, name, Wait::Never, true) {
@@ -123,7 +131,10 @@ pub fn fallback(
     let old = old_beat(dir, name)?;
     let mine = old.clone().and_then(local);
     if fresh.is_present() {
-        if let Some(b) = mine.as_ref().filter(|b| proc::alive(b.pid, b.pstart)) {
+        if let Some((b, _)) = mine
+            .as_ref()
+            .filter(|(b, at)| at.alive(b.pstart) == Some(true))
+        {
             write_beat(
                 dir,
                 name,
@@ -135,12 +146,19 @@ pub fn fallback(
             return Ok(Ticked::Carried);
         }
     }
-    let (pid, known) = match (agent, &mine) {
-        (Agent::Pid { pid, pstart }, _) => (pid, pstart),
-        (Agent::FromBeat, Some(b)) => (b.pid, b.pstart),
+    let (pid, known, ns, at) = match (agent, &mine) {
+        (Agent::Pid { pid, pstart }, _) => (pid, pstart, pidns::own(), None),
+        (Agent::FromBeat, Some((b, at))) => (b.pid, b.pstart, b.pidns, Some(*at)),
         (Agent::FromBeat, None) => return Err(no_pid()),
     };
-    let (alive, pstart) = proc::probe(pid, known);
+    let (alive, pstart) = match at {
+        // A pid mapped from another namespace: its start time is the
+        // beat's; one that cannot be told dead is alive.
+        Some(at @ (Located::Gone | Located::Check { from: Some(_), .. })) => {
+            (at.alive(known) != Some(false), None)
+        }
+        _ => proc::probe(pid, known),
+    };
     let status = if alive { "ok" } else { "exited" };
     write_beat(
         dir,
@@ -153,6 +171,7 @@ pub fn fallback(
             host: host.map(String::from),
             pstart: known.or(pstart),
             since: Some(since(old.as_ref(), pid, status, now)),
+            pidns: ns,
         },
     )?;
     Ok(if alive { Ticked::Plain } else { Ticked::Exited })
@@ -177,6 +196,9 @@ pub struct Decided {
     pub model: Option<String>,
     /// The pid's start time, when the writer knows it already.
     pub pstart: Option<u64>,
+    /// The pid namespace of `pid`, when not the writer's own (a pid kept
+    /// from an old beat keeps its namespace); None: the writer's.
+    pub pidns: Option<u64>,
 }
 
 /// Runs `f` under the lock, as a native writer takes it: waiting at most
@@ -242,6 +264,7 @@ pub fn write_given(
             model: d.model,
             host: proc::hostname(),
             since: Some(since),
+            pidns: d.pidns.or_else(pidns::own),
         };
         write_beat(dir, name, &beat)?;
         match then {

@@ -251,6 +251,7 @@ pub fn execute(r: Request) -> Result<()> {
                     status: r.status,
                     model: r.model,
                     pstart: None,
+                    pidns: None,
                 }))
             })?;
             sweep_now();

@@ -23,7 +23,7 @@ fn a_beat_has_the_contract_keys_in_order_and_mode_0644() {
     let keys: Vec<&str> = beat.lines().map(|l| l.split('=').next().unwrap()).collect();
     assert_eq!(
         keys,
-        ["ts", "pid", "status", "model", "host", "pstart", "since"],
+        ["ts", "pid", "status", "model", "host", "pstart", "since", "pidns"],
         "{beat}"
     );
     let f = fields(&beat);

@@ -36,7 +36,11 @@ fn reference(bytes: &[u8]) -> Option<Beat> {
             continue;
         }
         let (key, value) = line.split_once('=')?;
-        if ["ts", "pid", "status", "model", "host", "pstart", "since"].contains(&key) {
+        if [
+            "ts", "pid", "status", "model", "host", "pstart", "since", "pidns",
+        ]
+        .contains(&key)
+        {
             last.insert(key, value);
         }
     }
@@ -81,6 +85,11 @@ fn reference(bytes: &[u8]) -> Option<Beat> {
             .get("since")
             .filter(|v| digits(v, 19))
             .and_then(|v| v.parse().ok()),
+        pidns: last
+            .get("pidns")
+            .filter(|v| digits(v, 20))
+            .and_then(|v| v.parse().ok())
+            .filter(|&n: &u64| n > 0),
     })
 }
 
@@ -137,6 +146,7 @@ fn random_valid(rng: &mut fastrand::Rng) -> Beat {
     let since = rng
         .bool()
         .then(|| ts.saturating_sub(rng.i64(0..100_000)).max(0));
+    let pidns = rng.bool().then(|| rng.u64(1..));
     Beat {
         ts,
         pid,
@@ -145,12 +155,13 @@ fn random_valid(rng: &mut fastrand::Rng) -> Beat {
         host,
         pstart,
         since,
+        pidns,
     }
 }
 
 const INTERESTING: &[u8] = b"\n\r=\0 -+0123456789aZ\x7f\xff\xc3\xa9\xed\xa0\x80";
 const KEYS: &[&str] = &[
-    "ts", "pid", "status", "model", "host", "pstart", "since", "TS", "Pid", "x", "",
+    "ts", "pid", "status", "model", "host", "pstart", "since", "pidns", "TS", "Pid", "x", "",
 ];
 const VALUES: &[&str] = &[
     "",

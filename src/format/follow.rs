@@ -107,7 +107,7 @@ pub fn change_line(c: &Change, time: &str) -> String {
         word(beat.map(|j| j.beat.status.as_str())),
         c.row.health.word(),
         beat.and_then(|j| j.status_age).map_or_else(dash, human_age),
-        beat.map_or_else(dash, |j| j.beat.pid.to_string()),
+        beat.map_or_else(dash, super::shown_pid),
         word(beat.and_then(|j| j.beat.model.as_deref())),
     )
 }

@@ -44,6 +44,10 @@ pub struct JsonBeat {
     age: i64,
     alive: Option<bool>,
     healthy: bool,
+    /// The beat's pid namespace (v4), as written.
+    pidns: Option<u64>,
+    /// The beat's own pid when `pid` was mapped from its namespace.
+    ns_pid: Option<u32>,
 }
 
 pub(super) fn json_row(r: &Row) -> JsonRow {
@@ -65,6 +69,8 @@ pub(super) fn json_row(r: &Row) -> JsonRow {
             age: j.age,
             alive: j.alive,
             healthy: j.healthy,
+            pidns: j.beat.pidns,
+            ns_pid: j.ns_pid,
         }),
     }
 }
@@ -112,10 +118,10 @@ mod tests {
                 r#"{"dir":"/d","now":1750556600,"interval":10,"stale_after":30,"rows":["#,
                 r#"{"name":"w-ok","health":"healthy","native":true,"src":"native","error":null,"heartbeat":"#,
                 r#"{"ts":1750556599,"pid":4242,"status":"busy","model":"glm-5.2","host":"build-07","#,
-                r#""pstart":81734452,"since":1750556012,"status_age":588,"age":1,"alive":true,"healthy":true}},"#,
+                r#""pstart":81734452,"since":1750556012,"status_age":588,"age":1,"alive":true,"healthy":true,"pidns":null,"ns_pid":null}},"#,
                 r#"{"name":"w-away","health":"stale","native":false,"src":"sidecar","error":null,"heartbeat":"#,
                 r#"{"ts":1750556599,"pid":4242,"status":"ok","model":null,"host":null,"#,
-                r#""pstart":null,"since":null,"status_age":null,"age":-3,"alive":null,"healthy":false}},"#,
+                r#""pstart":null,"since":null,"status_age":null,"age":-3,"alive":null,"healthy":false,"pidns":null,"ns_pid":null}},"#,
                 r#"{"name":"w-bad","health":"invalid","native":false,"src":"sidecar","#,
                 r#""error":"line 1: no '=' in line","heartbeat":null}]}"#,
                 "\n"

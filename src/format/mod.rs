@@ -20,6 +20,15 @@ pub use prometheus::prometheus;
 pub use table::{cut_visible, table, table_fitted, visible_width, Fit};
 pub use tmux::tmux;
 
+/// The PID cell: the pid checked here, marked `*` when it was mapped from
+/// the beat's pid namespace (a sandbox's or container's; contract v4).
+fn shown_pid(j: &crate::listing::Judged) -> String {
+    match j.ns_pid {
+        Some(_) => format!("{}*", j.beat.pid),
+        None => j.beat.pid.to_string(),
+    }
+}
+
 /// `4s`, `3m12s`, `2h5m`, `6d3h`; zero trailing units are left out
 /// (`3m`, `2h`, `6d`); a beat from the future reads `-4s`.
 pub fn human_age(age: i64) -> String {
@@ -86,7 +95,9 @@ pub(crate) mod fixtures {
                     host: Some("build-07".into()),
                     pstart: None,
                     since: Some(1750556012),
+                    pidns: None,
                 },
+                ns_pid: None,
                 age: 1,
                 status_age: Some(588),
                 alive: Some(health != Health::Dead),

@@ -53,7 +53,7 @@ pub fn table_fitted(l: &Listing, color: bool, fit: Option<Fit>) -> String {
         };
         let (pid, status, since, model, age) = match &r.heartbeat {
             Some(j) => (
-                j.beat.pid.to_string(),
+                super::shown_pid(j),
                 escape_field(&j.beat.status),
                 j.status_age.map_or_else(dash, human_age),
                 j.beat.model.as_deref().map_or_else(dash, escape_field),

@@ -16,6 +16,13 @@
 //! `exec` may exit before its notify child runs, which is then reparented):
 //! there is no agent to name, and the caller falls back to the existing
 //! beat's pid, or writes nothing.
+//!
+//! One pid 1 is a runtime (contract v4): in a sandbox or container
+//! (`unshare --pid --fork`, `podman run`) the runtime itself is pid 1 of
+//! its namespace. It carries the agent's `MOSAIC_AGENT_NAME`, which a real
+//! init (systemd, tini, catatonit, bubblewrap's own pid 1) does not, or
+//! is known by name; and it is no shell: a shell as pid 1 (`unshare -pf sh
+//! -c ...`) is a wrapper that adopts orphans, never named, as anywhere.
 
 /// Names (`/proc/PID/comm`) of the shells a runtime may run a hook through.
 const SHELLS: &[&str] = &[
@@ -39,6 +46,7 @@ const REAPERS: &[&str] = &[
     "runsvdir",
     "supervisord",
     "launchd",
+    "bwrap",
 ];
 
 /// How many shells may stand between the hook and its runtime.
@@ -73,9 +81,16 @@ pub fn runtime_pid(
     let mut carrier = None;
     for _ in 0..=MAX_SHELLS {
         // Adopted by init or a subreaper: the hook outlived its runtime,
-        // whatever shells it left running.
+        // whatever shells it left running. Unless pid 1 is the runtime, in
+        // a pid namespace of its own.
         if pid <= 1 {
-            return None;
+            let runtime = pid == 1
+                && lookup(1).is_some_and(|p| {
+                    let name = p.comm.as_str();
+                    !REAPERS.contains(&name) && !SHELLS.contains(&name)
+                })
+                && carries(1) == Some(true);
+            return runtime.then_some(1);
         }
         let p = lookup(pid)?;
         if REAPERS.contains(&p.comm.as_str()) {
@@ -257,6 +272,35 @@ mod tests {
         assert_eq!(runtime_pid(70, tree(&t), all), None);
         // Gone between the hook's start and the walk.
         assert_eq!(runtime_pid(99, tree(&t), all), None);
+    }
+
+    #[test]
+    fn the_runtime_as_pid_1_of_its_namespace_is_named() {
+        // unshare --pid --fork claude -> sh -c -> hb-write
+        let t = [(1, "claude", 0), (7, "sh", 1)];
+        assert_eq!(runtime_pid(7, tree(&t), all), Some(1));
+        assert_eq!(runtime_pid(1, tree(&t), all), Some(1));
+        // An agent script as pid 1 that runs a shell of its own.
+        let t = [(1, "agent", 0), (5, "bash", 1), (6, "sh", 5)];
+        assert_eq!(runtime_pid(6, tree(&t), all), Some(1));
+        // Not without the agent's name: an init that adopted an orphan.
+        assert_eq!(
+            runtime_pid(7, tree(&[(1, "claude", 0), (7, "sh", 1)]), |_| Some(false)),
+            None
+        );
+        assert_eq!(
+            runtime_pid(7, tree(&[(1, "claude", 0), (7, "sh", 1)]), |_| None),
+            None
+        );
+        // Nor an init known by name, even if it has the name (podman
+        // --init, bubblewrap's pid 1 above its child).
+        for init in ["catatonit", "tini", "bwrap", "systemd", "sh", "bash"] {
+            let t = [(1, init, 0), (7, "sh", 1)];
+            assert_eq!(runtime_pid(7, tree(&t), all), None, "{init}");
+        }
+        // The runtime as pid 2 under bubblewrap's pid 1.
+        let t = [(1, "bwrap", 0), (2, "claude", 1), (9, "sh", 2)];
+        assert_eq!(runtime_pid(9, tree(&t), all), Some(2));
     }
 
     #[test]

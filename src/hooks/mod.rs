@@ -324,9 +324,12 @@ fn run(a: Args, env: Env, report: &mut Report) -> Result<()> {
             tick::write_given(&dir, &name, Then::Touch, warn, |old| {
                 // The runtime's own pid; when the hook outlived it, the
                 // existing beat's while that lives, else nothing is written.
-                let (pid, pstart) = match (call.runtime_pid, old.filter(|b| pid_still_ours(b))) {
-                    (Some(p), _) => (p, None),
-                    (None, Some(b)) => (b.pid, b.pstart),
+                let (pid, pstart, pidns) = match (
+                    call.runtime_pid,
+                    old.filter(|b| pid_still_ours(b)),
+                ) {
+                    (Some(p), _) => (p, None, None),
+                    (None, Some(b)) => (b.pid, b.pstart, b.pidns),
                     (None, None) => return Err(Error::usage(
                         "no agent to name: the hook's runtime is gone, and so is the beat's pid",
                     )),
@@ -337,6 +340,7 @@ fn run(a: Args, env: Env, report: &mut Report) -> Result<()> {
                     status: status.into(),
                     model,
                     pstart,
+                    pidns,
                 }))
             })?;
             // One hook in 16 sweeps stale temporaries, after its beat.
@@ -382,7 +386,9 @@ fn read_stdin() -> Result<Vec<u8>> {
 /// earlier session): keeping it would report a live agent as dead for as
 /// long as its hooks keep the marker fresh.
 fn pid_still_ours(b: &Beat) -> bool {
-    proc::is_local(b.host.as_deref(), proc::hostname().as_deref()) && proc::alive(b.pid, b.pstart)
+    let local = proc::hostname();
+    let at = crate::listing::locate(b, local.as_deref(), &mut crate::pidns::View::new());
+    at.alive(b.pstart) == Some(true)
 }
 
 /// Hook mode's whole life: whatever happens, the caller exits 0, and at
