@@ -24,6 +24,7 @@ mod claude;
 mod codex;
 mod copilot;
 mod gemini;
+mod hermes;
 pub mod log;
 pub mod payload;
 mod qwen;
@@ -46,6 +47,7 @@ pub const RUNTIMES: &[&Runtime] = &[
     &gemini::RUNTIME,
     &qwen::RUNTIME,
     &copilot::RUNTIME,
+    &hermes::RUNTIME,
 ];
 
 /// Payloads past this size are refused (Claude's PostToolUse carries the
