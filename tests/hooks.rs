@@ -182,6 +182,23 @@ const EVENTS: &[(&str, &str, Option<&str>)] = &[
     ("qwen/stop.json", "ok", None),
     ("qwen/notification-idle.json", "ok", None),
     ("qwen/session-end.json", "clear", None),
+    // Hermes names the model in `extra.model` of the session's events and
+    // model calls, not of a tool's.
+    ("hermes/on-session-start.json", "busy", Some("hermes-hb-mock")),
+    ("hermes/pre-llm-call.json", "busy", Some("hermes-hb-mock")),
+    ("hermes/pre-tool-call.json", "busy", None),
+    ("hermes/pre-approval-request-smart.json", "busy", None),
+    ("hermes/pre-approval-request-cli.json", "waiting", None),
+    ("hermes/post-approval-response-deny.json", "busy", None),
+    ("hermes/post-approval-response-once.json", "busy", None),
+    ("hermes/post-tool-call.json", "busy", None),
+    (
+        "hermes/on-session-end-interrupted.json",
+        "ok",
+        Some("hermes-hb-mock"),
+    ),
+    ("hermes/on-session-end-completed.json", "ok", Some("hermes-hb-mock")),
+    ("hermes/on-session-finalize.json", "clear", None),
 ];
 
 #[test]

@@ -20,6 +20,7 @@
 //! fixture folder, an e2e scenario and an installer entry.
 
 pub mod agent_pid;
+mod aider;
 mod claude;
 mod codex;
 mod copilot;
@@ -49,6 +50,7 @@ pub const RUNTIMES: &[&Runtime] = &[
     &qwen::RUNTIME,
     &copilot::RUNTIME,
     &hermes::RUNTIME,
+    &aider::RUNTIME,
 ];
 
 /// Payloads past this size are refused (Claude's PostToolUse carries the
@@ -144,6 +146,14 @@ pub struct Runtime {
     /// One complete line of that record (no newline) -> what it says
     /// about the turn, or `None` for a line that says nothing about it.
     pub settle: fn(&[u8]) -> Option<Turn>,
+    /// The payload comes on stdin. Not for a runtime that hands a hook its
+    /// terminal as stdin (Aider): reading it would steal the operator's
+    /// keys. Such a hook has no payload (`{}`) unless it is an argument.
+    pub stdin: bool,
+    /// The runtime's last word on what a call does, once its process is
+    /// known: Aider's one hook is `ok` or `waiting` by what its chat
+    /// history says.
+    pub decide: fn(&Call, Action) -> Action,
 }
 
 /// The defaults: the event in `hook_event_name`, no notifications, no
@@ -162,6 +172,8 @@ pub const BASE: Runtime = Runtime {
     records: &[],
     record: |_| None,
     settle: |_| None,
+    stdin: true,
+    decide: |_, a| a,
 };
 
 /// The runtime called `name`.
@@ -317,6 +329,7 @@ fn run(a: Args, env: Env, report: &mut Report) -> Result<()> {
         Some(p) => p
             .into_string()
             .map_err(|_| Error::usage("payload is not valid UTF-8"))?,
+        None if !rt.stdin => "{}".into(),
         None => String::from_utf8(read_stdin()?)
             .map_err(|_| Error::usage("payload is not valid UTF-8"))?,
     };
@@ -338,7 +351,7 @@ fn run(a: Args, env: Env, report: &mut Report) -> Result<()> {
         return Ok(());
     }
     let warn = &mut |w: String| report.warning = Some(w);
-    match event.action {
+    match (rt.decide)(&call, event.action) {
         Action::Nothing => {}
         Action::ClearNative => tick::clear_native(&dir, &name, warn)?,
         Action::Beat(status) => {
