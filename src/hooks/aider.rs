@@ -11,7 +11,8 @@
 //! then: a fenced shell block that no answer follows yet means "Run shell
 //! command?" comes next (waiting), anything else the prompt (ok). The
 //! other confirmations (a file the reply mentions, an edit outside the
-//! chat's files, a URL) are not told apart: they read ok.
+//! chat's files, a URL) are not told apart: they read ok. With
+//! `--yes-always` no question waits: ok.
 //!
 //! The history is also the record the sidecar follows ([`crate::turn`]):
 //! `#### PROMPT` when a prompt is submitted (a new turn), `> ... (Y)es/(N)o
@@ -104,11 +105,25 @@ fn tail(path: &Path) -> Option<String> {
 
 /// The input Aider waits for, by the history's end: the last prompt's
 /// reply holds a shell block no confirmation's answer followed yet.
+/// With `--yes-always` (or `$AIDER_YES_ALWAYS`) Aider answers every
+/// question itself (a shell command's with no): none waits.
 fn decide(c: &Call, a: Action) -> Action {
+    if yes_always(c) {
+        return a;
+    }
     match history(c).and_then(|p| tail(&p)) {
         Some(text) if asks_to_run(&text) => Action::Beat("waiting"),
         _ => a,
     }
+}
+
+fn yes_always(c: &Call) -> bool {
+    let flag = |cmd: Vec<u8>| cmd.split(|&b| b == 0).any(|a| a == b"--yes-always");
+    c.runtime_pid
+        .and_then(crate::proc::cmdline)
+        .is_some_and(flag)
+        || (c.env)("AIDER_YES_ALWAYS")
+            .is_some_and(|v| matches!(v.to_str(), Some("1" | "true" | "True" | "yes" | "on")))
 }
 
 /// Does the history end in a reply whose shell command Aider is about to
