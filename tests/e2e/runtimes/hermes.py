@@ -173,9 +173,40 @@ def interactive(sb):
     return st
 
 
+def interrupt(sb):
+    """Ctrl-C while the model answers (the mock holds the answer after the
+    tool's result): `on_session_end` `interrupted` ends the turn."""
+    env = setup(sb)
+    a = sb.start("hm-int", argv(), env)
+    deadline_wait(lambda: "Welcome to Hermes" in a.pane(), 60, "hermes' prompt")
+    a.type_line("run the tool")
+    deadline_wait(lambda: os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), 60,
+                  "the tool to run")
+    a.wait_status("busy", timeout=10)
+    time.sleep(0.5)
+    check(a.sampler.latest().get("status") == "busy", f"not busy: {a.sampler.latest()}")
+    t0 = time.monotonic()
+    a.keys("C-c")
+    deadline_wait(lambda: a.sampler.latest().get("status") == "ok", 2 * INTERVAL + 1.5,
+                  "ok after Ctrl-C in the model's answer")
+    took = time.monotonic() - t0
+    hold_idle(a)
+    a.type_line("/exit")
+    check_exited(a, timeout=60)
+    check_common(sb, a, MODEL)
+    check_hooks_silent(sb)
+    st = statuses(a.sampler.samples)
+    check("waiting" not in st and st[-1] == "exited", f"statuses {st}")
+    print(f"e2e: hermes: ok {took:.2f}s after Ctrl-C in a model call")
+    return st
+
+
 MODES = {
     f"hermes-oneshot-{VERSION}": (oneshot, None, {"delay": 1.5, "command": COMMAND}),
     f"hermes-oneshot-launcher-{VERSION}": (oneshot_launcher, None,
                                            {"delay": 1.5, "command": COMMAND}),
     f"hermes-interactive-{VERSION}": (interactive, None, {"command": COMMAND}),
+    # A command no pattern calls dangerous: no dialog; the answer after the
+    # tool's result takes 6 s.
+    f"hermes-interrupt-{VERSION}": (interrupt, None, {"delay": 6.0}),
 }
