@@ -10,6 +10,8 @@
 //! | `.NAME.hb.PID.RAND` | a writer, for an instant: the beat's temporary | yes (swept) |
 //! | `.NAME.lock` | every writer: the writer lock | yes |
 //! | `.NAME.KIND` | a runtime's hook: a record of its own ([`RECORDS`]) | yes |
+//! | `.NAME.record` | a hook: where the runtime's session record is ([`POINTER`]) | yes |
+//! | `.NAME.settled` | the sidecar: a state settled from that record ([`SETTLED`]) | yes |
 //! | `NAME.hook.log` | a silent runtime's hook: its problems | no: `stop-agent-session.sh --remove` |
 //! | `NAME.sidecar.log` | the launcher: its sidecar's warnings | no: `stop-agent-session.sh --remove` |
 //!
@@ -28,13 +30,19 @@ pub const MARKER_SUFFIX: &str = ".hb.native";
 /// `notify` about another thread changes nothing (`src/hooks/codex.rs`).
 pub const CODEX_SESSION: &str = "codex-session";
 
-/// Every record a runtime keeps beside the beat, `.NAME.KIND`; each
-/// runtime's table names the ones it writes (`Runtime::records`), and a
-/// test holds the two in step.
-// The end of a turn without a hook (issue 22, `src/turn.rs`) adds two
-// here: the pointer to the session record, `.NAME.record`, and the mark
-// of a settled state, `.NAME.settled`.
-pub const RECORDS: &[&str] = &[CODEX_SESSION];
+/// The end of a turn without a hook (contract v4, `src/turn.rs`): the
+/// pointer a hook leaves to the runtime's session record, `.NAME.record`
+/// (`RUNTIME` and `PATH`, a line each).
+pub const POINTER: &str = "record";
+
+/// The mark of a state the sidecar settled from that record,
+/// `.NAME.settled`: readers say `settled` while it is newer than the marker.
+pub const SETTLED: &str = "settled";
+
+/// Every record kept beside the beat, `.NAME.KIND`: each runtime's table
+/// names the ones its quirks write (`Runtime::records`, a test holds the
+/// two in step), and the turn mechanism keeps two for every runtime.
+pub const RECORDS: &[&str] = &[CODEX_SESSION, POINTER, SETTLED];
 
 /// `NAME.hb`, the beat's file name (the atomic writer takes a name in DIR).
 pub fn beat_file(name: &str) -> String {

@@ -53,6 +53,10 @@ pub enum Src {
     Carried,
     /// No marker: the sidecar's own beats.
     Sidecar,
+    /// The marker is present, and the state was settled from the
+    /// runtime's own record since the native writer last wrote (v4,
+    /// "The end of a turn"; [`crate::turn`]).
+    Settled,
 }
 
 impl Src {
@@ -61,6 +65,7 @@ impl Src {
             Src::Native => "native",
             Src::Carried => "carried",
             Src::Sidecar => "sidecar",
+            Src::Settled => "settled",
         }
     }
 }
@@ -267,9 +272,11 @@ pub fn health_of(
     }
 }
 
-/// SRC of an agent by its marker (v2): fresh is native, present carried.
+/// SRC of an agent by its marker (v2): fresh is native, present carried;
+/// either is settled when the settled stamp is newer than the marker (v4).
 pub fn src_of(dir: &Path, name: &str, interval: u32, now_ns: i128) -> Src {
     match marker::freshness(&crate::files::marker(dir, name), interval, now_ns) {
+        Ok(f) if f.is_present() && crate::turn::is_settled(dir, name) => Src::Settled,
         Ok(f) if f.is_fresh() => Src::Native,
         Ok(f) if f.is_present() => Src::Carried,
         _ => Src::Sidecar,

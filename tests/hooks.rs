@@ -182,6 +182,31 @@ const EVENTS: &[(&str, &str, Option<&str>)] = &[
     ("qwen/stop.json", "ok", None),
     ("qwen/notification-idle.json", "ok", None),
     ("qwen/session-end.json", "clear", None),
+    // Hermes names the model in `extra.model` of the session's events and
+    // model calls, not of a tool's.
+    (
+        "hermes/on-session-start.json",
+        "busy",
+        Some("hermes-hb-mock"),
+    ),
+    ("hermes/pre-llm-call.json", "busy", Some("hermes-hb-mock")),
+    ("hermes/pre-tool-call.json", "busy", None),
+    ("hermes/pre-approval-request-smart.json", "busy", None),
+    ("hermes/pre-approval-request-cli.json", "waiting", None),
+    ("hermes/post-approval-response-deny.json", "busy", None),
+    ("hermes/post-approval-response-once.json", "busy", None),
+    ("hermes/post-tool-call.json", "busy", None),
+    (
+        "hermes/on-session-end-interrupted.json",
+        "ok",
+        Some("hermes-hb-mock"),
+    ),
+    (
+        "hermes/on-session-end-completed.json",
+        "ok",
+        Some("hermes-hb-mock"),
+    ),
+    ("hermes/on-session-finalize.json", "clear", None),
 ];
 
 #[test]
@@ -1455,4 +1480,60 @@ fn unprivileged() -> Vec<&'static str> {
         "--regid=65534",
         "--clear-groups",
     ]
+}
+
+/// Aider runs its notifications command with the operator's terminal as
+/// stdin: the hook reads not a byte of it (a read would steal a keystroke,
+/// and a terminal never ends, so a reading hook would stall Aider). It
+/// names Aider's chat history as the record the sidecar follows.
+#[test]
+fn aider_hooks_read_nothing_from_their_stdin() {
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let sb = Sandbox::new("hook-aider-stdin");
+    sidecar_beat(&sb, Some("prior-model"));
+    // A pipe whose writer stays open, holding a keystroke.
+    let mut fds = [0; 2];
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both descriptors were just made by pipe(2) and are ours.
+    let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let mut w = fs::File::from(w);
+    w.write_all(b"y\n").unwrap();
+    let mut c = sb.cmd(WRITE);
+    c.env("MOSAIC_AGENT_NAME", NAME)
+        .env("AIDER_MODEL", "aider-test-model")
+        .args(["--hook", "aider"])
+        .stdin(Stdio::from(r.try_clone().unwrap()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let end = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > end {
+            let _ = child.kill();
+            panic!("the aider hook is still running: it waits on its stdin");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = child.wait_with_output().unwrap();
+    assert!(status.success(), "{status:?} {out:?}");
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
+    // The keystroke is still there for Aider.
+    drop(w);
+    let mut left = String::new();
+    fs::File::from(r).read_to_string(&mut left).unwrap();
+    assert_eq!(left, "y\n");
+    let b = beat(&sb);
+    assert_eq!(
+        (b["status"].as_str(), b["model"].as_str()),
+        ("ok", "aider-test-model")
+    );
+    let pointer = sb.read(&format!(".{NAME}.record"));
+    assert!(
+        pointer.starts_with("aider\n") && pointer.ends_with("/.aider.chat.history.md\n"),
+        "{pointer:?}"
+    );
 }

@@ -9,6 +9,7 @@
 //! it prints a note and passes, as tests/pi.rs does.
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -663,4 +664,110 @@ fn opencode_says_when_its_next_start_runs_npm_and_honours_xdg() {
     let out = ok(&h.run_with(&["--dry-run", "opencode"], &env));
     assert!(out.contains("installed"), "{out}");
     assert!(!dir.join("plugins").exists());
+}
+
+/// A user's Hermes config.yaml: four-space event indent, list items at the
+/// key's indent, a comment, a hook of their own on an event we hook too.
+const HERMES_USER_CONFIG: &str = "model:
+  default: x  # mine
+hooks:
+    # my hooks
+    on_session_end:
+    - command: notify-send done
+      timeout: 3
+    pre_verify:
+    - command: my-check
+display:
+  skin: dark
+";
+
+#[test]
+fn hermes_hooks_and_approvals_come_back_out_byte_for_byte() {
+    if !have_node() {
+        return;
+    }
+    let h = Home::new("hermes");
+    let dir = h.0.join(".hermes");
+    fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("config.yaml");
+    let allow = dir.join("shell-hooks-allowlist.json");
+    fs::write(&cfg, HERMES_USER_CONFIG).unwrap();
+    let mine = "{\n  \"approvals\": [\n    {\n      \"approved_at\": \"2026-01-01T00:00:00.000001Z\",\n      \"command\": \"notify-send done\",\n      \"event\": \"on_session_end\",\n      \"script_mtime_at_approval\": null\n    }\n  ]\n}";
+    fs::write(&allow, mine).unwrap();
+
+    let out = ok(&h.run(&["hermes"]));
+    assert_eq!(out.matches("added ").count(), 9, "{out}");
+    let now = fs::read_to_string(&cfg).unwrap();
+    // Ours after the user's, at their indents; new events in the block.
+    assert!(
+        now.contains("    on_session_end:\n    - command: notify-send done\n      timeout: 3\n    - command: hb-write --hook hermes\n      timeout: 5\n"),
+        "{now}"
+    );
+    assert!(
+        now.contains("    pre_tool_call:\n      - command: hb-write --hook hermes\n"),
+        "{now}"
+    );
+    assert!(now.ends_with("display:\n  skin: dark\n"), "{now}");
+    assert_eq!(now.matches("hb-write --hook hermes").count(), 9, "{now}");
+    let list = fs::read_to_string(&allow).unwrap();
+    assert_eq!(
+        list.matches("\"command\": \"hb-write --hook hermes\"")
+            .count(),
+        9
+    );
+    assert!(list.starts_with(&mine[..mine.len() - 6]), "{list}");
+
+    let out = ok(&h.run(&["hermes"]));
+    assert!(out.contains("nothing to change"), "{out}");
+
+    ok(&h.run(&["--uninstall", "hermes"]));
+    assert_eq!(fs::read_to_string(&cfg).unwrap(), HERMES_USER_CONFIG);
+    assert_eq!(fs::read_to_string(&allow).unwrap(), mine);
+
+    // No config at all: a file with our hooks only, and back to nothing.
+    fs::remove_file(&cfg).unwrap();
+    fs::remove_file(&allow).unwrap();
+    ok(&h.run(&["hermes"]));
+    let mode = fs::metadata(&allow).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    ok(&h.run(&["--uninstall", "hermes"]));
+    assert_eq!(fs::read_to_string(&cfg).unwrap(), "");
+    assert!(!allow.exists());
+
+    // A `hooks:` that is not a block mapping is left as it is.
+    fs::write(&cfg, "hooks: [1]\n").unwrap();
+    let o = h.run(&["hermes"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert_eq!(fs::read_to_string(&cfg).unwrap(), "hooks: [1]\n");
+}
+
+#[test]
+fn aider_settings_are_a_marked_block_and_a_users_own_is_left_alone() {
+    if !have_node() {
+        return;
+    }
+    let h = Home::new("aider");
+    let conf = h.0.join(".aider.conf.yml");
+    fs::write(&conf, "dark-mode: true\n").unwrap();
+    let out = ok(&h.run(&["aider"]));
+    assert!(out.contains("added notifications-command"), "{out}");
+    assert_eq!(
+        fs::read_to_string(&conf).unwrap(),
+        "dark-mode: true\n# hb-install-hooks\nnotifications: true\nnotifications-command: hb-write --hook aider\n"
+    );
+    assert!(ok(&h.run(&["aider"])).contains("nothing to change"));
+    ok(&h.run(&["--uninstall", "aider"]));
+    assert_eq!(fs::read_to_string(&conf).unwrap(), "dark-mode: true\n");
+
+    // The user's own notifications settings win: nothing is touched.
+    for own in ["notifications: false\n", "notifications-command: say hi\n"] {
+        fs::write(&conf, own).unwrap();
+        let o = h.run(&["aider"]);
+        assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+        assert_eq!(fs::read_to_string(&conf).unwrap(), own);
+    }
+    fs::remove_file(&conf).unwrap();
+    ok(&h.run(&["aider"]));
+    ok(&h.run(&["--uninstall", "aider"]));
+    assert!(!conf.exists());
 }

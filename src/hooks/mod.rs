@@ -20,10 +20,12 @@
 //! fixture folder, an e2e scenario and an installer entry.
 
 pub mod agent_pid;
+mod aider;
 mod claude;
 mod codex;
 mod copilot;
 mod gemini;
+mod hermes;
 pub mod log;
 pub mod payload;
 mod qwen;
@@ -33,6 +35,7 @@ use crate::beat::{self, Beat};
 use crate::config::{self, Env};
 use crate::error::{quote, Error, Result};
 use crate::tick::{self, Decided, Then};
+use crate::turn::{self, Turn};
 use crate::{atomic, proc};
 use payload::Fields;
 use std::ffi::OsString;
@@ -46,6 +49,8 @@ pub const RUNTIMES: &[&Runtime] = &[
     &gemini::RUNTIME,
     &qwen::RUNTIME,
     &copilot::RUNTIME,
+    &hermes::RUNTIME,
+    &aider::RUNTIME,
 ];
 
 /// Payloads past this size are refused (Claude's PostToolUse carries the
@@ -134,6 +139,21 @@ pub struct Runtime {
     /// Files the runtime's quirks keep beside the beat (dot-files, which
     /// readers ignore), as names after `.NAME.`: `--remove` takes them.
     pub records: &'static [&'static str],
+    /// The session record this call points to (a transcript, a rollout,
+    /// an events file), which the sidecar follows for the ends of turns
+    /// that fire no hook ([`crate::turn`]).
+    pub record: fn(&Call) -> Option<PathBuf>,
+    /// One complete line of that record (no newline) -> what it says
+    /// about the turn, or `None` for a line that says nothing about it.
+    pub settle: fn(&[u8]) -> Option<Turn>,
+    /// The payload comes on stdin. Not for a runtime that hands a hook its
+    /// terminal as stdin (Aider): reading it would steal the operator's
+    /// keys. Such a hook has no payload (`{}`) unless it is an argument.
+    pub stdin: bool,
+    /// The runtime's last word on what a call does, once its process is
+    /// known: Aider's one hook is `ok` or `waiting` by what its chat
+    /// history says.
+    pub decide: fn(&Call, Action) -> Action,
 }
 
 /// The defaults: the event in `hook_event_name`, no notifications, no
@@ -150,6 +170,10 @@ pub const BASE: Runtime = Runtime {
     ignore: |_, _, _| false,
     after: |_, _, _| Ok(()),
     records: &[],
+    record: |_| None,
+    settle: |_| None,
+    stdin: true,
+    decide: |_, a| a,
 };
 
 /// The runtime called `name`.
@@ -291,6 +315,7 @@ fn run(a: Args, env: Env, report: &mut Report) -> Result<()> {
         Some(p) => p
             .into_string()
             .map_err(|_| Error::usage("payload is not valid UTF-8"))?,
+        None if !rt.stdin => "{}".into(),
         None => String::from_utf8(read_stdin()?)
             .map_err(|_| Error::usage("payload is not valid UTF-8"))?,
     };
@@ -312,7 +337,7 @@ fn run(a: Args, env: Env, report: &mut Report) -> Result<()> {
         return Ok(());
     }
     let warn = &mut |w: String| report.warning = Some(w);
-    match event.action {
+    match (rt.decide)(&call, event.action) {
         Action::Nothing => {}
         Action::ClearNative => tick::clear_native(&dir, &name, warn)?,
         Action::Beat(status) => {
@@ -343,6 +368,13 @@ fn run(a: Args, env: Env, report: &mut Report) -> Result<()> {
                     pidns,
                 }))
             })?;
+            // The record the sidecar follows, after the beat (which made
+            // the directory); a problem with it costs the beat nothing.
+            if let Some(record) = (rt.record)(&call) {
+                if let Err(e) = turn::point(&dir, &name, rt.name, &record) {
+                    warn(e.to_string());
+                }
+            }
             // One hook in 16 sweeps stale temporaries, after its beat.
             if atomic::should_sweep() {
                 tick::sweep(&dir, &name);

@@ -25,11 +25,18 @@ pub struct Fields {
     pub thread_id: Option<String>,
     /// Gemini CLI: the model a model request goes to (`llm_request.model`).
     pub llm_request_model: Option<String>,
+    /// Hermes Agent: the event's keyword arguments (`extra`), of which its
+    /// `model` and an approval's `surface` (`cli`, `smart`, `gateway`).
+    pub extra_model: Option<String>,
+    pub extra_surface: Option<String>,
 }
 
 /// Reads a payload: one JSON object, nothing after it.
 pub fn read(json: &str) -> std::result::Result<Fields, String> {
     let p = decode(json, Payload::de_json)?;
+    let extra = p.extra.and_then(|e| e.0);
+    let (extra_model, extra_surface) =
+        extra.map_or((None, None), |e| (text(e.model), text(e.surface)));
     Ok(Fields {
         hook_event_name: text(p.hook_event_name),
         kind: text(p.kind),
@@ -40,6 +47,8 @@ pub fn read(json: &str) -> std::result::Result<Fields, String> {
         session_id: text(p.session_id).or(text(p.session_id_camel)),
         thread_id: text(p.thread_id),
         llm_request_model: p.llm_request.and_then(|r| r.0),
+        extra_model,
+        extra_surface,
     })
 }
 
@@ -47,7 +56,7 @@ pub fn read(json: &str) -> std::result::Result<Fields, String> {
 /// derive writes trips a clippy lint that no attribute on a struct reaches.
 #[allow(clippy::question_mark)]
 mod wire {
-    use super::{Model, Request, Text};
+    use super::{Extra, Model, Request, Text};
     use nanoserde::DeJson;
 
     /// The members of either runtime's payload that matter here; nanoserde
@@ -77,6 +86,8 @@ mod wire {
         /// Gemini CLI: the model request (BeforeModel, BeforeToolSelection),
         /// of which only its `model` is read.
         pub llm_request: Option<Request>,
+        /// Hermes Agent: the event's keyword arguments.
+        pub extra: Option<Extra>,
     }
 
     /// Its members are [`Text`], which never holds an object: no nesting
@@ -93,8 +104,16 @@ mod wire {
     pub struct RequestObject {
         pub model: Option<Text>,
     }
+
+    /// Hermes' `extra`: its members are [`Text`], so no nesting recurses
+    /// (a tool's result, a middleware trace are skipped).
+    #[derive(DeJson)]
+    pub struct ExtraObject {
+        pub model: Option<Text>,
+        pub surface: Option<Text>,
+    }
 }
-use wire::{ModelObject, Payload, RequestObject};
+use wire::{ExtraObject, ModelObject, Payload, RequestObject};
 
 /// A member read as text: a string, else (any other value, skipped) none.
 /// A string that held a lone surrogate is none too: [`tame`] wrote U+FFFD
@@ -141,6 +160,19 @@ impl DeJson for Request {
             return Ok(Request(None));
         }
         Ok(Request(text(RequestObject::de_json(s, i)?.model)))
+    }
+}
+
+/// Hermes' `extra`, when it is an object; anything else is none.
+struct Extra(Option<ExtraObject>);
+
+impl DeJson for Extra {
+    fn de_json(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<Self, DeJsonErr> {
+        if s.tok != DeJsonTok::CurlyOpen {
+            skip(s, i)?;
+            return Ok(Extra(None));
+        }
+        Ok(Extra(Some(ExtraObject::de_json(s, i)?)))
     }
 }
 

@@ -21,6 +21,22 @@ CACHE = os.environ.get("HB_E2E_CACHE") or os.path.join(ROOT, "target", "e2e")
 MODS = os.path.join(CACHE, "node_modules")
 HB_BIN = os.environ.get("HB_BIN") or os.path.join(ROOT, "target", "debug")
 NODE_BIN = os.path.join(MODS, "node", "bin")
+# PyPI runtimes: run.sh makes one venv per tests/e2e/pypi/NAME.txt here.
+VENVS = os.path.join(CACHE, "venv")
+
+
+def venv_bin(name, prog):
+    """A PyPI runtime's program in its venv (tests/e2e/pypi/NAME.txt)."""
+    return os.path.join(VENVS, name, "bin", prog)
+
+
+def pypi_version(name, dist):
+    """The version tests/e2e/pypi/NAME.txt pins for the distribution."""
+    with open(os.path.join(HERE, "pypi", name + ".txt")) as f:
+        for line in f:
+            if line.lower().startswith(dist.lower() + "=="):
+                return line.split("==", 1)[1].split()[0]
+    return None
 INTERVAL = 1
 # A prompt is held open this long: more than 2 x interval + a tick, so
 # that the sidecar's carry (not only the hooks' fresh marker) is proven.

@@ -45,6 +45,7 @@ ESCALATE = os.environ.get("MOCK_ESCALATE", "1") != "0"
 CHAT_SHELL_TOOLS = {
     "bash": lambda cmd: {"command": cmd},  # Pi
     "run_shell_command": lambda cmd: {"command": cmd, "is_background": False},  # Qwen Code
+    "terminal": lambda cmd: {"command": cmd},  # Hermes Agent
 }
 log_lock = threading.Lock()
 counter = [0]
@@ -79,6 +80,20 @@ def has_tool_result(messages):
         if kind == "message" and role is None:
             continue
     return False
+
+
+def chat_text(body, tools):
+    """A chat completion's text. Aider declares no tools: it asks for a
+    shell command in a fenced block of its edit format (its system prompt
+    names SEARCH/REPLACE blocks), which it offers to run ("Run shell
+    command?"), unless the last user message already holds the command
+    (its output, added to the chat)."""
+    msgs = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+    system = " ".join(str(m.get("content")) for m in msgs if m.get("role") == "system")
+    users = [str(m.get("content")) for m in msgs if m.get("role") == "user"]
+    if not tools and "SEARCH/REPLACE" in system and users and COMMAND not in users[-1]:
+        return f"Run this:\n\n```bash\n{COMMAND}\n```\n"
+    return MODEL_TEXT
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -254,6 +269,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         shell = next((n for n in names if n in CHAT_SHELL_TOOLS), None)
         call = shell is not None and not has_tool_result(body.get("messages"))
         cid = next_id("chatcmpl")
+        text = chat_text(body, tools=bool(names))
+        if body.get("stream") is not True:
+            # Non-streaming (side requests, `--no-stream`): one whole answer.
+            msg = {"role": "assistant", "content": None if call else text}
+            if call:
+                msg["tool_calls"] = [{"id": next_id("call"), "type": "function", "function": {
+                    "name": shell, "arguments": json.dumps(CHAT_SHELL_TOOLS[shell](COMMAND))}}]
+            self.send_json(200, {"id": cid, "object": "chat.completion", "created": 0,
+                                 "model": model, "choices": [{
+                                     "index": 0, "message": msg,
+                                     "finish_reason": "tool_calls" if call else "stop"}],
+                                 "usage": {"prompt_tokens": 10, "completion_tokens": 5,
+                                           "total_tokens": 15}})
+            return
         base = {"id": cid, "object": "chat.completion.chunk", "created": 0, "model": model}
         self.start_sse()
         if call:
@@ -265,7 +294,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             finish = "tool_calls"
         else:
             self.sse(None, dict(base, choices=[{"index": 0, "delta": {
-                "role": "assistant", "content": MODEL_TEXT}, "finish_reason": None}]))
+                "role": "assistant", "content": text}, "finish_reason": None}]))
             finish = "stop"
         self.sse(None, dict(base, choices=[{"index": 0, "delta": {}, "finish_reason": finish}],
                             usage={"prompt_tokens": 10, "completion_tokens": 5,
