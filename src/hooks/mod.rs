@@ -28,6 +28,7 @@ pub mod log;
 pub mod payload;
 mod qwen;
 mod tail;
+mod vibe;
 
 use crate::beat::{self, Beat};
 use crate::config::{self, Env};
@@ -46,6 +47,7 @@ pub const RUNTIMES: &[&Runtime] = &[
     &gemini::RUNTIME,
     &qwen::RUNTIME,
     &copilot::RUNTIME,
+    &vibe::RUNTIME,
 ];
 
 /// Payloads past this size are refused (Claude's PostToolUse carries the
@@ -134,6 +136,10 @@ pub struct Runtime {
     /// Files the runtime's quirks keep beside the beat (dot-files, which
     /// readers ignore), as names after `.NAME.`: `--remove` takes them.
     pub records: &'static [&'static str],
+    /// The runtime's terminal: an OSC (0 and 2 the title, or the
+    /// runtime's own number) and its text -> what it says of the state,
+    /// for `hb-write --titles` ([`crate::title`]). `None`: it says nothing.
+    pub title: fn(u32, &str) -> Option<Ask>,
 }
 
 /// The defaults: the event in `hook_event_name`, no notifications, no
@@ -150,6 +156,7 @@ pub const BASE: Runtime = Runtime {
     ignore: |_, _, _| false,
     after: |_, _, _| Ok(()),
     records: &[],
+    title: |_, _| None,
 };
 
 /// The runtime called `name`.

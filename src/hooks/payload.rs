@@ -25,6 +25,10 @@ pub struct Fields {
     pub thread_id: Option<String>,
     /// Gemini CLI: the model a model request goes to (`llm_request.model`).
     pub llm_request_model: Option<String>,
+    /// Mistral Vibe: set when the hook runs inside a subagent.
+    pub parent_session_id: Option<String>,
+    /// Mistral Vibe `post_tool`: `success`, `failure` or `cancelled`.
+    pub tool_status: Option<String>,
 }
 
 /// Reads a payload: one JSON object, nothing after it.
@@ -40,6 +44,8 @@ pub fn read(json: &str) -> std::result::Result<Fields, String> {
         session_id: text(p.session_id).or(text(p.session_id_camel)),
         thread_id: text(p.thread_id),
         llm_request_model: p.llm_request.and_then(|r| r.0),
+        parent_session_id: text(p.parent_session_id),
+        tool_status: text(p.tool_status),
     })
 }
 
@@ -77,6 +83,10 @@ mod wire {
         /// Gemini CLI: the model request (BeforeModel, BeforeToolSelection),
         /// of which only its `model` is read.
         pub llm_request: Option<Request>,
+        /// Mistral Vibe: a subagent's hook names its parent session.
+        pub parent_session_id: Option<Text>,
+        /// Mistral Vibe `post_tool`: how the tool ended.
+        pub tool_status: Option<Text>,
     }
 
     /// Its members are [`Text`], which never holds an object: no nesting
