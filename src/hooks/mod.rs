@@ -138,8 +138,9 @@ pub struct Runtime {
     pub records: &'static [&'static str],
     /// The runtime's terminal: an OSC (0 and 2 the title, or the
     /// runtime's own number) and its text -> what it says of the state,
-    /// for `hb-write --titles` ([`crate::title`]). `None`: it says nothing.
-    pub title: fn(u32, &str) -> Option<Ask>,
+    /// for `hb-write --titles` ([`crate::title`]); the function's `None`:
+    /// this one says nothing. No table: the terminal is not read.
+    pub title: Option<fn(u32, &str) -> Option<Ask>>,
 }
 
 /// The defaults: the event in `hook_event_name`, no notifications, no
@@ -156,7 +157,7 @@ pub const BASE: Runtime = Runtime {
     ignore: |_, _, _| false,
     after: |_, _, _| Ok(()),
     records: &[],
-    title: |_, _| None,
+    title: None,
 };
 
 /// The runtime called `name`.

@@ -41,7 +41,7 @@ pub const RUNTIME: Runtime = Runtime {
     // A subagent's turn is not the session's: its post_agent would say ok
     // while the main agent works on.
     ignore: |c, _, _| c.fields.parent_session_id.is_some(),
-    title,
+    title: Some(title),
     ..BASE
 };
 
