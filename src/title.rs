@@ -328,7 +328,10 @@ mod tests {
         open.extend(std::iter::repeat(b'z').take(1 << 20));
         assert!(one(&open).is_empty());
         // Control characters are dropped; invalid UTF-8 is kept as bytes.
-        assert_eq!(one(b"\x1b]0;a\x01\x0ab\x7f\xff\x07"), [(0, b"ab\xff".to_vec())]);
+        assert_eq!(
+            one(b"\x1b]0;a\x01\x0ab\x7f\xff\x07"),
+            [(0, b"ab\xff".to_vec())]
+        );
         // CAN and SUB cancel; an ESC that is no ST aborts and starts anew.
         assert!(one(b"\x1b]0;a\x18\x07").is_empty());
         assert!(one(b"\x1b]0;a\x1a\x07").is_empty());
@@ -340,7 +343,10 @@ mod tests {
         assert_eq!(one(b"\x1b]65535;x\x07"), [(65535, b"x".to_vec())]);
         // C1 OSC and ST are bytes of UTF-8 characters here.
         assert!(one(b"\x9d0;x\x9c").is_empty());
-        assert_eq!(one("\x1b]0;✜ ok\x07".as_bytes()), [(0, "✜ ok".as_bytes().to_vec())]);
+        assert_eq!(
+            one("\x1b]0;✜ ok\x07".as_bytes()),
+            [(0, "✜ ok".as_bytes().to_vec())]
+        );
     }
 
     #[test]

@@ -315,7 +315,9 @@ pub fn execute(r: Request) -> Result<()> {
         }),
         Mode::Titles => match (r.titles.and_then(hooks::runtime), r.pid) {
             (Some(rt), Some(pid)) => crate::title::run(rt, dir, name, pid, &stdin(), warn),
-            _ => Err(crate::error::Error::usage("--titles needs a runtime and --pid")),
+            _ => Err(crate::error::Error::usage(
+                "--titles needs a runtime and --pid",
+            )),
         },
     }
 }

@@ -189,14 +189,19 @@ mod tests {
             meta_model(&meta)
         };
         assert_eq!(
-            m(r#"{"session_id":"x","child_sessions":[],"config":{"active_model":"alias","model_name":"mock-model"},"artifacts":[]}"#),
+            m(
+                r#"{"session_id":"x","child_sessions":[],"config":{"active_model":"alias","model_name":"mock-model"},"artifacts":[]}"#
+            ),
             Some("mock-model".into())
         );
         assert_eq!(
             m(r#"{"config":{"active_model":"alias","model_name":""}}"#),
             Some("alias".into())
         );
-        assert_eq!(m(r#"{"config":{"active_model":"alias"}}"#), Some("alias".into()));
+        assert_eq!(
+            m(r#"{"config":{"active_model":"alias"}}"#),
+            Some("alias".into())
+        );
         for junk in ["", "{", "[]", r#"{"config":7}"#, r#"{"config":{}}"#, "{} x"] {
             assert_eq!(m(junk), None, "{junk:?}");
         }
