@@ -350,6 +350,37 @@ mod tests {
     }
 
     #[test]
+    fn what_vibe_said_in_a_whole_session_is_read_in_order() {
+        // Mistral Vibe 3.0.3's TUI, its raw output as tmux pipe-pane gave
+        // it (tests/fixtures/hooks/README.md): start, a prompt, the
+        // dialog, approved, the answer interrupted with Esc, a second
+        // prompt to its end, Ctrl+C twice.
+        let raw = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/titles/vibe-3.0.3-tui.raw"
+        ))
+        .unwrap();
+        let table = crate::hooks::runtime("vibe").unwrap().title.unwrap();
+        use Ask::*;
+        let want = [Idle, Busy, Waiting, Busy, Idle, Busy, Waiting, Busy, Idle];
+        // Whole, and in pieces of every size up to 64 bytes.
+        for piece in [raw.len(), 1, 2, 3, 7, 64] {
+            let mut s = Scanner::default();
+            let mut said: Vec<Ask> = Vec::new();
+            for chunk in raw.chunks(piece) {
+                s.feed(chunk, |osc, text| {
+                    if let Some(a) = table(osc, &String::from_utf8_lossy(text)) {
+                        if said.last() != Some(&a) {
+                            said.push(a);
+                        }
+                    }
+                });
+            }
+            assert_eq!(said, want, "pieces of {piece}");
+        }
+    }
+
+    #[test]
     fn the_last_state_said_in_a_read_wins() {
         let rt = crate::hooks::runtime("vibe").unwrap();
         let table = rt.title.unwrap();
