@@ -1482,11 +1482,19 @@ fn vibe_names_the_model_from_the_sessions_meta_and_ignores_a_subagent() {
     };
     // A subagent's turn ends: nothing changes.
     let before = sb.read(&format!("{NAME}.hb"));
-    quiet(&hook(&sb, "vibe", Payload::Stdin(&payload(r#""parent-1""#)), &[]));
+    quiet(&hook(
+        &sb,
+        "vibe",
+        Payload::Stdin(&payload(r#""parent-1""#)),
+        &[],
+    ));
     assert_eq!(sb.read(&format!("{NAME}.hb")), before);
     assert!(!marker(&sb).exists());
     // The session's own: ok, with the model its meta.json names.
     quiet(&hook(&sb, "vibe", Payload::Stdin(&payload("null")), &[]));
     let b = beat(&sb);
-    assert_eq!((b["status"].as_str(), b["model"].as_str()), ("ok", "devstral-2-25"));
+    assert_eq!(
+        (b["status"].as_str(), b["model"].as_str()),
+        ("ok", "devstral-2-25")
+    );
 }
