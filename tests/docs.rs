@@ -338,7 +338,11 @@ fn completion_knows_the_values_flags_take() {
     );
     assert_eq!(
         complete(&["hb-write", "--hook", ""], none),
-        strings(&["claude", "codex", "copilot", "gemini", "qwen"])
+        strings(&["claude", "codex", "copilot", "gemini", "qwen", "vibe"])
+    );
+    assert_eq!(
+        complete(&["start-agent-session.sh", "--titles", ""], none),
+        strings(&["vibe"])
     );
     assert_eq!(
         complete(&["hb-write", "--status", "w"], none),
