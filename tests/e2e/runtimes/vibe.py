@@ -177,8 +177,43 @@ def vibe_interactive(sb):
     return st + [f"Esc->ok {took:.2f}s"]
 
 
+def vibe_interrupt_tool(sb):
+    """The TUI: Esc while an approved tool runs (`sleep 30`): Vibe fires no
+    hook (no post_tool), its tab status says idle: ok within 2 x interval
+    + 1.5 s; then `/exit`."""
+    env = vibe_setup(sb)
+    a = sb.start("vb-tool", [VIBE], env, launcher=["--titles", "vibe"])
+    a.wait_pane("Type /help", timeout=60)
+    a.type_line("run the tool")
+    deadline_wait(lambda: "Permission for" in a.pane(), 60, "the permission dialog")
+    a.wait_status("waiting", timeout=10)
+    approve(a)
+    a.wait_status("busy", timeout=10)
+    # The tool's shell is running.
+    deadline_wait(lambda: any(c["payload"] and '"pre_tool"' in c["payload"]
+                              for c in sb.hook_calls()), 10, "pre_tool")
+    time.sleep(1.0)  # well inside the 30 s tool
+    m = a.sampler.mark()
+    t_key = time.monotonic()
+    a.keys("Escape")
+    deadline_wait(lambda: any(s.get("status") == "ok" for s in a.sampler.since(m)),
+                  2 * INTERVAL + 1.5, "ok after Esc")
+    took = time.monotonic() - t_key
+    a.wait_pane("Interrupted")
+    hold_idle(a)
+    check(not any('"post_tool"' in (c["payload"] or "") for c in sb.hook_calls()),
+          "a post_tool came after all: read it")
+    a.type_line("/exit")
+    check_exited(a, timeout=60)
+    check_common(sb, a, MODEL)
+    check_hooks_silent(sb)
+    st = statuses(a.sampler.samples)
+    return st + [f"Esc->ok {took:.2f}s"]
+
+
 MODES = {
     f"vibe-print-alone-{VERSION}": (vibe_print_alone, "vibe", {"delay": 1.5}),
     f"vibe-print-{VERSION}": (vibe_print, "vibe", {"delay": 1.5}),
     f"vibe-interactive-{VERSION}": (vibe_interactive, "vibe", {"delay": 4}),
+    f"vibe-interrupt-tool-{VERSION}": (vibe_interrupt_tool, "vibe", {"command": "sleep 30"}),
 }
