@@ -27,5 +27,6 @@ pub mod sidecar;
 pub mod sys;
 pub mod tick;
 pub mod title;
+pub mod turn;
 pub mod watch;
 pub mod write;

@@ -34,6 +34,7 @@ use crate::beat::{self, Beat};
 use crate::config::{self, Env};
 use crate::error::{quote, Error, Result};
 use crate::tick::{self, Decided, Then};
+use crate::turn::{self, Turn};
 use crate::{atomic, proc};
 use payload::Fields;
 use std::ffi::OsString;
@@ -136,6 +137,13 @@ pub struct Runtime {
     /// Files the runtime's quirks keep beside the beat (dot-files, which
     /// readers ignore), as names after `.NAME.`: `--remove` takes them.
     pub records: &'static [&'static str],
+    /// The session record this call points to (a transcript, a rollout,
+    /// an events file), which the sidecar follows for the ends of turns
+    /// that fire no hook ([`crate::turn`]).
+    pub record: fn(&Call) -> Option<PathBuf>,
+    /// One complete line of that record (no newline) -> what it says
+    /// about the turn, or `None` for a line that says nothing about it.
+    pub settle: fn(&[u8]) -> Option<Turn>,
     /// The runtime's terminal: an OSC (0 and 2 the title, or the
     /// runtime's own number) and its text -> what it says of the state,
     /// for `hb-write --titles` ([`crate::title`]); the function's `None`:
@@ -157,6 +165,8 @@ pub const BASE: Runtime = Runtime {
     ignore: |_, _, _| false,
     after: |_, _, _| Ok(()),
     records: &[],
+    record: |_| None,
+    settle: |_| None,
     title: None,
 };
 
@@ -361,6 +371,13 @@ fn run(a: Args, env: Env, report: &mut Report) -> Result<()> {
                     pstart,
                 }))
             })?;
+            // The record the sidecar follows, after the beat (which made
+            // the directory); a problem with it costs the beat nothing.
+            if let Some(record) = (rt.record)(&call) {
+                if let Err(e) = turn::point(&dir, &name, rt.name, &record) {
+                    warn(e.to_string());
+                }
+            }
             // One hook in 16 sweeps stale temporaries, after its beat.
             if atomic::should_sweep() {
                 tick::sweep(&dir, &name);
