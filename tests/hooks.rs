@@ -186,6 +186,8 @@ const EVENTS: &[(&str, &str, Option<&str>)] = &[
     // with the e2e sandbox: the beat's own stays.
     ("vibe/pre-tool.json", "busy", None),
     ("vibe/post-tool.json", "busy", None),
+    // Denied at the dialog: the model goes on.
+    ("vibe/post-tool-denied.json", "busy", None),
     ("vibe/post-agent.json", "ok", None),
     ("vibe/post-agent-print.json", "ok", None),
 ];

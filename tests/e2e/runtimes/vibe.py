@@ -211,9 +211,38 @@ def vibe_interrupt_tool(sb):
     return st + [f"Esc->ok {took:.2f}s"]
 
 
+def vibe_deny(sb):
+    """The TUI: Esc at the permission dialog (Vibe's "reject"): the tool
+    does not run, no hook fires, and the tab status leaves `blocked`: not
+    waiting within 2 x interval + 1.5 s, ok once the turn is over."""
+    env = vibe_setup(sb)
+    a = sb.start("vb-deny", [VIBE], env, launcher=["--titles", "vibe"])
+    a.wait_pane("Type /help", timeout=60)
+    a.type_line("run the tool")
+    deadline_wait(lambda: "Permission for" in a.pane(), 60, "the permission dialog")
+    a.wait_status("waiting", timeout=10)
+    time.sleep(1.5)  # past the moment the dialog takes no key
+    m = a.sampler.mark()
+    t_key = time.monotonic()
+    a.keys("Escape")
+    deadline_wait(lambda: any(s.get("status") not in ("waiting", None)
+                              for s in a.sampler.since(m)),
+                  2 * INTERVAL + 1.5, "not waiting after Esc")
+    took = time.monotonic() - t_key
+    deadline_wait(lambda: "Permission for" not in a.pane(), 10, "the dialog to go")
+    hold_idle(a)
+    check(not os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), "the tool ran")
+    a.type_line("/exit")
+    check_exited(a, timeout=60)
+    check_common(sb, a, MODEL)
+    check_hooks_silent(sb)
+    return statuses(a.sampler.samples) + [f"Esc->not waiting {took:.2f}s"]
+
+
 MODES = {
     f"vibe-print-alone-{VERSION}": (vibe_print_alone, "vibe", {"delay": 1.5}),
     f"vibe-print-{VERSION}": (vibe_print, "vibe", {"delay": 1.5}),
     f"vibe-interactive-{VERSION}": (vibe_interactive, "vibe", {"delay": 4}),
+    f"vibe-deny-{VERSION}": (vibe_deny, "vibe", {}),
     f"vibe-interrupt-tool-{VERSION}": (vibe_interrupt_tool, "vibe", {"command": "sleep 30"}),
 }
