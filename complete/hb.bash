@@ -96,7 +96,7 @@ _hb_complete() {
     case $cmd in
         hb-write)
             flags='--status --model --pid --while-pid --native --fallback --sidecar
-                --clear-native --remove --hook --event --dir --interval --dry-run
+                --clear-native --remove --hook --event --titles --dir --interval --dry-run
                 -h --help -V --version'
             for ((i = 1; i < COMP_CWORD; i++)); do
                 # Hook mode takes no NAME: the argument is the payload.
@@ -113,7 +113,7 @@ _hb_complete() {
             _hb_after --exec && return 0
             ;;
         start-agent-session.sh)
-            flags='-L --dir --interval --workdir --log -h --help'
+            flags='-L --dir --interval --workdir --log --titles -h --help'
             # The agent's command and its arguments.
             _hb_after -- && return 0
             # A new agent's NAME is the user's to choose.
@@ -135,7 +135,8 @@ _hb_complete() {
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             return 0
             ;;
-        --hook) _hb_words 'claude codex gemini qwen copilot' && return 0 ;;
+        --hook) _hb_words 'claude codex gemini qwen copilot vibe' && return 0 ;;
+        --titles) _hb_words 'vibe' && return 0 ;;
         --format) _hb_words 'table json prometheus tmux' && return 0 ;;
         --color) _hb_words 'auto always never' && return 0 ;;
         --status)

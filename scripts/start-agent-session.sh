@@ -50,8 +50,21 @@
 #    below and stop-agent-session.sh's lookups are line by line.
 # The sidecar is run directly (setsid hb-write ...), the log is opened by
 # this shell: neither passes through tmux or a shell. The only tmux
-# commands used are has-session, new-session and kill-session (no
-# set-option, run-shell, send-keys or display-message sees a value).
+# commands used are has-session, new-session, kill-session and, with
+# --titles, pipe-pane (no set-option, run-shell, send-keys or
+# display-message sees a value).
+#
+# 9. --titles: `pipe-pane -O` runs its command with `sh -c` after
+#    expanding it as a format, in the tmux server's environment (not the
+#    pane's, not ours): nothing of ours can travel in it as a value. So the
+#    title watcher (hb-write --titles) is started here, like the sidecar,
+#    with its values as argv, reading a FIFO; the command tmux runs is
+#    only `exec CAT >FIFO`, where CAT is cat's absolute path and FIFO sits
+#    in a fresh mktemp directory, both checked to hold nothing but
+#    `A-Za-z0-9/._-` (no `#`, quote, space or `$` for tmux or sh to read).
+#    The FIFO is removed once both ends are open. tmux keeps one pipe a
+#    pane: an operator's own `pipe-pane` on it later replaces ours, and the
+#    watcher says so in the log and stops (the hooks still write).
 set -euo pipefail
 
 prog=start-agent-session.sh
@@ -60,7 +73,7 @@ $prog: start an agent in a detached tmux session, with its heartbeat sidecar
 
 Usage:
   $prog [-L SOCKET] [--dir DIR] [--interval SECS] [--workdir DIR]
-        [--log FILE] NAME -- COMMAND [ARG...]
+        [--log FILE] [--titles RUNTIME] NAME -- COMMAND [ARG...]
 
 Options:
   -L SOCKET        tmux socket name (tmux -L); default: tmux's default
@@ -72,6 +85,9 @@ Options:
   --workdir DIR    the agent's working directory; default: the current one
   --log FILE       the sidecar's stdout and stderr (appended); default
                    DIR/NAME.sidecar.log
+  --titles RUNTIME read the runtime's terminal for its state (vibe):
+                   hb-write --titles watches the pane's output (tmux
+                   pipe-pane) and writes what it says as native beats
   -h, --help       this help
 
 The pane gets MOSAIC_AGENT_NAME, MOSAIC_HEARTBEAT_DIR and
@@ -80,7 +96,7 @@ MOSAIC_HEARTBEAT_INTERVAL (and this script's PATH); the sidecar
 ends. Binaries are taken from \$HB_BIN, else next to this script, else PATH.
 
 Prints what it started as key=value lines: session, socket, pane_pid,
-sidecar_pid, beat, log.
+sidecar_pid, beat, log (and titles_pid with --titles).
 
 Values reach the agent as given, whatever tmux would make of them (\`;\`,
 \`#(...)\`, \`#{...}\`). Refused, as input that cannot be passed: a --dir or
@@ -196,15 +212,17 @@ check_socket() {
 }
 
 socket='' socket_given=0 dir='' dir_given=0 interval='' workdir='' workdir_given=0 log='' log_given=0
+titles=''
 while (($# > 0)); do
     case $1 in
         -h | --help)
             printf '%s' "$usage"
             exit 0
             ;;
-        -L | --dir | --interval | --workdir | --log)
+        -L | --dir | --interval | --workdir | --log | --titles)
             (($# >= 2)) || die 2 "$1: missing value"
             case $1 in
+                --titles) titles=$2 ;;
                 -L) socket=$2 socket_given=1 ;;
                 --dir) dir=$2 dir_given=1 ;;
                 --interval) interval=$2 ;;
@@ -255,6 +273,11 @@ interval=${interval:-${MOSAIC_HEARTBEAT_INTERVAL:-10}}
 status=0
 "$hb_write" --dry-run --sidecar --dir "$dir" --interval "$interval" -- "$name" || status=$?
 ((status == 0)) || exit "$status"
+if [[ -n $titles ]]; then
+    "$hb_write" --dry-run --titles "$titles" --pid 1 --dir "$dir" --interval "$interval" \
+        -- "$name" || status=$?
+    ((status == 0)) || exit "$status"
+fi
 
 if ((workdir_given)); then
     [[ -n $workdir ]] || die 2 "--workdir: empty path"
@@ -354,5 +377,56 @@ until grep -qsx -- "pid=$pane_pid" "$beat" ||
     sleep 0.05
 done
 
+# The title watcher (rule 9 above): `start_titles` sets titles_pid, or
+# warns and leaves it empty; the agent runs either way.
+safe_path() {
+    local LC_ALL=C
+    [[ $1 =~ ^/[A-Za-z0-9/._-]+$ ]]
+}
+titles_pid=''
+start_titles() {
+    local base=${TMPDIR:-/tmp} tmp fifo cat_bin pid deadline
+    safe_path "$base" || base=/tmp
+    if ! cat_bin=$(command -v cat) || ! safe_path "$cat_bin"; then
+        printf '%s: warning: no cat at a plain path: %s'"'"'s terminal is not read\n' "$prog" "$name" >&2
+        return
+    fi
+    if ! tmp=$(mktemp -d -- "$base/hb-titles.XXXXXXXXXX") || ! safe_path "$tmp"; then
+        printf '%s: warning: no private directory for the FIFO: %s'"'"'s terminal is not read\n' "$prog" "$name" >&2
+        return
+    fi
+    fifo=$tmp/pane
+    if ! mkfifo -m 600 -- "$fifo"; then
+        rm -rf -- "$tmp"
+        printf '%s: warning: no FIFO in %s: %s'"'"'s terminal is not read\n' "$prog" "$tmp" "$name" >&2
+        return
+    fi
+    (
+        cd /
+        exec "$setsid" "$hb_write" --titles "$titles" --dir "$dir" --interval "$interval" \
+            --pid "$pane_pid" -- "$name" <"$fifo"
+    ) </dev/null >>"$log" 2>&1 &
+    pid=$!
+    if tmux_run pipe-pane -O -t "=$name:" "exec $cat_bin >$fifo" 2>/dev/null; then
+        # Open on both ends (the watcher's open returns once cat's has).
+        deadline=$((SECONDS + 10))
+        until [[ /proc/$pid/fd/0 -ef $fifo ]] || ((SECONDS >= deadline)); do
+            sleep 0.02
+        done
+    fi
+    if [[ /proc/$pid/fd/0 -ef $fifo ]]; then
+        titles_pid=$pid
+    else
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        # An agent that already ended leaves nothing to read.
+        ! alive "$pane_pid" ||
+            printf '%s: warning: tmux pipe-pane did not start: %s'"'"'s terminal is not read\n' "$prog" "$name" >&2
+    fi
+    rm -rf -- "$tmp"
+}
+[[ -z $titles ]] || start_titles
+
 printf 'session=%s\nsocket=%s\npane_pid=%s\nsidecar_pid=%s\nbeat=%s\nlog=%s\n' \
     "$name" "${socket:-default}" "$pane_pid" "$sidecar_pid" "$beat" "$log"
+[[ -z $titles_pid ]] || printf 'titles_pid=%s\n' "$titles_pid"

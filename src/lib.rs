@@ -28,6 +28,7 @@ pub mod read;
 pub mod sidecar;
 pub mod sys;
 pub mod tick;
+pub mod title;
 pub mod turn;
 pub mod watch;
 pub mod write;

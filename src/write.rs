@@ -23,8 +23,10 @@ Usage:
   hb-write --sidecar [--while-pid P] [--pid P] NAME   the sidecar loop
   hb-write --clear-native NAME                        remove the marker only
   hb-write --remove NAME                              remove the agent's beat, marker and lock
-  hb-write --hook claude|codex|gemini|qwen|copilot [--event E] [PAYLOAD]
+  hb-write --hook claude|codex|gemini|qwen|copilot|vibe [--event E] [PAYLOAD]
                                                       a native beat from a runtime hook
+  hb-write --titles vibe --pid P NAME                 native beats from the runtime's
+                                                      terminal output on stdin
 
 Options:
   --status S       status word, [a-z][a-z0-9_-]{0,31}; default ok
@@ -71,6 +73,7 @@ pub enum Mode {
     Sidecar,
     ClearNative,
     Remove,
+    Titles,
 }
 
 /// hb-write's arguments, as given (before the environment is consulted).
@@ -90,6 +93,8 @@ pub struct Args {
     pub payload: Option<OsString>,
     /// Hook mode: the event the hook was installed for.
     pub event: Option<String>,
+    /// `--titles RUNTIME`: whose terminal stdin carries.
+    pub titles: Option<String>,
 }
 
 pub fn parse_args<I>(args: I) -> Result<Parsed<Args>>
@@ -119,6 +124,10 @@ where
             Long("sidecar") => set_mode(&mut a, Mode::Sidecar, "--sidecar")?,
             Long("clear-native") => set_mode(&mut a, Mode::ClearNative, "--clear-native")?,
             Long("remove") => set_mode(&mut a, Mode::Remove, "--remove")?,
+            Long("titles") => {
+                set_mode(&mut a, Mode::Titles, "--titles")?;
+                a.titles = Some(cli::string(&mut p, "--titles")?);
+            }
             Long("hook") => a.hook = Some(cli::string(&mut p, "--hook")?),
             Long("event") => a.event = Some(cli::string(&mut p, "--event")?),
             Long("status") => a.status = Some(cli::string(&mut p, "--status")?),
@@ -144,6 +153,7 @@ fn mode_flag(m: Mode) -> &'static str {
         Mode::Sidecar => "--sidecar",
         Mode::ClearNative => "--clear-native",
         Mode::Remove => "--remove",
+        Mode::Titles => "--titles",
     }
 }
 
@@ -161,6 +171,8 @@ pub struct Request {
     pub pid: Option<u32>,
     pub while_pid: Option<u32>,
     pub dry_run: bool,
+    /// `--titles`: the runtime whose terminal is read.
+    pub titles: Option<&'static str>,
 }
 
 fn check_pid(v: &str, flag: &str) -> Result<u32> {
@@ -189,7 +201,13 @@ pub fn validate(a: Args, env: Env) -> Result<Request> {
     only_for(
         a.pid.is_some(),
         "--pid",
-        &[Mode::Beat, Mode::Native, Mode::Fallback, Mode::Sidecar],
+        &[
+            Mode::Beat,
+            Mode::Native,
+            Mode::Fallback,
+            Mode::Sidecar,
+            Mode::Titles,
+        ],
     )?;
     only_for(a.while_pid.is_some(), "--while-pid", &[Mode::Sidecar])?;
     only_for(a.event.is_some(), "--event", &[])?;
@@ -209,6 +227,25 @@ pub fn validate(a: Args, env: Env) -> Result<Request> {
         Some(v) => Some(check_pid(v, "--pid")?),
         None => while_pid,
     };
+    let titles = match a.titles.as_deref() {
+        None => None,
+        Some(rt) => match hooks::runtime(rt).filter(|r| r.title.is_some()) {
+            Some(r) if pid.is_some() => Some(r.name),
+            Some(_) => return Err(Error::usage("--titles needs --pid (the pane's process)")),
+            None => {
+                let known: Vec<&str> = hooks::RUNTIMES
+                    .iter()
+                    .filter(|r| r.title.is_some())
+                    .map(|r| r.name)
+                    .collect();
+                return Err(Error::usage(format!(
+                    "--titles {}: no runtime whose terminal hb reads by that name: {}",
+                    quote(rt),
+                    known.join(", ")
+                )));
+            }
+        },
+    };
     let interval = config::resolve_interval(a.interval, env)?;
     let dir = config::resolve_dir(a.dir, env)?;
     Ok(Request {
@@ -221,6 +258,7 @@ pub fn validate(a: Args, env: Env) -> Result<Request> {
         pid,
         while_pid,
         dry_run: a.dry_run,
+        titles,
     })
 }
 
@@ -276,7 +314,23 @@ pub fn execute(r: Request) -> Result<()> {
             pid: r.pid.unwrap_or_else(proc::parent_pid),
             while_pid: r.while_pid,
         }),
+        Mode::Titles => match (r.titles.and_then(hooks::runtime), r.pid) {
+            (Some(rt), Some(pid)) => crate::title::run(rt, dir, name, pid, &stdin(), warn),
+            _ => Err(crate::error::Error::usage(
+                "--titles needs a runtime and --pid",
+            )),
+        },
     }
+}
+
+/// Standard input as a file: each read takes what the pipe holds, so a
+/// title is read as soon as it is printed (std's `stdin()` costs the
+/// binary its buffering and locking).
+fn stdin() -> std::mem::ManuallyDrop<std::fs::File> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: fd 0 is never closed here (ManuallyDrop), as std's own stdin
+    // does; a closed fd 0 reads as EBADF.
+    std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(0) })
 }
 
 /// hb-write's whole life: parse, validate, act.

@@ -344,7 +344,11 @@ fn completion_knows_the_values_flags_take() {
     );
     assert_eq!(
         complete(&["hb-write", "--hook", ""], none),
-        strings(&["claude", "codex", "copilot", "gemini", "qwen"])
+        strings(&["claude", "codex", "copilot", "gemini", "qwen", "vibe"])
+    );
+    assert_eq!(
+        complete(&["start-agent-session.sh", "--titles", ""], none),
+        strings(&["vibe"])
     );
     assert_eq!(
         complete(&["hb-write", "--status", "w"], none),
@@ -856,7 +860,6 @@ fn link_targets(prose: &str) -> Vec<String> {
 const PENDING: &[&str] = &[
     "integrations/kilo/README.md",
     "integrations/cline/README.md",
-    "integrations/vibe/README.md",
 ];
 
 #[test]

@@ -182,6 +182,14 @@ const EVENTS: &[(&str, &str, Option<&str>)] = &[
     ("qwen/stop.json", "ok", None),
     ("qwen/notification-idle.json", "ok", None),
     ("qwen/session-end.json", "clear", None),
+    // Mistral Vibe: the model is in the session folder's meta.json, gone
+    // with the e2e sandbox: the beat's own stays.
+    ("vibe/pre-tool.json", "busy", None),
+    ("vibe/post-tool.json", "busy", None),
+    // Denied at the dialog: the model goes on.
+    ("vibe/post-tool-denied.json", "busy", None),
+    ("vibe/post-agent.json", "ok", None),
+    ("vibe/post-agent-print.json", "ok", None),
     // Hermes names the model in `extra.model` of the session's events and
     // model calls, not of a tool's.
     (
@@ -1535,5 +1543,41 @@ fn aider_hooks_read_nothing_from_their_stdin() {
     assert!(
         pointer.starts_with("aider\n") && pointer.ends_with("/.aider.chat.history.md\n"),
         "{pointer:?}"
+    );
+}
+
+#[test]
+fn vibe_names_the_model_from_the_sessions_meta_and_ignores_a_subagent() {
+    let sb = Sandbox::new("hook-vibe-model");
+    sidecar_beat(&sb, Some("prior-model"));
+    let session = sb.dir.join("session");
+    fs::create_dir_all(&session).unwrap();
+    fs::write(
+        session.join("meta.json"),
+        r#"{"session_id":"s","config":{"active_model":"devstral","model_name":"devstral-2-25"}}"#,
+    )
+    .unwrap();
+    let payload = |extra: &str| {
+        format!(
+            r#"{{"session_id":"s","transcript_path":{},"cwd":"/","parent_session_id":{extra},"hook_event_name":"post_agent","agent_name":"accept-edits"}}"#,
+            nanoserde::SerJson::serialize_json(&session.display().to_string())
+        )
+    };
+    // A subagent's turn ends: nothing changes.
+    let before = sb.read(&format!("{NAME}.hb"));
+    quiet(&hook(
+        &sb,
+        "vibe",
+        Payload::Stdin(&payload(r#""parent-1""#)),
+        &[],
+    ));
+    assert_eq!(sb.read(&format!("{NAME}.hb")), before);
+    assert!(!marker(&sb).exists());
+    // The session's own: ok, with the model its meta.json names.
+    quiet(&hook(&sb, "vibe", Payload::Stdin(&payload("null")), &[]));
+    let b = beat(&sb);
+    assert_eq!(
+        (b["status"].as_str(), b["model"].as_str()),
+        ("ok", "devstral-2-25")
     );
 }

@@ -771,3 +771,50 @@ fn aider_settings_are_a_marked_block_and_a_users_own_is_left_alone() {
     ok(&h.run(&["--uninstall", "aider"]));
     assert!(!conf.exists());
 }
+
+const VIBE_USER_HOOKS: &str =
+    "# my hooks\n[[hooks]]\nname = \"lint\"\ntype = \"post_agent\"\ncommand = \"make lint\"\n";
+
+#[test]
+fn vibe_hooks_keep_the_users_and_come_back_byte_for_byte() {
+    if !have_node() {
+        return;
+    }
+    let h = Home::new("vibe");
+    let file = h.0.join(".vibe/hooks.toml");
+    fs::create_dir_all(file.parent().unwrap()).unwrap();
+    fs::write(&file, VIBE_USER_HOOKS).unwrap();
+
+    let out = ok(&h.run(&["vibe"]));
+    assert_eq!(out.matches("added ").count(), 3, "{out}");
+    let now = fs::read_to_string(&file).unwrap();
+    assert!(now.starts_with(VIBE_USER_HOOKS), "{now}");
+    for event in ["pre_tool", "post_tool", "post_agent"] {
+        assert!(
+            now.contains(&format!(
+                "type = \"{event}\"\ncommand = \"hb-write --hook vibe || true\"\n"
+            )),
+            "{event}:\n{now}"
+        );
+    }
+    let out = ok(&h.run(&["vibe"]));
+    assert!(out.contains("nothing to change"), "{out}");
+    assert_eq!(fs::read_to_string(&file).unwrap(), now);
+
+    let out = ok(&h.run(&["--uninstall", "vibe"]));
+    assert_eq!(out.matches("removed ").count(), 3, "{out}");
+    assert_eq!(fs::read_to_string(&file).unwrap(), VIBE_USER_HOOKS);
+}
+
+#[test]
+fn vibe_home_moves_the_hooks() {
+    if !have_node() {
+        return;
+    }
+    let h = Home::new("vibe-home");
+    let vhome = h.0.join("elsewhere");
+    let o = h.run_with(&["vibe"], &[("VIBE_HOME", &vhome)]);
+    ok(&o);
+    assert!(vhome.join("hooks.toml").exists(), "{}", text(&o));
+    assert!(!h.0.join(".vibe").exists());
+}

@@ -99,7 +99,9 @@ pub fn runtime_pid(
         if !SHELLS.contains(&p.comm.as_str()) {
             return match (carries(pid), carrier) {
                 (Some(false), Some(shell)) => Some(shell),
-                (Some(true), _) => Some(launcher(pid, p.ppid, &lookup, &carries)),
+                // Unreadable (written over by setproctitle, as Mistral
+                // Vibe's vibe-app-server is): its parents tell.
+                (Some(true) | None, _) => Some(launcher(pid, p.ppid, &lookup, &carries)),
                 _ => Some(pid),
             };
         }
@@ -156,12 +158,16 @@ pub fn of_this_hook(name: &str) -> Option<u32> {
 const MAX_ENVIRON: u64 = 1 << 20;
 
 /// Does `/proc/PID/environ` hold `MOSAIC_AGENT_NAME=name`? `None` when it
-/// cannot be read (another user's process, or gone).
+/// cannot be read (another user's process, or gone) or holds no variable
+/// at all (setproctitle moved the environment and wrote over its place).
 pub fn carries_name(pid: u32, name: &str) -> Option<bool> {
     use std::io::Read;
     let f = std::fs::File::open(format!("/proc/{pid}/environ")).ok()?;
     let mut env = vec![0u8];
     f.take(MAX_ENVIRON).read_to_end(&mut env).ok()?;
+    if !env.contains(&b'=') {
+        return None;
+    }
     let want = format!("\0MOSAIC_AGENT_NAME={name}\0");
     env.push(0);
     Some(env.windows(want.len()).any(|w| w == want.as_bytes()))
@@ -201,6 +207,27 @@ mod tests {
         // The name only on the hook's own command line: nobody carries it.
         let t = [(900, "claude", 10), (901, "sh", 900)];
         assert_eq!(runtime_pid(901, tree(&t), |_| Some(false)), Some(900));
+    }
+
+    #[test]
+    fn a_server_whose_environment_is_unreadable_is_named_by_its_parent() {
+        // Mistral Vibe: tmux -> vibe-rs (the pane) -> vibe-app-server,
+        // whose environment setproctitle wrote over -> sh -c -> the hook.
+        let t = [
+            (10, "tmux: server", 1),
+            (900, "vibe-rs", 10),
+            (901, "vibe-app-server", 900),
+            (902, "sh", 901),
+        ];
+        let carries = |pid| match pid {
+            901 => None,
+            900 | 902 => Some(true),
+            _ => Some(false),
+        };
+        assert_eq!(runtime_pid(902, tree(&t), carries), Some(900));
+        // No parent carries the name either: the server itself.
+        let carries = |pid| if pid == 901 { None } else { Some(false) };
+        assert_eq!(runtime_pid(902, tree(&t), carries), Some(901));
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub mod log;
 pub mod payload;
 mod qwen;
 mod tail;
+mod vibe;
 
 use crate::beat::{self, Beat};
 use crate::config::{self, Env};
@@ -51,6 +52,7 @@ pub const RUNTIMES: &[&Runtime] = &[
     &copilot::RUNTIME,
     &hermes::RUNTIME,
     &aider::RUNTIME,
+    &vibe::RUNTIME,
 ];
 
 /// Payloads past this size are refused (Claude's PostToolUse carries the
@@ -154,6 +156,11 @@ pub struct Runtime {
     /// known: Aider's one hook is `ok` or `waiting` by what its chat
     /// history says.
     pub decide: fn(&Call, Action) -> Action,
+    /// The runtime's terminal: an OSC (0 and 2 the title, or the
+    /// runtime's own number) and its text -> what it says of the state,
+    /// for `hb-write --titles` ([`crate::title`]); the function's `None`:
+    /// this one says nothing. No table: the terminal is not read.
+    pub title: Option<fn(u32, &str) -> Option<Ask>>,
 }
 
 /// The defaults: the event in `hook_event_name`, no notifications, no
@@ -174,6 +181,7 @@ pub const BASE: Runtime = Runtime {
     settle: |_| None,
     stdin: true,
     decide: |_, a| a,
+    title: None,
 };
 
 /// The runtime called `name`.

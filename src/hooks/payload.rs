@@ -29,6 +29,10 @@ pub struct Fields {
     /// `model` and an approval's `surface` (`cli`, `smart`, `gateway`).
     pub extra_model: Option<String>,
     pub extra_surface: Option<String>,
+    /// Mistral Vibe: set when the hook runs inside a subagent.
+    pub parent_session_id: Option<String>,
+    /// Mistral Vibe `post_tool`: `success`, `failure` or `cancelled`.
+    pub tool_status: Option<String>,
 }
 
 /// Reads a payload: one JSON object, nothing after it.
@@ -49,6 +53,8 @@ pub fn read(json: &str) -> std::result::Result<Fields, String> {
         llm_request_model: p.llm_request.and_then(|r| r.0),
         extra_model,
         extra_surface,
+        parent_session_id: text(p.parent_session_id),
+        tool_status: text(p.tool_status),
     })
 }
 
@@ -88,6 +94,10 @@ mod wire {
         pub llm_request: Option<Request>,
         /// Hermes Agent: the event's keyword arguments.
         pub extra: Option<Extra>,
+        /// Mistral Vibe: a subagent's hook names its parent session.
+        pub parent_session_id: Option<Text>,
+        /// Mistral Vibe `post_tool`: how the tool ended.
+        pub tool_status: Option<Text>,
     }
 
     /// Its members are [`Text`], which never holds an object: no nesting

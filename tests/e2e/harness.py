@@ -136,7 +136,9 @@ class Sandbox:
             raise Failure(f"tmux {' '.join(args)}: {r.stderr.strip()}")
         return r.stdout
 
-    def start(self, name, argv, extra_env=None):
+    def start(self, name, argv, extra_env=None, launcher=()):
+        """The agent under scripts/start-agent-session.sh, with `launcher`'s
+        options (`--titles RUNTIME`) before NAME."""
         env = dict(self.env, **(extra_env or {}))
         # A pane inherits the tmux server's environment, and the keeper
         # session started the server: hand the runtime's settings over.
@@ -144,7 +146,7 @@ class Sandbox:
             self.tmux("set-environment", "-g", k, v)
         r = subprocess.run([os.path.join(ROOT, "scripts", "start-agent-session.sh"), "-L",
                             self.socket, "--dir", self.hb, "--interval", str(INTERVAL),
-                            "--workdir", self.work, name, "--", *argv],
+                            "--workdir", self.work, *launcher, name, "--", *argv],
                            capture_output=True, text=True, env=env, cwd=self.work)
         check(r.returncode == 0, f"start-agent-session.sh {name}: {r.returncode}: {r.stderr}")
         info = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)

@@ -25,6 +25,25 @@ if ! cmp -s "$root/tests/e2e/package-lock.json" "$cache/.installed-lock.json"; t
     cp "$root/tests/e2e/package-lock.json" "$cache/.installed-lock.json"
 fi
 
+# The interpreter a `# python: PROG` line names: PROG where it runs, else
+# pyenv's build of that version (the machine's image has 3.10 to 3.13
+# under ~/.pyenv; pyenv's shim runs only the selected one).
+python_for() {
+    local prog=$1 p
+    if "$prog" -c '' 2>/dev/null; then
+        printf '%s\n' "$prog"
+        return
+    fi
+    for p in "${PYENV_ROOT:-$HOME/.pyenv}/versions/${prog#python}".*/bin/"$prog"; do
+        if [[ -x $p ]]; then
+            printf '%s\n' "$p"
+            return
+        fi
+    done
+    printf 'e2e: %s is required (for %s)\n' "$prog" "$2" >&2
+    exit 3
+}
+
 # PyPI runtimes: one venv per pinned requirements file (pypi/NAME.txt, every
 # package `==` with its hashes), in the cache's venv/NAME, made anew only when
 # that file changed. A `# python: PROG` line names the interpreter (default
@@ -34,8 +53,9 @@ for req in "$root"/tests/e2e/pypi/*.txt; do
     venv=$cache/venv/$(basename -- "$req" .txt)
     if ! cmp -s "$req" "$venv/.installed-requirements.txt"; then
         py=$(sed -n 's/^# python: *//p' "$req" | head -n 1)
+        py=$(python_for "${py:-python3}" "$req")
         rm -rf -- "$venv"
-        "${py:-python3}" -m venv -- "$venv"
+        "$py" -m venv -- "$venv"
         "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps \
             --require-hashes -r "$req"
         cp -- "$req" "$venv/.installed-requirements.txt"
