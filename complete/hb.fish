@@ -89,11 +89,11 @@ for cmd in hb-write hb-defer-check hb-read start-agent-session.sh stop-agent-ses
 end
 
 __hb_flags hb-write -- --status --model --pid --while-pid --native --fallback --sidecar \
-    --clear-native --remove --hook --event --dir --interval --dry-run -h --help -V --version
+    --clear-native --remove --hook --event --titles --dir --interval --dry-run -h --help -V --version
 __hb_flags hb-defer-check -- -v --verbose --dir --interval -h --help -V --version
 __hb_flags hb-read --exec --json --format --stale-after --check --output --color \
     --follow --exec --watch --dir --interval -h --help -V --version
-__hb_flags start-agent-session.sh -- -L --dir --interval --workdir --log -h --help
+__hb_flags start-agent-session.sh -- -L --dir --interval --workdir --log --titles -h --help
 __hb_flags stop-agent-session.sh -- -L --dir --remove -h --help
 
 # The values flags take: none offered for a value that is the user's own.
@@ -108,7 +108,9 @@ complete -c hb-read -n 'not __hb_after --exec' -l interval -x
 complete -c start-agent-session.sh -n 'not __hb_after --' -l interval -x
 complete -c start-agent-session.sh -n 'not __hb_after --' -s L -x
 complete -c stop-agent-session.sh -n 'not __hb_after --' -s L -x
-complete -c hb-write -n 'not __hb_after --' -l hook -x -a 'claude codex gemini qwen copilot'
+complete -c hb-write -n 'not __hb_after --' -l hook -x -a 'claude codex gemini qwen copilot hermes aider vibe'
+complete -c hb-write -n 'not __hb_after --' -l titles -x -a 'vibe'
+complete -c start-agent-session.sh -n 'not __hb_after --' -l titles -x -a 'vibe'
 complete -c hb-write -n 'not __hb_after --' -l status -x -a 'ok busy waiting exited'
 complete -c hb-write -n 'not __hb_after --' -l model -x
 complete -c hb-write -n 'not __hb_after --' -l pid -x

@@ -130,7 +130,14 @@ mod tests {
         assert_eq!(marker(d, "w-a"), Path::new("/d/w-a.hb.native"));
         assert_eq!(lock(d, "w-a"), Path::new("/d/.w-a.lock"));
         assert_eq!(temp_prefix(OsStr::new("w-a.hb")), ".w-a.hb.");
-        assert_eq!(records(d, "w-a"), [Path::new("/d/.w-a.codex-session")]);
+        assert_eq!(
+            records(d, "w-a"),
+            [
+                Path::new("/d/.w-a.codex-session"),
+                Path::new("/d/.w-a.record"),
+                Path::new("/d/.w-a.settled")
+            ]
+        );
         assert_eq!(hook_log(d, Some("w-a")), Path::new("/d/w-a.hook.log"));
         assert_eq!(hook_log(d, None), Path::new("/d/hook.log"));
         assert_eq!(sidecar_log(d, "w-a"), Path::new("/d/w-a.sidecar.log"));
