@@ -616,6 +616,7 @@ fn the_shipped_configurations_call_the_hook() {
         "PermissionRequest",
         "PostToolUse",
         "Stop",
+        "Interrupt",
     ] {
         assert!(
             hooks.contains(&format!("\"{event}\"")),

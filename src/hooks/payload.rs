@@ -25,6 +25,8 @@ pub struct Fields {
     pub thread_id: Option<String>,
     /// Gemini CLI: the model a model request goes to (`llm_request.model`).
     pub llm_request_model: Option<String>,
+    /// The tool a tool event is about (Codex's question tool).
+    pub tool_name: Option<String>,
 }
 
 /// Reads a payload: one JSON object, nothing after it.
@@ -40,6 +42,7 @@ pub fn read(json: &str) -> std::result::Result<Fields, String> {
         session_id: text(p.session_id).or(text(p.session_id_camel)),
         thread_id: text(p.thread_id),
         llm_request_model: p.llm_request.and_then(|r| r.0),
+        tool_name: text(p.tool_name),
     })
 }
 
@@ -77,6 +80,8 @@ mod wire {
         /// Gemini CLI: the model request (BeforeModel, BeforeToolSelection),
         /// of which only its `model` is read.
         pub llm_request: Option<Request>,
+        /// Codex: the tool of a tool event (`request_user_input` asks).
+        pub tool_name: Option<Text>,
     }
 
     /// Its members are [`Text`], which never holds an object: no nesting
