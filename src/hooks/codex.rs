@@ -11,10 +11,15 @@
 //! readers ignore; a notify whose `thread-id` is another thread's then
 //! changes nothing. Without a record (notify configured, hooks not
 //! trusted) every notify counts.
+//!
+//! The turn's end with no hook: the rollout the hooks name
+//! (`transcript_path`), read by [`rollout`].
+
+mod rollout;
 
 use super::{record_path, Ask, Call, Runtime, BASE};
 use crate::error::{Error, Result};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use Ask::*;
 
 pub const RUNTIME: Runtime = Runtime {
@@ -41,8 +46,16 @@ pub const RUNTIME: Runtime = Runtime {
     ignore,
     after,
     records: &[RECORD],
+    record: rollout_of,
+    settle: rollout::settle,
     ..BASE
 };
+
+/// The session's rollout: every hook names it (`transcript_path`).
+fn rollout_of(c: &Call) -> Option<PathBuf> {
+    let p = Path::new(c.fields.transcript_path.as_deref()?);
+    p.is_absolute().then(|| p.to_path_buf())
+}
 
 /// `.NAME.codex-session`.
 const RECORD: &str = "codex-session";
@@ -135,6 +148,30 @@ mod tests {
             s(r#"{"hook_event_name":"PreToolUse","tool_name":7}"#),
             Ok(Action::Beat("busy"))
         );
+    }
+
+    #[test]
+    fn the_record_is_the_rollout_the_hook_names() {
+        let with = |path: Option<&str>| {
+            let fields = crate::hooks::payload::Fields {
+                transcript_path: path.map(String::from),
+                ..Default::default()
+            };
+            let call = Call {
+                fields: &fields,
+                env: &|_| None,
+                runtime_pid: None,
+            };
+            (RUNTIME.record)(&call)
+        };
+        assert_eq!(
+            with(Some("/h/.codex/sessions/2026/12/05/rollout-x.jsonl")),
+            Some(PathBuf::from(
+                "/h/.codex/sessions/2026/12/05/rollout-x.jsonl"
+            ))
+        );
+        assert_eq!(with(Some("rollout-x.jsonl")), None);
+        assert_eq!(with(None), None);
     }
 
     #[test]

@@ -138,6 +138,12 @@ pub struct Runtime {
     /// Files the runtime's quirks keep beside the beat (dot-files, which
     /// readers ignore), as names after `.NAME.`: `--remove` takes them.
     pub records: &'static [&'static str],
+    /// The session record this hook call points to (a transcript,
+    /// rollout or events file), which the sidecar follows.
+    pub record: fn(&Call) -> Option<PathBuf>,
+    /// One complete line of that record (no newline) -> what it says
+    /// about the turn, or `None` for a line that says nothing about it.
+    pub settle: fn(&[u8]) -> Option<crate::turn::Turn>,
 }
 
 /// The defaults: the event in `hook_event_name`, no notifications, no
@@ -155,6 +161,8 @@ pub const BASE: Runtime = Runtime {
     ignore: |_, _, _| false,
     after: |_, _, _| Ok(()),
     records: &[],
+    record: |_| None,
+    settle: |_| None,
 };
 
 /// The runtime called `name`.
