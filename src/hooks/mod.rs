@@ -33,6 +33,7 @@ use crate::beat::{self, Beat};
 use crate::config::{self, Env};
 use crate::error::{quote, Error, Result};
 use crate::tick::{self, Decided, Then};
+use crate::turn::{self, Turn};
 use crate::{atomic, proc};
 use payload::Fields;
 use std::ffi::OsString;
@@ -138,12 +139,13 @@ pub struct Runtime {
     /// Files the runtime's quirks keep beside the beat (dot-files, which
     /// readers ignore), as names after `.NAME.`: `--remove` takes them.
     pub records: &'static [&'static str],
-    /// The session record this hook call points to (a transcript,
-    /// rollout or events file), which the sidecar follows.
+    /// The session record this call points to (a transcript, a rollout,
+    /// an events file), which the sidecar follows for the ends of turns
+    /// that fire no hook ([`crate::turn`]).
     pub record: fn(&Call) -> Option<PathBuf>,
     /// One complete line of that record (no newline) -> what it says
     /// about the turn, or `None` for a line that says nothing about it.
-    pub settle: fn(&[u8]) -> Option<crate::turn::Turn>,
+    pub settle: fn(&[u8]) -> Option<Turn>,
 }
 
 /// The defaults: the event in `hook_event_name`, no notifications, no
@@ -373,6 +375,13 @@ fn run(a: Args, env: Env, report: &mut Report) -> Result<()> {
                     pstart,
                 }))
             })?;
+            // The record the sidecar follows, after the beat (which made
+            // the directory); a problem with it costs the beat nothing.
+            if let Some(record) = (rt.record)(&call) {
+                if let Err(e) = turn::point(&dir, &name, rt.name, &record) {
+                    warn(e.to_string());
+                }
+            }
             // One hook in 16 sweeps stale temporaries, after its beat.
             if atomic::should_sweep() {
                 tick::sweep(&dir, &name);
