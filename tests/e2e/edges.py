@@ -5,8 +5,10 @@ within BOUND seconds, held while the agent idles, and how long it took.
 
 Each check returns the latency from the key to the first sample that
 shows the state (the sampler's resolution, 25 Hz plus one `hb-read`),
-and whether the marker was still fresh when the key came (`src` native:
-the last hook was less than 2 x interval before it), for the report.
+whether the marker was still fresh when the key came (`src` native: the
+last hook was less than 2 x interval before it), and the `src` that
+showed the state (`native`: a hook wrote it; `settled`: hb read it from
+the runtime's record), for the report.
 """
 
 import time
@@ -40,7 +42,8 @@ def press(agent, keys, want, bound=BOUND, what=None):
     except Failure:
         raise Failure(f"{wanted} not within {bound}s of {what}: since the key "
                       f"{[(x.get('t'), x.get('status'), x.get('src')) for x in agent.sampler.since(m)][-8:]}")
-    return {"latency": round(s["t"] - t, 2), "fresh": before.get("src") == "native"}
+    return {"latency": round(s["t"] - t, 2), "fresh": before.get("src") == "native",
+            "src": s.get("src")}
 
 
 def moving(status):
