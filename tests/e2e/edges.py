@@ -20,7 +20,8 @@ BOUND = 2 * INTERVAL + 1.5
 
 
 def press(agent, keys, want, bound=BOUND, what=None):
-    """Sends `keys` (a list of send-keys arguments, or a callable), then
+    """Sends `keys` (a list of send-keys arguments, or a callable, which
+    may return the monotonic time of its last key), then
     waits for a sample whose status is `want` (a status, or a predicate
     on the status). Returns {"latency": seconds, "fresh": bool}."""
     ok = want if callable(want) else (lambda st: st == want)
@@ -30,7 +31,10 @@ def press(agent, keys, want, bound=BOUND, what=None):
     m = agent.sampler.mark()
     t = time.monotonic() - agent.sampler.t0
     if callable(keys):
-        keys()
+        # A callable that had to press again says when its last key went.
+        last = keys()
+        if isinstance(last, float):
+            t = last - agent.sampler.t0
     else:
         agent.keys(*keys)
 

@@ -187,9 +187,17 @@ def codex_edge_mode(drive, plan=False):
         a = sb.start("cx-edge", [os.path.join(CODEX_BIN_DIR, "codex")], env)
         deadline_wait(lambda: "Ask Codex" in a.pane(), 30, "codex's prompt")
         if plan:
-            time.sleep(1)  # the TUI takes Shift+Tab only once its prompt is up
-            a.keys("BTab")
-            a.wait_pane("Plan mode")
+            # The TUI takes Shift+Tab only once its prompt is up: press
+            # again while the footer does not show the mode.
+            for _ in range(5):
+                time.sleep(1)
+                a.keys("BTab")
+                try:
+                    a.wait_pane("Plan mode", timeout=3)
+                    break
+                except Failure:
+                    pass
+            a.wait_pane("Plan mode", timeout=1)
         got = drive(sb, a)
         next_prompt(a)
         codex_quit(a)
