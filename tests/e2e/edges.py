@@ -44,8 +44,8 @@ def press(agent, keys, want, bound=BOUND, what=None):
     try:
         s = deadline_wait(seen, bound, f"the listing to show {wanted} after {what}")
     except Failure:
-        raise Failure(f"{wanted} not within {bound}s of {what}: since the key "
-                      f"{[(x.get('t'), x.get('status'), x.get('src')) for x in agent.sampler.since(m)][-8:]}")
+        tail = [(x.get("t"), x.get("status"), x.get("src")) for x in agent.sampler.since(m)]
+        raise Failure(f"{wanted} not within {bound}s of {what}: since the key {tail[-8:]}")
     return {"latency": round(s["t"] - t, 2), "fresh": before.get("src") == "native",
             "src": s.get("src")}
 
