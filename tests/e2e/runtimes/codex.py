@@ -285,7 +285,8 @@ def codex_e5_refused(sb, a):
     s = deadline_wait(lambda: next((s for s in a.sampler.since(m)
                                     if s.get("status") in ("busy", "ok")), None), BOUND,
                       "the refusal to end the waiting")
-    got = {"E5 refused": {"latency": round(max(0.0, s["t"] - t), 2), "fresh": True}}
+    got = {"E5 refused": {"latency": round(max(0.0, s["t"] - t), 2), "fresh": True,
+                          "src": s.get("src")}}
     a.wait_status("ok")
     after = [x for x in a.sampler.since(m) if x.get("t", 0) > s["t"]]
     check(all(x.get("status") != "waiting" for x in after),
