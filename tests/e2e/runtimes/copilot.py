@@ -200,10 +200,12 @@ def esc_esc(a):
         """Esc Esc"""
         # Two presses, as a person makes them. On a loaded machine the
         # CLI can miss the pair (the footer still offers it): press
-        # again, and time the latency from the pair that took.
+        # again, and time the latency from the second key of the pair
+        # that took.
         for _ in range(3):
             a.keys("Escape")
-            time.sleep(0.15)
+            # Closer than this, the CLI can read the pair as one Alt+Esc.
+            time.sleep(0.4)
             a.keys("Escape")
             last = time.monotonic()
             try:
