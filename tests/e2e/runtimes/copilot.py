@@ -202,7 +202,9 @@ def esc_esc(a):
         # CLI can miss the pair (the footer still offers it): press
         # again, and time the latency from the second key of the pair
         # that took.
-        for _ in range(3):
+        for i in range(3):
+            # Apart from any earlier press, so that no stray one pairs.
+            time.sleep(0.5 if i == 0 else 1.5)
             a.keys("Escape")
             # Closer than this, the CLI can read the pair as one Alt+Esc.
             time.sleep(0.4)
