@@ -221,9 +221,10 @@ def esc_esc(a):
 
 
 def copilot_e1_stream(sb, a):
-    """E1: Esc Esc, then Ctrl+C, while the model streams."""
+    """E1: Ctrl+C, then Esc Esc, while the model streams. (Esc Esc as
+    the session's very first key went unseen by the CLI in some runs.)"""
     got = {}
-    for edge, keys in (("E1 Esc Esc", esc_esc(a)), ("E1 C-c", ctrl_c(a))):
+    for edge, keys in (("E1 C-c", ctrl_c(a)), ("E1 Esc Esc", esc_esc(a))):
         a.type_line(f"hb-stall {edge}")
         a.wait_status("busy")
         a.wait_pane("esc esc interrupt")
