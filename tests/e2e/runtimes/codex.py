@@ -188,16 +188,20 @@ def codex_edge_mode(drive, plan=False):
         deadline_wait(lambda: "Ask Codex" in a.pane(), 30, "codex's prompt")
         if plan:
             # The TUI takes Shift+Tab only once its prompt is up: press
-            # again while the footer does not show the mode.
+            # again while its footer (the last line) does not show the
+            # mode; the history says "for Plan mode" either way.
+            def plan_mode():
+                lines = [line for line in a.pane().splitlines() if line.strip()]
+                return bool(lines) and "Plan mode" in lines[-1]
             for _ in range(5):
                 time.sleep(1)
                 a.keys("BTab")
                 try:
-                    a.wait_pane("Plan mode", timeout=3)
+                    deadline_wait(plan_mode, 5, "Plan mode in the footer")
                     break
                 except Failure:
                     pass
-            a.wait_pane("Plan mode", timeout=1)
+            deadline_wait(plan_mode, 1, "Plan mode in the footer")
         got = drive(sb, a)
         next_prompt(a)
         codex_quit(a)
