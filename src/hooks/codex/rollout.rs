@@ -19,74 +19,51 @@
 //!   Other tools' results say nothing: a parallel call's result must not
 //!   end an approval that is still open.
 //!
-//! A line is decoded only when it names one of these; the rollout's other
-//! lines (the instructions, tool output) can be large.
+//! A line is matched on its structure, not decoded: serde writes the
+//! rollout's tag first (`"type":"event_msg","payload":{"type":..`) and a
+//! JSON string holds no raw `"`, so these byte sequences occur only as
+//! the line's own keys, never inside a prompt or a tool's output. A line
+//! that matches must still be one JSON value. (Decoding costs `hb-write`,
+//! which carries this table, more than it buys here.)
 
-use crate::hooks::payload::decode;
+use crate::hooks::payload::check_json;
 use crate::turn::Turn;
-use nanoserde::DeJson;
 
-/// The derived decoders, in a module of their own: the code nanoserde's
-/// derive writes trips a clippy lint that no attribute on a struct reaches.
-#[allow(clippy::question_mark)]
-mod wire {
-    use nanoserde::DeJson;
+/// A line's start, after its `timestamp` and `ordinal`: what it says.
+const EVENTS: &[(&str, Turn)] = &[
+    (
+        r#""type":"event_msg","payload":{"type":"turn_aborted","#,
+        Turn::Ended,
+    ),
+    (
+        r#""type":"event_msg","payload":{"type":"task_complete","#,
+        Turn::Ended,
+    ),
+    (
+        r#""type":"event_msg","payload":{"type":"task_started","#,
+        Turn::Started,
+    ),
+];
 
-    /// One rollout line; nanoserde skips every other member.
-    #[derive(DeJson)]
-    pub struct Line {
-        #[nserde(rename = "type")]
-        pub kind: Option<String>,
-        pub payload: Option<Payload>,
-    }
-
-    #[derive(DeJson)]
-    pub struct Payload {
-        #[nserde(rename = "type")]
-        pub kind: Option<String>,
-    }
-
-    /// A tool's result, whose `output` is text (or content items, which
-    /// no question's is).
-    #[derive(DeJson)]
-    pub struct Output {
-        pub payload: Option<OutputPayload>,
-    }
-
-    #[derive(DeJson)]
-    pub struct OutputPayload {
-        pub output: Option<String>,
-    }
-}
+/// A tool's result, and the starts of `request_user_input`'s: its answer,
+/// its refusal outside Plan mode.
+const OUTPUT: &str = r#""type":"response_item","payload":{"type":"function_call_output","#;
+const QUESTION_GONE: &[&str] = &[
+    r#""output":"{\"answers\":"#,
+    r#""output":"request_user_input is unavailable"#,
+];
 
 /// What one rollout line says about the turn.
 pub fn settle(line: &[u8]) -> Option<Turn> {
-    let line = std::str::from_utf8(line).ok()?;
-    let event = [
-        ("\"turn_aborted\"", Turn::Ended),
-        ("\"task_complete\"", Turn::Ended),
-        ("\"task_started\"", Turn::Started),
-    ];
-    let named = event.iter().find(|(word, _)| line.contains(word));
-    let answer = line.contains("\"function_call_output\"")
-        && (line.contains("{\\\"answers\\\":")
-            || line.contains("request_user_input is unavailable"));
-    if named.is_none() && !answer {
-        return None;
-    }
-    let l = decode(line, wire::Line::de_json).ok()?;
-    let kind = l.payload.and_then(|p| p.kind);
-    match (l.kind.as_deref()?, kind.as_deref()?) {
-        ("event_msg", "turn_aborted" | "task_complete") => Some(Turn::Ended),
-        ("event_msg", "task_started") => Some(Turn::Started),
-        ("response_item", "function_call_output") => {
-            let out = decode(line, wire::Output::de_json).ok()?.payload?.output?;
-            (out.starts_with("{\"answers\":")
-                || out.starts_with("request_user_input is unavailable"))
-            .then_some(Turn::Resumed)
+    let text = std::str::from_utf8(line).ok()?;
+    let turn = match EVENTS.iter().find(|(at, _)| text.contains(at)) {
+        Some(&(_, turn)) => turn,
+        None if text.contains(OUTPUT) && QUESTION_GONE.iter().any(|o| text.contains(o)) => {
+            Turn::Resumed
         }
-        _ => None,
-    }
+        None => return None,
+    };
+    check_json(line).is_ok().then_some(turn)
 }
 
 #[cfg(test)]
@@ -139,7 +116,8 @@ mod tests {
         for bad in [
             "",
             "{",
-            r#"{"type":"event_msg","payload":{"type":"turn_aborted""#,
+            r#"{"type":"event_msg","payload":{"type":"turn_aborted","x":1"#,
+            r#"{"type":"event_msg","payload":{"type":"turn_aborted","x":1}} x"#,
             r#"{"type":"event_msg","payload":"turn_aborted"}"#,
             r#"{"type":["event_msg"],"payload":{"type":"turn_aborted"}}"#,
             r#"{"type":"response_item","payload":{"type":"function_call_output","output":["{\"answers\":"]}}"#,

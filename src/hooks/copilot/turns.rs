@@ -12,71 +12,48 @@
 //! - `human_response.recorded`: the operator answered `ask_user`.
 //! - `user.message`: a prompt, a new turn.
 //!
-//! A line is decoded only when its start names one of these: the file
-//! holds every tool's output.
+//! A line is matched on its structure, not decoded: Copilot writes each
+//! event's `type` first and its `result`'s `kind` first, and a JSON string
+//! holds no raw `"`, so these byte sequences occur only as the line's own
+//! keys, never inside a prompt or a tool's output. A line that matches
+//! must still be one JSON value. (Decoding costs `hb-write`, which carries
+//! this table, more than it buys here.)
 
-use crate::hooks::payload::decode;
+use crate::hooks::payload::check_json;
 use crate::turn::Turn;
-use nanoserde::DeJson;
 
-/// The derived decoders, in a module of their own: the code nanoserde's
-/// derive writes trips a clippy lint that no attribute on a struct reaches.
-#[allow(clippy::question_mark)]
-mod wire {
-    use nanoserde::DeJson;
-
-    /// One line of the file; nanoserde skips every other member.
-    #[derive(DeJson)]
-    pub struct Line {
-        #[nserde(rename = "type")]
-        pub kind: Option<String>,
-        pub data: Option<Data>,
-    }
-
-    #[derive(DeJson)]
-    pub struct Data {
-        pub result: Option<Outcome>,
-    }
-
-    /// `permission.completed`'s result.
-    #[derive(DeJson)]
-    pub struct Outcome {
-        pub kind: Option<String>,
-    }
-}
-
-/// The event types that say something, each as the line starts.
-const TYPES: &[&str] = &[
-    "abort",
-    "permission.completed",
-    "human_response.recorded",
-    "user.message",
+/// A line's start: what it says.
+const EVENTS: &[(&str, Turn)] = &[
+    (r#"{"type":"abort","#, Turn::Ended),
+    (r#"{"type":"permission.completed","#, Turn::Resumed),
+    (r#"{"type":"human_response.recorded","#, Turn::Resumed),
+    (r#"{"type":"user.message","#, Turn::Started),
 ];
+
+/// In `permission.completed`: the dialog was cancelled (Esc), which ended
+/// the turn; any other result lets the model go on.
+const CANCELLED: &str = r#""result":{"kind":"cancelled""#;
 
 /// What one line of the events file says about the turn.
 pub fn settle(line: &[u8]) -> Option<Turn> {
-    let line = std::str::from_utf8(line).ok()?;
-    // Copilot writes `type` first: a quick look before any decoding.
-    let rest = line.strip_prefix(r#"{"type":""#)?;
-    let named = |t: &&str| rest.strip_prefix(*t).is_some_and(|r| r.starts_with('"'));
-    if !TYPES.iter().any(named) {
-        return None;
-    }
-    let l = decode(line, wire::Line::de_json).ok()?;
-    match l.kind.as_deref()? {
-        "abort" => Some(Turn::Ended),
-        "permission.completed" => {
-            let kind = l.data?.result?.kind?;
-            Some(if kind == "cancelled" {
+    let &(start, turn) = EVENTS
+        .iter()
+        .find(|(start, _)| line.starts_with(start.as_bytes()))?;
+    let turn = match turn {
+        Turn::Resumed if start.contains("permission") => {
+            let text = std::str::from_utf8(line).ok()?;
+            if !text.contains(r#""result":{"kind":""#) {
+                return None;
+            }
+            if text.contains(CANCELLED) {
                 Turn::Ended
             } else {
                 Turn::Resumed
-            })
+            }
         }
-        "human_response.recorded" => Some(Turn::Resumed),
-        "user.message" => Some(Turn::Started),
-        _ => None,
-    }
+        turn => turn,
+    };
+    check_json(line).is_ok().then_some(turn)
 }
 
 #[cfg(test)]
@@ -130,6 +107,7 @@ mod tests {
             "",
             r#"{"type":"abort""#,
             r#"{"type":"abort","data":"#,
+            r#"{"type":"abort","data":{}}}"#,
             r#"{"type":"permission.completed","data":{"result":{"kind":7}}}"#,
             r#"{"type":"permission.completed","data":{}}"#,
             r#"{"type":"abortive","data":{}}"#,
