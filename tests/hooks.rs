@@ -154,6 +154,18 @@ const EVENTS: &[(&str, &str, Option<&str>)] = &[
     ),
     ("codex/post-tool-use.json", "busy", Some("gpt-hb-mock")),
     ("codex/stop.json", "ok", Some("gpt-hb-mock")),
+    ("codex/interrupt.json", "ok", Some("gpt-hb-mock")),
+    // Plan mode's question: on screen, then answered.
+    (
+        "codex/pre-tool-use-request-user-input.json",
+        "waiting",
+        Some("gpt-hb-mock"),
+    ),
+    (
+        "codex/post-tool-use-request-user-input.json",
+        "busy",
+        Some("gpt-hb-mock"),
+    ),
     ("codex/notify-agent-turn-complete.json", "ok", None),
     ("codex/notify-exec.json", "ok", None),
     // Gemini CLI names the model only in a model request (llm_request).
@@ -649,6 +661,7 @@ fn the_shipped_configurations_call_the_hook() {
         "PermissionRequest",
         "PostToolUse",
         "Stop",
+        "Interrupt",
     ] {
         assert!(
             hooks.contains(&format!("\"{event}\"")),

@@ -11,11 +11,16 @@
 //! readers ignore; a notify whose `thread-id` is another thread's then
 //! changes nothing. Without a record (notify configured, hooks not
 //! trusted) every notify counts.
+//!
+//! The turn's end with no hook: the rollout the hooks name
+//! (`transcript_path`), read by [`rollout`].
+
+mod rollout;
 
 use super::{Ask, Call, Runtime, BASE};
 use crate::error::{Error, Result};
 use crate::files;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use Ask::*;
 
 pub const RUNTIME: Runtime = Runtime {
@@ -29,14 +34,29 @@ pub const RUNTIME: Runtime = Runtime {
         ("PostToolUse", Busy),
         ("PermissionRequest", Waiting),
         ("Stop", Idle),
+        // An interrupt (Esc, Ctrl+C), a denial ("No, and tell Codex what
+        // to do differently") or Esc at a dialog: the turn is over, and
+        // no Stop follows.
+        ("Interrupt", Idle),
         ("SessionEnd", End),
         ("agent-turn-complete", Idle),
     ],
+    // Plan mode's question to the operator: it fires PreToolUse and
+    // nothing else until the model goes on.
+    questions: &[("PreToolUse", "request_user_input")],
     ignore,
     after,
     records: &[RECORD],
+    record: rollout_of,
+    settle: rollout::settle,
     ..BASE
 };
+
+/// The session's rollout: every hook names it (`transcript_path`).
+fn rollout_of(c: &Call) -> Option<PathBuf> {
+    let p = Path::new(c.fields.transcript_path.as_deref()?);
+    p.is_absolute().then(|| p.to_path_buf())
+}
 
 /// `.NAME.codex-session`.
 const RECORD: &str = files::CODEX_SESSION;
@@ -107,6 +127,54 @@ mod tests {
         let e = interpret(&RUNTIME, r#"{"hook_event_name":"PermissionRequest"}"#);
         assert_eq!(e.map(|e| e.action), Ok(Action::Beat("waiting")));
         assert!(interpret(&RUNTIME, r#"{"type":"other"}"#).is_err());
+    }
+
+    #[test]
+    fn an_interrupt_ends_the_turn_and_a_question_waits() {
+        let s = |json: &str| interpret(&RUNTIME, json).map(|e| e.action);
+        // As Codex 0.171.0 sends it, 0.02-0.05 s after the key.
+        assert_eq!(
+            s(
+                r#"{"session_id":"019a","turn_id":"1","transcript_path":"/h/.codex/sessions/r.jsonl","cwd":"/w","hook_event_name":"Interrupt","model":"gpt-x","permission_mode":"default"}"#
+            ),
+            Ok(Action::Beat("ok"))
+        );
+        let pre = |tool: &str| {
+            format!(r#"{{"hook_event_name":"PreToolUse","tool_name":"{tool}","tool_input":{{}}}}"#)
+        };
+        assert_eq!(s(&pre("request_user_input")), Ok(Action::Beat("waiting")));
+        assert_eq!(s(&pre("exec_command")), Ok(Action::Beat("busy")));
+        // Only its PreToolUse asks: any other event about it is the turn's.
+        let post = r#"{"hook_event_name":"PostToolUse","tool_name":"request_user_input"}"#;
+        assert_eq!(s(post), Ok(Action::Beat("busy")));
+        assert_eq!(
+            s(r#"{"hook_event_name":"PreToolUse","tool_name":7}"#),
+            Ok(Action::Beat("busy"))
+        );
+    }
+
+    #[test]
+    fn the_record_is_the_rollout_the_hook_names() {
+        let with = |path: Option<&str>| {
+            let fields = crate::hooks::payload::Fields {
+                transcript_path: path.map(String::from),
+                ..Default::default()
+            };
+            let call = Call {
+                fields: &fields,
+                env: &|_| None,
+                runtime_pid: None,
+            };
+            (RUNTIME.record)(&call)
+        };
+        assert_eq!(
+            with(Some("/h/.codex/sessions/2026/12/05/rollout-x.jsonl")),
+            Some(PathBuf::from(
+                "/h/.codex/sessions/2026/12/05/rollout-x.jsonl"
+            ))
+        );
+        assert_eq!(with(Some("rollout-x.jsonl")), None);
+        assert_eq!(with(None), None);
     }
 
     #[test]

@@ -33,8 +33,13 @@
 //! payload's `sessionId` under `$COPILOT_HOME` (else `~/.copilot`); before
 //! Copilot has written it, the `--model` the runtime was started with, else
 //! `$COPILOT_MODEL`, which the hook inherits when the operator set it.
+//!
+//! The turn's end with no hook (Esc Esc, Ctrl+C, Esc at a dialog) and a
+//! denial after which the model goes on: the same events file, read by
+//! [`turns`].
 
 mod events;
+mod turns;
 
 use super::{Ask, Call, Runtime, BASE};
 use std::ffi::OsString;
@@ -81,6 +86,8 @@ pub const RUNTIME: Runtime = Runtime {
         ("unclassified", Nothing),
     ],
     model,
+    record: events_file,
+    settle: turns::settle,
     ..BASE
 };
 

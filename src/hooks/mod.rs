@@ -124,6 +124,10 @@ pub struct Runtime {
     pub events: &'static [(&'static str, Ask)],
     /// For [`Ask::ByType`]: `notification_type` -> what it asks.
     pub notifications: &'static [(&'static str, Ask)],
+    /// The runtime's question tools, as (event, `tool_name`): a call of
+    /// one at that event is the operator being asked, so `waiting`
+    /// (Codex's `request_user_input` fires only its PreToolUse).
+    pub questions: &'static [(&'static str, &'static str)],
     /// A notification the table does not know: what it asks, or why it
     /// changes nothing (Claude's older payloads name no type).
     pub untyped: fn(&Fields) -> std::result::Result<Ask, String>,
@@ -171,6 +175,7 @@ pub const BASE: Runtime = Runtime {
     event: |f| f.hook_event_name.as_deref(),
     events: &[],
     notifications: &[],
+    questions: &[],
     untyped: |_| Err("notification changes no status".into()),
     payload_model: |m| m,
     model: |_| None,
@@ -236,6 +241,13 @@ fn action(rt: &Runtime, f: &Fields, given: Option<&str>) -> std::result::Result<
         .or_else(|| (rt.event)(f))
         .ok_or("payload names no event (the hook's command can: --event NAME)")?;
     let ask = lookup(rt.events, name).ok_or_else(|| format!("unknown event {}", quote(name)))?;
+    let asks =
+        |(event, tool): &(&str, &str)| *event == name && f.tool_name.as_deref() == Some(*tool);
+    let ask = if rt.questions.iter().any(asks) {
+        Ask::Waiting
+    } else {
+        ask
+    };
     let ask = match ask {
         Ask::ByType => match f.notification_type.as_deref() {
             Some(kind) => lookup(rt.notifications, kind)

@@ -33,6 +33,8 @@ pub struct Fields {
     pub parent_session_id: Option<String>,
     /// Mistral Vibe `post_tool`: `success`, `failure` or `cancelled`.
     pub tool_status: Option<String>,
+    /// The tool a tool event is about (Codex's question tool).
+    pub tool_name: Option<String>,
 }
 
 /// Reads a payload: one JSON object, nothing after it.
@@ -55,6 +57,7 @@ pub fn read(json: &str) -> std::result::Result<Fields, String> {
         extra_surface,
         parent_session_id: text(p.parent_session_id),
         tool_status: text(p.tool_status),
+        tool_name: text(p.tool_name),
     })
 }
 
@@ -98,6 +101,8 @@ mod wire {
         pub parent_session_id: Option<Text>,
         /// Mistral Vibe `post_tool`: how the tool ended.
         pub tool_status: Option<Text>,
+        /// Codex: the tool of a tool event (`request_user_input` asks).
+        pub tool_name: Option<Text>,
     }
 
     /// Its members are [`Text`], which never holds an object: no nesting

@@ -10,6 +10,10 @@ carry no tools (titles, summaries, quota probes) get short text. Every
 request is appended to the log as one JSON line (method, path, body), so a
 test can assert that the mock saw every model request.
 
+Edge scripts (issue 22): a prompt that names one of [`EDGES`] gets that
+turn instead (a stalled answer, a long tool, the runtime's question tool,
+plain text), so that a mode can interrupt, deny or answer it.
+
 Stdlib only: `python3 mock.py PORTFILE LOG [TOOL_COMMAND]` listens on an
 ephemeral port and writes it to PORTFILE once it accepts connections.
 """
@@ -47,6 +51,18 @@ CHAT_SHELL_TOOLS = {
     "run_shell_command": lambda cmd: {"command": cmd, "is_background": False},  # Qwen Code
     "terminal": lambda cmd: {"command": cmd},  # Hermes Agent
 }
+# Edge scripts, picked by a word in the conversation's last prompt:
+#   hb-stall  the answer's first event, then nothing for MOCK_STALL seconds
+#             (default 60): the model is streaming when the key comes;
+#   hb-long   a shell tool call of `sleep 60`, asking no escalation: the
+#             tool runs when the key comes;
+#   hb-ask    the runtime's question tool (Codex `request_user_input`,
+#             Copilot CLI `ask_user`), then text after the answer;
+#   hb-plain  text after a second, no tool: a turn that goes busy -> ok.
+EDGES = ("hb-stall", "hb-long", "hb-ask", "hb-plain")
+STALL = float(os.environ.get("MOCK_STALL", "60"))
+LONG_COMMAND = "sleep 60"
+QUESTION = "Which colour should the hb e2e pick?"
 log_lock = threading.Lock()
 counter = [0]
 
@@ -94,6 +110,38 @@ def chat_text(body, tools):
     if not tools and "SEARCH/REPLACE" in system and users and COMMAND not in users[-1]:
         return f"Run this:\n\n```bash\n{COMMAND}\n```\n"
     return MODEL_TEXT
+def last_prompt(messages):
+    """The text of the conversation's last user message (a string, or
+    the text parts of a content list), or ""."""
+    for m in reversed(messages or []):
+        if not isinstance(m, dict) or m.get("role") != "user":
+            continue
+        content = m.get("content")
+        if isinstance(content, str):
+            return content
+        if isinstance(content, list):
+            return " ".join(c.get("text") or "" for c in content if isinstance(c, dict))
+        return ""
+    return ""
+
+
+def edge(messages):
+    """The edge script the last prompt names, else None."""
+    text = last_prompt(messages)
+    return next((e for e in EDGES if e in text), None)
+
+
+def stall(handler):
+    """Holds a started stream open until the client goes (an interrupt
+    closes it) or STALL seconds pass."""
+    end = time.monotonic() + STALL
+    while time.monotonic() < end:
+        time.sleep(0.2)
+        try:
+            handler.wfile.write(b": hb mock stalls\n\n")
+            handler.wfile.flush()
+        except OSError:
+            return
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -270,7 +318,29 @@ class Handler(http.server.BaseHTTPRequestHandler):
         items = []
         esc = ({"sandbox_permissions": "require_escalated",
                 "justification": "hb e2e needs a prompt"} if ESCALATE else {})
-        if call and "exec_command" in tools:
+        scripted = edge(body.get("input")) if tools else None
+        if scripted == "hb-stall" and call:
+            self.start_sse()
+            self.sse("response.created", {"type": "response.created", "response": {
+                "id": rid, "object": "response", "model": model, "status": "in_progress",
+                "output": []}})
+            stall(self)
+            return
+        if scripted == "hb-plain":
+            time.sleep(1)
+            call = False
+        if scripted == "hb-ask" and call and "request_user_input" in tools:
+            items.append({"type": "function_call", "id": next_id("fc"), "call_id": next_id("call"),
+                          "name": "request_user_input", "status": "completed",
+                          "arguments": json.dumps({"questions": [{
+                              "id": "colour", "header": "Colour", "question": QUESTION,
+                              "options": [{"label": "Red", "description": "The first."},
+                                          {"label": "Blue", "description": "The second."}]}]})})
+        elif scripted == "hb-long" and call and "exec_command" in tools:
+            items.append({"type": "function_call", "id": next_id("fc"), "call_id": next_id("call"),
+                          "name": "exec_command", "status": "completed",
+                          "arguments": json.dumps({"cmd": LONG_COMMAND})})
+        elif call and "exec_command" in tools:
             items.append({"type": "function_call", "id": next_id("fc"), "call_id": next_id("call"),
                           "name": "exec_command", "status": "completed",
                           "arguments": json.dumps({"cmd": COMMAND, **esc})})
@@ -325,11 +395,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                            "total_tokens": 15}})
             return
         base = {"id": cid, "object": "chat.completion.chunk", "created": 0, "model": model}
+        scripted = edge(body.get("messages")) if names else None
+        tool, args = shell, CHAT_SHELL_TOOLS[shell](COMMAND) if shell else None
+        if scripted == "hb-plain":
+            time.sleep(1)
+            call = False
+        elif scripted == "hb-long" and call:
+            args = CHAT_SHELL_TOOLS[shell](LONG_COMMAND)
+        elif scripted == "hb-ask" and "ask_user" in names and not has_tool_result(
+                body.get("messages")):
+            tool, args, call = "ask_user", {"message": QUESTION, "requestedSchema": {
+                "properties": {"colour": {"type": "string", "title": "Colour",
+                                          "enum": ["Red", "Blue"]}}}}, True
         self.start_sse()
+        if scripted == "hb-stall" and call:
+            self.sse(None, dict(base, choices=[{"index": 0, "delta": {
+                "role": "assistant", "content": "Thinking"}, "finish_reason": None}]))
+            stall(self)
+            return
         if call:
             tc = {"index": 0, "id": next_id("call"), "type": "function",
-                  "function": {"name": shell,
-                               "arguments": json.dumps(CHAT_SHELL_TOOLS[shell](COMMAND))}}
+                  "function": {"name": tool, "arguments": json.dumps(args)}}
             self.sse(None, dict(base, choices=[{"index": 0, "delta": {
                 "role": "assistant", "content": None, "tool_calls": [tc]}, "finish_reason": None}]))
             finish = "tool_calls"

@@ -2,6 +2,7 @@
 `hb-install-hooks claude`.
 """
 
+import calendar
 import json
 import os
 import re
@@ -195,6 +196,7 @@ def key_then(a, keys, want, src=None, timeout=BOUND):
     when given). The deadline is the bound."""
     before = a.sampler.latest()
     t_key = time.monotonic() - a.sampler.t0
+    wall = time.time()
     a.keys(*keys)
 
     def seen():
@@ -205,7 +207,26 @@ def key_then(a, keys, want, src=None, timeout=BOUND):
         return None
     s = deadline_wait(seen, timeout, f"{want} ({src or 'any src'}) after {keys} "
                                      f"(before: {before})", every=0.02)
-    return round(s["t"] - t_key, 2), before.get("src")
+    # When the sidecar settled it (its stamp), apart from when the sampler
+    # (an hb-read every 40 ms) saw it.
+    stamp = os.path.join(a.sb.hb, f".{a.name}.settled")
+    settled = None
+    if src == "settled":
+        at = os.stat(stamp).st_mtime
+        settled = (at - wall, at - entry_time(a))
+    return round(s["t"] - t_key, 2), before.get("src"), settled
+
+
+def entry_time(a):
+    """When Claude Code wrote the transcript's last end of a turn (its
+    entry's `timestamp`), in Unix seconds."""
+    with open(os.path.join(a.sb.hb, f".{a.name}.record")) as f:
+        path = f.read().split("\n")[1]
+    with open(path, encoding="utf-8") as f:
+        ends = [json.loads(line) for line in f if "[Request interrupted by user" in line]
+    stamp = ends[-1]["timestamp"]  # 2026-12-05T04:31:41.304Z
+    return calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")) + float(
+        "0" + stamp[19:-1])
 
 
 def held(a, status, seconds):
@@ -251,11 +272,13 @@ def claude_edges(pkg):
         deadline_wait(lambda: "shortcuts" in a.pane() or "\u276f" in a.pane(), 30,
                       "claude's prompt")
         lat = {e: [] for e in ("E1", "E2", "E3", "E4", "E5", "E5-esc")}
+        stamped = {e: [] for e in lat}
         fresh = {e: 0 for e in lat}
 
         def took(edge, got):
-            secs, src_before = got
+            secs, src_before, settled = got
             lat[edge].append(secs)
+            stamped[edge].append((round(settled[0], 3), round(settled[1], 3)))
             fresh[edge] += src_before == "native"
             held(a, "ok", HOLD)
             next_prompt(a)
@@ -335,8 +358,9 @@ def claude_edges(pkg):
         a.type_line("/exit")
         check_exited(a)
         check_common(sb, a)
-        report = {e: v for e, v in lat.items()}
-        return f"latencies (s) {report}, marker fresh at the key {fresh}"
+        return (f"key -> listing (s) {lat}, (key, transcript entry) -> settled stamp (s) "
+                f"{stamped}, "
+                f"marker fresh at the key {fresh}")
     return run
 
 
