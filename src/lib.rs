@@ -26,5 +26,6 @@ pub mod read;
 pub mod sidecar;
 pub mod sys;
 pub mod tick;
+pub mod turn;
 pub mod watch;
 pub mod write;

@@ -33,6 +33,7 @@ use crate::beat::{self, Beat};
 use crate::config::{self, Env};
 use crate::error::{quote, Error, Result};
 use crate::tick::{self, Decided, Then};
+use crate::turn::Turn;
 use crate::{atomic, proc};
 use payload::Fields;
 use std::ffi::OsString;
@@ -134,6 +135,16 @@ pub struct Runtime {
     /// Files the runtime's quirks keep beside the beat (dot-files, which
     /// readers ignore), as names after `.NAME.`: `--remove` takes them.
     pub records: &'static [&'static str],
+    /// A busy event whose payload says the turn ended all the same (Gemini
+    /// CLI's AfterTool for a tool the user cancelled: no AfterAgent
+    /// follows): `ok`.
+    pub ended: fn(&Fields) -> bool,
+    /// The session record this hook call points to (contract v4, "The end
+    /// of a turn").
+    pub record: fn(&Call) -> Option<PathBuf>,
+    /// One complete line of that record (no newline) -> what it says about
+    /// the turn, or none.
+    pub settle: fn(&[u8]) -> Option<Turn>,
 }
 
 /// The defaults: the event in `hook_event_name`, no notifications, no
@@ -150,6 +161,9 @@ pub const BASE: Runtime = Runtime {
     ignore: |_, _, _| false,
     after: |_, _, _| Ok(()),
     records: &[],
+    ended: |_| false,
+    record: |_| None,
+    settle: |_| None,
 };
 
 /// The runtime called `name`.
@@ -227,6 +241,7 @@ fn action(rt: &Runtime, f: &Fields, given: Option<&str>) -> std::result::Result<
         other => other,
     };
     Ok(match ask {
+        Ask::Busy if (rt.ended)(f) => Action::Beat("ok"),
         Ask::Busy => Action::Beat("busy"),
         Ask::Idle => Action::Beat("ok"),
         Ask::Waiting => Action::Beat("waiting"),

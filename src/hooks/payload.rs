@@ -25,11 +25,18 @@ pub struct Fields {
     pub thread_id: Option<String>,
     /// Gemini CLI: the model a model request goes to (`llm_request.model`).
     pub llm_request_model: Option<String>,
+    /// Gemini CLI's AfterTool: what the tool said, to the model
+    /// (`tool_response.llmContent`) and to the user
+    /// (`tool_response.returnDisplay`), when it is text.
+    pub tool_llm_content: Option<String>,
+    pub tool_return_display: Option<String>,
 }
 
 /// Reads a payload: one JSON object, nothing after it.
 pub fn read(json: &str) -> std::result::Result<Fields, String> {
     let p = decode(json, Payload::de_json)?;
+    let (tool_llm_content, tool_return_display) =
+        p.tool_response.map_or((None, None), |r| (r.0, r.1));
     Ok(Fields {
         hook_event_name: text(p.hook_event_name),
         kind: text(p.kind),
@@ -40,6 +47,8 @@ pub fn read(json: &str) -> std::result::Result<Fields, String> {
         session_id: text(p.session_id).or(text(p.session_id_camel)),
         thread_id: text(p.thread_id),
         llm_request_model: p.llm_request.and_then(|r| r.0),
+        tool_llm_content,
+        tool_return_display,
     })
 }
 
@@ -47,7 +56,7 @@ pub fn read(json: &str) -> std::result::Result<Fields, String> {
 /// derive writes trips a clippy lint that no attribute on a struct reaches.
 #[allow(clippy::question_mark)]
 mod wire {
-    use super::{Model, Request, Text};
+    use super::{Model, Request, Text, ToolResponse};
     use nanoserde::DeJson;
 
     /// The members of either runtime's payload that matter here; nanoserde
@@ -77,6 +86,9 @@ mod wire {
         /// Gemini CLI: the model request (BeforeModel, BeforeToolSelection),
         /// of which only its `model` is read.
         pub llm_request: Option<Request>,
+        /// Gemini CLI: a tool's result (AfterTool), of which only its text
+        /// is read.
+        pub tool_response: Option<ToolResponse>,
     }
 
     /// Its members are [`Text`], which never holds an object: no nesting
@@ -93,8 +105,19 @@ mod wire {
     pub struct RequestObject {
         pub model: Option<Text>,
     }
+
+    /// Gemini's `tool_response`: `llmContent` and `returnDisplay`, when
+    /// text (an object or a list of parts is skipped). Its members are
+    /// [`Text`]: no nesting.
+    #[derive(DeJson)]
+    pub struct ToolResponseObject {
+        #[nserde(rename = "llmContent")]
+        pub llm_content: Option<Text>,
+        #[nserde(rename = "returnDisplay")]
+        pub return_display: Option<Text>,
+    }
 }
-use wire::{ModelObject, Payload, RequestObject};
+use wire::{ModelObject, Payload, RequestObject, ToolResponseObject};
 
 /// A member read as text: a string, else (any other value, skipped) none.
 /// A string that held a lone surrogate is none too: [`tame`] wrote U+FFFD
@@ -141,6 +164,22 @@ impl DeJson for Request {
             return Ok(Request(None));
         }
         Ok(Request(text(RequestObject::de_json(s, i)?.model)))
+    }
+}
+
+/// A tool's result as Gemini CLI sends it (AfterTool): its `llmContent`
+/// and `returnDisplay` when each is text. Anything else is none. (Claude
+/// Code's `tool_response` is an object too, with other members: none.)
+struct ToolResponse(Option<String>, Option<String>);
+
+impl DeJson for ToolResponse {
+    fn de_json(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<Self, DeJsonErr> {
+        if s.tok != DeJsonTok::CurlyOpen {
+            skip(s, i)?;
+            return Ok(ToolResponse(None, None));
+        }
+        let o = ToolResponseObject::de_json(s, i)?;
+        Ok(ToolResponse(text(o.llm_content), text(o.return_display)))
     }
 }
 

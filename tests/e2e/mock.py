@@ -46,6 +46,42 @@ CHAT_SHELL_TOOLS = {
     "bash": lambda cmd: {"command": cmd},  # Pi
     "run_shell_command": lambda cmd: {"command": cmd, "is_background": False},  # Qwen Code
 }
+# Edge turns (issue 22, tests/e2e/edges.py): a prompt that names one of
+# these words gets that turn instead of the script. "hb-slow": text
+# streamed for EDGE_SECONDS, a chunk every EDGE_TICK (an interrupt lands
+# while the model streams); "hb-long": the shell tool runs `sleep
+# EDGE_SECONDS` (an interrupt lands while the tool runs); "hb-ask": the
+# runtime's question tool (EDGE_QUESTIONS); "hb-text": plain text at once.
+EDGE_SECONDS = 60
+EDGE_TICK = 0.25
+EDGE_WORDS = ("hb-slow", "hb-long", "hb-ask", "hb-text")
+EDGE_QUESTION = {"question": "Which colour for the hb e2e?", "header": "Colour",
+                 "options": [{"label": "Red", "description": "the first"},
+                             {"label": "Blue", "description": "the second"}]}
+# The question tool's name -> its arguments.
+EDGE_QUESTIONS = {
+    "ask_user": {"questions": [dict(EDGE_QUESTION, type="choice")]},  # Gemini CLI
+    "ask_user_question": {"questions": [dict(EDGE_QUESTION, multiSelect=False)]},  # Qwen Code
+    "question": {"questions": [dict(EDGE_QUESTION, multiple=False)]},  # OpenCode
+}
+
+
+def edge_of(text):
+    """The edge word a prompt names, or None."""
+    return next((w for w in EDGE_WORDS if isinstance(text, str) and w in text), None)
+
+
+def chat_prompt(messages):
+    """The text of the conversation's last user message (chat completions)."""
+    for m in reversed(messages or []):
+        if isinstance(m, dict) and m.get("role") == "user":
+            c = m.get("content")
+            if isinstance(c, list):
+                c = " ".join(p.get("text", "") for p in c if isinstance(p, dict))
+            return c if isinstance(c, str) else ""
+    return ""
+
+
 log_lock = threading.Lock()
 counter = [0]
 
@@ -255,11 +291,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
         call = shell is not None and not has_tool_result(body.get("messages"))
         cid = next_id("chatcmpl")
         base = {"id": cid, "object": "chat.completion.chunk", "created": 0, "model": model}
+        edge = edge_of(chat_prompt(body.get("messages"))) if names else None
+        args = CHAT_SHELL_TOOLS[shell](COMMAND) if call else None
+        if edge == "hb-long" and call:
+            args = CHAT_SHELL_TOOLS[shell](f"sleep {EDGE_SECONDS}")
+        elif edge == "hb-ask" and not has_tool_result(body.get("messages")):
+            shell = next((n for n in names if n in EDGE_QUESTIONS), shell)
+            args = EDGE_QUESTIONS.get(shell, args)
+            call = args is not None
+        elif edge in ("hb-slow", "hb-text"):
+            call = False
         self.start_sse()
+        if edge == "hb-slow":
+            self.slow(lambda t: self.sse(None, dict(base, choices=[{"index": 0, "delta": {
+                "role": "assistant", "content": t}, "finish_reason": None}])))
         if call:
             tc = {"index": 0, "id": next_id("call"), "type": "function",
-                  "function": {"name": shell,
-                               "arguments": json.dumps(CHAT_SHELL_TOOLS[shell](COMMAND))}}
+                  "function": {"name": shell, "arguments": json.dumps(args)}}
             self.sse(None, dict(base, choices=[{"index": 0, "delta": {
                 "role": "assistant", "content": None, "tool_calls": [tc]}, "finish_reason": None}]))
             finish = "tool_calls"
@@ -302,14 +350,48 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if DELAY and answered:
             time.sleep(DELAY)
+        edge = edge_of(gemini_prompt(contents))
         if "run_shell_command" in names and not answered:
             part = {"functionCall": {"name": "run_shell_command", "args": {"command": COMMAND}}}
         else:
             part = {"text": MODEL_TEXT}
+        if edge == "hb-long" and "functionCall" in part:
+            part["functionCall"]["args"]["command"] = f"sleep {EDGE_SECONDS}"
+        elif edge == "hb-ask" and not answered and "ask_user" in names:
+            part = {"functionCall": {"name": "ask_user", "args": EDGE_QUESTIONS["ask_user"]}}
+        elif edge in ("hb-slow", "hb-text"):
+            part = {"text": MODEL_TEXT}
         self.start_sse()
+        if edge == "hb-slow":
+            self.slow(lambda t: self.sse(None, {"candidates": [{"content": {
+                "role": "model", "parts": [{"text": t}]}, "index": 0}],
+                "modelVersion": model}))
         self.sse(None, {"candidates": [{"content": {"role": "model", "parts": [part]},
                                         "finishReason": "STOP", "index": 0}],
                         "usageMetadata": usage, "modelVersion": model})
+
+
+    def slow(self, send):
+        """Streams text for EDGE_SECONDS, a chunk every EDGE_TICK; a client
+        that hung up (the interrupt) ends it."""
+        try:
+            for i in range(int(EDGE_SECONDS / EDGE_TICK)):
+                send(f"word{i} ")
+                time.sleep(EDGE_TICK)
+        except OSError:
+            self.close_connection = True
+            raise
+
+
+def gemini_prompt(contents):
+    """The text of the conversation's last user text (Gemini API)."""
+    for c in reversed(contents):
+        if c.get("role") == "user":
+            texts = [p.get("text") for p in c.get("parts") or []
+                     if isinstance(p, dict) and isinstance(p.get("text"), str)]
+            if texts:
+                return " ".join(texts)
+    return ""
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):

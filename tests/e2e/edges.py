@@ -1,0 +1,74 @@
+"""The edges of a turn (issue 22, contract v4 "The end of a turn"), as
+one TUI session drives them: an interrupt while the model streams (E1),
+an interrupt while a long tool runs (E2), "No" at the permission dialog
+(E3), Esc at the dialog (E4), the question tool (E5). Each asserts the
+listing after the key within 2 x interval + 1.5 s and while idle after,
+and measures the latency from the key to the listing; a runtime's file
+says which keys and words its edges take. The mock plays the turns a
+prompt names (mock.py, "Edge turns").
+"""
+
+import json
+import os
+import time
+
+from harness import INTERVAL, HOLD, check, deadline_wait
+
+# The bound after the key (the issue's acceptance).
+BOUND = 2 * INTERVAL + 1.5
+
+
+def latency_log(sb, mode, edge, seconds):
+    """Appends one measured latency to $HB_E2E_LATENCY (a JSON line each),
+    for the report's p50/p99 over runs."""
+    path = os.environ.get("HB_E2E_LATENCY")
+    if path:
+        with open(path, "a") as f:
+            f.write(json.dumps({"mode": mode, "edge": edge, "latency": seconds}) + "\n")
+
+
+def after_key(a, key, want, edge, sb=None, mode="", hold=True, not_=None):
+    """Sends `key` (a function), then waits for the listing to say `want`
+    (or, with `not_`, anything but it) within BOUND, and, with `hold`, that
+    it stays so for HOLD seconds. Returns the latency in seconds."""
+    m = a.sampler.mark()
+    t0 = time.monotonic() - a.sampler.t0
+    key()
+
+    def landed():
+        for s in a.sampler.since(m):
+            st = s.get("status")
+            if (not_ is not None and st != not_) or (not_ is None and st == want):
+                return s
+        return None
+    if os.environ.get("HB_E2E_EDGE_SOFT"):  # exploring only
+        try:
+            got = deadline_wait(landed, BOUND, edge)
+        except Exception as e:  # exploring: note it, go on
+            print(f"SOFT {edge}: {e}", flush=True)
+            time.sleep(HOLD)
+            return None
+    got = deadline_wait(landed, BOUND, f"{edge}: status {want or 'not ' + not_} within "
+                        f"{BOUND}s of the key; timeline since: {a.sampler.since(m)[-3:]}",
+                        every=0.02)
+    lat = round(got["t"] - t0, 2)
+    if hold:
+        h = a.sampler.mark()
+        time.sleep(HOLD)  # idle this long on purpose: the state must stay
+        held = a.sampler.since(h)
+        bad = [s for s in held if (s.get("status") != want if not_ is None
+                                   else s.get("status") == not_)]
+        check(not bad, f"{edge}: the listing left {want} while idle: {bad[:3]}")
+    if sb is not None:
+        latency_log(sb, mode, edge, lat)
+    return lat
+
+
+def busy_then_ok(a, prompt, edge):
+    """A following prompt goes busy, then ok (the turn after an edge)."""
+    m = a.sampler.mark()
+    a.type_line(prompt)
+    deadline_wait(lambda: any(s.get("status") == "busy" for s in a.sampler.since(m)), 30,
+                  f"after {edge}: the next prompt busy")
+    deadline_wait(lambda: a.sampler.latest().get("status") == "ok", 30,
+                  f"after {edge}: the next prompt's turn ok")
