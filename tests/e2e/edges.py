@@ -72,3 +72,11 @@ def busy_then_ok(a, prompt, edge):
                   f"after {edge}: the next prompt busy")
     deadline_wait(lambda: a.sampler.latest().get("status") == "ok", 30,
                   f"after {edge}: the next prompt's turn ok")
+
+
+def deny_key(pane, word="No"):
+    """The digit of the dialog's option that starts with `word` (`3. No,
+    suggest changes (esc)`), or None."""
+    import re
+    m = re.search(r"(\d)\.\s+" + re.escape(word), pane)
+    return m.group(1) if m else None

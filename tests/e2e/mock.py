@@ -54,6 +54,8 @@ CHAT_SHELL_TOOLS = {
 # runtime's question tool (EDGE_QUESTIONS); "hb-text": plain text at once.
 EDGE_SECONDS = 60
 EDGE_TICK = 0.25
+# Qwen Code refuses a plain long `sleep` unless a comment says why.
+LONG_COMMAND = f"sleep {EDGE_SECONDS} # intentional-sleep: the hb e2e interrupts this tool"
 EDGE_WORDS = ("hb-slow", "hb-long", "hb-ask", "hb-text")
 EDGE_QUESTION = {"question": "Which colour for the hb e2e?", "header": "Colour",
                  "options": [{"label": "Red", "description": "the first"},
@@ -67,8 +69,11 @@ EDGE_QUESTIONS = {
 
 
 def edge_of(text):
-    """The edge word a prompt names, or None."""
-    return next((w for w in EDGE_WORDS if isinstance(text, str) and w in text), None)
+    """The edge word a prompt names last (a runtime may hand an interrupted
+    prompt back to the input, so the next one follows it), or None."""
+    at = {w: text.rfind(w) for w in EDGE_WORDS} if isinstance(text, str) else {}
+    w = max(at, key=at.get, default=None)
+    return w if w is not None and at[w] >= 0 else None
 
 
 def chat_prompt(messages):
@@ -294,7 +299,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         edge = edge_of(chat_prompt(body.get("messages"))) if names else None
         args = CHAT_SHELL_TOOLS[shell](COMMAND) if call else None
         if edge == "hb-long" and call:
-            args = CHAT_SHELL_TOOLS[shell](f"sleep {EDGE_SECONDS}")
+            args = CHAT_SHELL_TOOLS[shell](LONG_COMMAND)
         elif edge == "hb-ask" and not has_tool_result(body.get("messages")):
             shell = next((n for n in names if n in EDGE_QUESTIONS), shell)
             args = EDGE_QUESTIONS.get(shell, args)
