@@ -12,7 +12,7 @@ import json
 import os
 import time
 
-from harness import INTERVAL, HOLD, check, deadline_wait
+from harness import INTERVAL, HOLD, Failure, check, deadline_wait
 
 # The bound after the key (the acceptance).
 BOUND = 2 * INTERVAL + 1.5
@@ -48,9 +48,11 @@ def after_key(a, key, want, edge, sb=None, mode="", hold=True, not_=None):
             print(f"SOFT {edge}: {e}", flush=True)
             time.sleep(HOLD)
             return None
-    got = deadline_wait(landed, BOUND, f"{edge}: status {want or 'not ' + not_} within "
-                        f"{BOUND}s of the key; timeline since: {a.sampler.since(m)[-3:]}",
-                        every=0.02)
+    try:
+        got = deadline_wait(landed, BOUND, f"{edge}: status {want or 'not ' + not_} within "
+                            f"{BOUND}s of the key", every=0.02)
+    except Failure as e:
+        raise Failure(f"{e}; the samples since the key: {a.sampler.since(m)[-3:]}") from None
     lat = round(got["t"] - t0, 2)
     if hold:
         h = a.sampler.mark()
