@@ -82,3 +82,13 @@ def deny_key(pane, word="No"):
     import re
     m = re.search(r"(\d)\.\s+" + re.escape(word), pane)
     return m.group(1) if m else None
+
+
+def hold_status(a, status):
+    """Once `status`, the listing stays so for HOLD seconds (whoever beats:
+    Pi's extension beats on its own timer, so nothing is carried there)."""
+    a.wait_status(status, timeout=60)
+    m = a.sampler.mark()
+    time.sleep(HOLD)  # the dialog stays open this long on purpose
+    bad = [s for s in a.sampler.since(m) if s.get("status") != status]
+    check(not bad, f"the listing left {status} while the dialog was open: {bad[:3]}")

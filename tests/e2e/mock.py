@@ -51,12 +51,15 @@ CHAT_SHELL_TOOLS = {
 # streamed for EDGE_SECONDS, a chunk every EDGE_TICK (an interrupt lands
 # while the model streams); "hb-long": the shell tool runs `sleep
 # EDGE_SECONDS` (an interrupt lands while the tool runs); "hb-ask": the
-# runtime's question tool (EDGE_QUESTIONS); "hb-text": plain text at once.
+# runtime's question tool (EDGE_QUESTIONS); "hb-text": plain text at once;
+# "hb-gate": the shell tool runs GATE_COMMAND, which Pi's example
+# permission-gate.ts asks about (`chmod ... 777`).
 EDGE_SECONDS = 60
 EDGE_TICK = 0.25
 # Qwen Code refuses a plain long `sleep` unless a comment says why.
 LONG_COMMAND = f"sleep {EDGE_SECONDS} # intentional-sleep: the hb e2e interrupts this tool"
-EDGE_WORDS = ("hb-slow", "hb-long", "hb-ask", "hb-text")
+GATE_COMMAND = "chmod 777 hb-e2e-tool-ran"
+EDGE_WORDS = ("hb-slow", "hb-long", "hb-ask", "hb-text", "hb-gate")
 EDGE_QUESTION = {"question": "Which colour for the hb e2e?", "header": "Colour",
                  "options": [{"label": "Red", "description": "the first"},
                              {"label": "Blue", "description": "the second"}]}
@@ -66,6 +69,9 @@ EDGE_QUESTIONS = {
     "ask_user_question": {"questions": [dict(EDGE_QUESTION, multiSelect=False)]},  # Qwen Code
     "question": {"questions": [dict(EDGE_QUESTION, multiple=False)]},  # OpenCode
 }
+# Pi's example question.ts: one question, no list (its parameters have no
+# `questions`).
+EDGE_QUESTION_ONE = {"question": EDGE_QUESTION["question"], "options": EDGE_QUESTION["options"]}
 
 
 def edge_of(text):
@@ -298,11 +304,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         base = {"id": cid, "object": "chat.completion.chunk", "created": 0, "model": model}
         edge = edge_of(chat_prompt(body.get("messages"))) if names else None
         args = CHAT_SHELL_TOOLS[shell](COMMAND) if call else None
-        if edge == "hb-long" and call:
-            args = CHAT_SHELL_TOOLS[shell](LONG_COMMAND)
+        if edge in ("hb-long", "hb-gate") and call:
+            args = CHAT_SHELL_TOOLS[shell](LONG_COMMAND if edge == "hb-long" else GATE_COMMAND)
         elif edge == "hb-ask" and not has_tool_result(body.get("messages")):
             shell = next((n for n in names if n in EDGE_QUESTIONS), shell)
             args = EDGE_QUESTIONS.get(shell, args)
+            params = next(((t.get("function") or {}).get("parameters") or {}
+                           for t in body.get("tools") if isinstance(t, dict)
+                           and (t.get("function") or {}).get("name") == shell), {})
+            if shell == "question" and "questions" not in (params.get("properties") or {}):
+                args = EDGE_QUESTION_ONE
             call = args is not None
         elif edge in ("hb-slow", "hb-text"):
             call = False
