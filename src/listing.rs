@@ -52,6 +52,10 @@ pub enum Src {
     Carried,
     /// No marker: the sidecar's own beats.
     Sidecar,
+    /// The marker is present, and the state was settled from the
+    /// runtime's own record since the native writer last wrote (v4,
+    /// "The end of a turn"; [`crate::turn`]).
+    Settled,
 }
 
 impl Src {
@@ -60,6 +64,7 @@ impl Src {
             Src::Native => "native",
             Src::Carried => "carried",
             Src::Sidecar => "sidecar",
+            Src::Settled => "settled",
         }
     }
 }
@@ -245,9 +250,11 @@ pub fn health_of(
     }
 }
 
-/// SRC of an agent by its marker (v2): fresh is native, present carried.
+/// SRC of an agent by its marker (v2): fresh is native, present carried;
+/// either is settled when the settled stamp is newer than the marker (v4).
 pub fn src_of(dir: &Path, name: &str, interval: u32, now_ns: i128) -> Src {
     match marker::freshness(&marker::marker_path(dir, name), interval, now_ns) {
+        Ok(f) if f.is_present() && crate::turn::is_settled(dir, name) => Src::Settled,
         Ok(f) if f.is_fresh() => Src::Native,
         Ok(f) if f.is_present() => Src::Carried,
         _ => Src::Sidecar,

@@ -60,7 +60,8 @@ the status has held, AGE how old the beat is. HEALTH is healthy, stale (age
 out of range), dead (pid gone or reused), exited, invalid (the reason
 follows the row) or missing. SRC is native when the agent's own runtime is
 writing, carried when it is quiet between events and the sidecar keeps its
-last state alive, else sidecar.
+last state alive, settled when the sidecar ended its turn from the runtime's
+own record (an interrupt no hook announced), else sidecar.
 
 Following: a line per agent at start (event appeared), then one each time
 an agent appears, is removed, or changes its status, health, model or pid

@@ -4,8 +4,9 @@
 //! it to stop.
 //!
 //! One thread, no fork, no busy wait: the loop sleeps in `poll(2)` on a
-//! signalfd (SIGTERM, SIGINT) and a pidfd of the watched process, with a
-//! timeout to the next tick. Ticks fall on absolute monotonic deadlines
+//! signalfd (SIGTERM, SIGINT), a pidfd of the watched process and the
+//! inotify descriptor that follows the runtime's record ([`Watcher`]: the
+//! ends of turns that fire no hook), with a timeout to the next tick. Ticks fall on absolute monotonic deadlines
 //! `start + k x interval`, so the schedule never drifts however long a
 //! write takes; deadlines missed (a stopped or starved process) are
 //! skipped, not caught up in a burst. A pending signal always wins over a
@@ -13,9 +14,10 @@
 
 use crate::error::{Error, Result};
 use crate::tick::{self, Agent, Decided, Then, Ticked};
+use crate::turn::watch::Watcher;
 use crate::{lock, poller, proc};
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -92,12 +94,22 @@ enum Wake {
     Deadline,
     Signal,
     WatchedExit,
+    /// The record's watch has news ([`turn::watch`]).
+    Turn,
 }
 
-/// Sleeps until `deadline`, a signal, or the watched process's end. Always
-/// polls at least once (with no wait when the deadline has passed), so a
-/// signal or an exit that is already pending wins over a due tick.
-fn wait_until(deadline: Duration, sig: &OwnedFd, watch: &Watch) -> Result<Wake> {
+/// Sleeps until `deadline`, a signal, the watched process's end, or news
+/// on `turn` (the record's inotify descriptor). Always polls at least once
+/// (with no wait when the deadline has passed), so a signal or an exit
+/// that is already pending wins over a due tick, and a due tick wins over
+/// the record's news (which waits to the next round, so a storm of events
+/// cannot starve the ticks).
+fn wait_until(
+    deadline: Duration,
+    sig: &OwnedFd,
+    watch: &Watch,
+    turn: Option<RawFd>,
+) -> Result<Wake> {
     loop {
         // Round up so we never wake a hair early and spin.
         let left = deadline.saturating_sub(proc::monotonic());
@@ -119,9 +131,14 @@ fn wait_until(deadline: Duration, sig: &OwnedFd, watch: &Watch) -> Result<Wake> 
                 events: libc::POLLIN,
                 revents: 0,
             },
+            libc::pollfd {
+                fd: turn.unwrap_or(-1),
+                events: libc::POLLIN,
+                revents: 0,
+            },
         ];
-        // SAFETY: fds is a valid array of two pollfd.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout) };
+        // SAFETY: fds is a valid array of three pollfd.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 3, timeout) };
         if n < 0 {
             if io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
                 continue;
@@ -136,6 +153,9 @@ fn wait_until(deadline: Duration, sig: &OwnedFd, watch: &Watch) -> Result<Wake> 
         }
         if proc::monotonic() >= deadline {
             return Ok(Wake::Deadline);
+        }
+        if fds[2].revents != 0 {
+            return Ok(Wake::Turn);
         }
     }
 }
@@ -198,11 +218,19 @@ pub fn run(s: &Sidecar) -> Result<()> {
             warn(format!("{w} (said at most once a minute)"));
         }
     };
+    // The ends of turns that fire no hook, from the runtime's record.
+    let mut turns = Watcher::new(&s.dir, &s.name, |rt| {
+        crate::hooks::runtime(rt).map(|r| r.settle)
+    });
     loop {
-        match wait_until(deadline, &sig, &watch)? {
+        match wait_until(deadline, &sig, &watch, turns.fd())? {
             Wake::Deadline => {}
             Wake::Signal => return Ok(()),
             Wake::WatchedExit => return write_exited(s, pstart),
+            Wake::Turn => {
+                turns.ready(&mut notice);
+                continue;
+            }
         }
         if watch.ended_by_check() {
             return write_exited(s, pstart);
@@ -226,6 +254,8 @@ pub fn run(s: &Sidecar) -> Result<()> {
             Err(e) if ticks == 0 => return Err(e),
             Err(e) => warn(e.to_string()),
         }
+        // After the tick, which made the directory.
+        turns.tick(&mut notice);
         ticks += 1;
         if ticks % SWEEP_EVERY == 0 {
             tick::sweep(&s.dir, &s.name);
@@ -296,13 +326,13 @@ mod tests {
         let quiet = unsafe { std::os::fd::FromRawFd::from_raw_fd(quiet) };
         let soon = proc::monotonic() + Duration::from_millis(50);
         assert!(matches!(
-            wait_until(soon, &quiet, &watch).unwrap(),
+            wait_until(soon, &quiet, &watch, None).unwrap(),
             Wake::Deadline
         ));
         child.kill().unwrap();
         let far = proc::monotonic() + Duration::from_secs(30);
         assert!(matches!(
-            wait_until(far, &quiet, &watch).unwrap(),
+            wait_until(far, &quiet, &watch, None).unwrap(),
             Wake::WatchedExit
         ));
         assert!(proc::monotonic() < far);

@@ -267,7 +267,11 @@ pub fn execute(r: Request) -> Result<()> {
             Ok(())
         }
         Mode::ClearNative => tick::clear_native(dir, name, warn),
-        Mode::Remove => tick::remove(dir, name, &hooks::records(dir, name), warn),
+        Mode::Remove => {
+            let mut files = hooks::records(dir, name);
+            files.extend(crate::turn::files(dir, name));
+            tick::remove(dir, name, &files, warn)
+        }
         Mode::Sidecar => crate::sidecar::run(&crate::sidecar::Sidecar {
             dir: r.dir.clone(),
             name: r.name.clone(),

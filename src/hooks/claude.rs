@@ -4,7 +4,9 @@
 //! mode no payload does, but the session's transcript does ([`transcript`]),
 //! and so does the operator who pinned one (`--model`, `ANTHROPIC_MODEL`).
 //! Claude Code shows a hook's stderr only in its transcript view, so a
-//! problem is one stderr line.
+//! problem is one stderr line. An interrupt, a denial and Esc at a dialog
+//! fire no hook at all; the transcript says them at once, and the sidecar
+//! reads them there ([`transcript::settle`], [`crate::turn`]).
 
 mod transcript;
 
@@ -38,6 +40,8 @@ pub const RUNTIME: Runtime = Runtime {
     untyped,
     payload_model: transcript::model_id,
     model,
+    record,
+    settle: transcript::settle,
     ..BASE
 };
 
@@ -52,6 +56,17 @@ fn untyped(f: &Fields) -> std::result::Result<Ask, String> {
     } else {
         Err("notification changes no status".into())
     }
+}
+
+/// The session's transcript, which the sidecar follows for the ends of
+/// turns Claude Code fires no hook for (an interrupt, a denial, Esc at a
+/// dialog: [`transcript::settle`]).
+fn record(c: &Call) -> Option<std::path::PathBuf> {
+    c.fields
+        .transcript_path
+        .as_deref()
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.is_absolute())
 }
 
 /// The model the session's transcript names last (the one answering now),

@@ -33,7 +33,7 @@ use crate::beat::{self, Beat};
 use crate::config::{self, Env};
 use crate::error::{quote, Error, Result};
 use crate::tick::{self, Decided, Then};
-use crate::turn::Turn;
+use crate::turn::{self, Turn};
 use crate::{atomic, proc};
 use payload::Fields;
 use std::ffi::OsString;
@@ -139,11 +139,12 @@ pub struct Runtime {
     /// CLI's AfterTool for a tool the user cancelled: no AfterAgent
     /// follows): `ok`.
     pub ended: fn(&Fields) -> bool,
-    /// The session record this hook call points to (contract v4, "The end
-    /// of a turn").
+    /// The session record this call points to (a transcript, a rollout,
+    /// an events file), which the sidecar follows for the ends of turns
+    /// that fire no hook ([`crate::turn`]).
     pub record: fn(&Call) -> Option<PathBuf>,
-    /// One complete line of that record (no newline) -> what it says about
-    /// the turn, or none.
+    /// One complete line of that record (no newline) -> what it says
+    /// about the turn, or `None` for a line that says nothing about it.
     pub settle: fn(&[u8]) -> Option<Turn>,
 }
 
@@ -368,6 +369,13 @@ fn run(a: Args, env: Env, report: &mut Report) -> Result<()> {
                     pstart,
                 }))
             })?;
+            // The record the sidecar follows, after the beat (which made
+            // the directory); a problem with it costs the beat nothing.
+            if let Some(record) = (rt.record)(&call) {
+                if let Err(e) = turn::point(&dir, &name, rt.name, &record) {
+                    warn(e.to_string());
+                }
+            }
             // One hook in 16 sweeps stale temporaries, after its beat.
             if atomic::should_sweep() {
                 tick::sweep(&dir, &name);

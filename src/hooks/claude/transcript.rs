@@ -1,6 +1,8 @@
-//! The model a Claude Code session last asked or answered with, from its
-//! transcript (`transcript_path` in every hook payload): in print mode no
-//! hook payload names the model, but the transcript does, twice a request.
+//! What a Claude Code session's transcript (`transcript_path` in every
+//! hook payload) says: how its turn went ([`settle`], for the ends of
+//! turns that fire no hook), and the model it last asked or answered
+//! with: in print mode no hook payload names the model, but the
+//! transcript does, twice a request.
 //! Claude Code (2.1.3xx) records each main-thread or subagent request as
 //! an `api-request` entry (`params.model`) before it is sent, and the
 //! answer as an assistant message (`message.model`) once it has streamed;
@@ -14,6 +16,7 @@
 //! last main-thread entry that names the model. Not finding one is no
 //! error: the hook keeps the existing beat's model.
 
+use crate::turn::Turn;
 use std::path::Path;
 
 /// How much of the transcript's end is read.
@@ -49,6 +52,48 @@ fn model_of_line(line: &[u8]) -> Option<String> {
     // error, "Not logged in"): `<synthetic>`, never a model.
     (!model.contains('\\') && model != "<synthetic>" && crate::beat::check_model(model).is_ok())
         .then(|| model.to_string())
+}
+
+/// What one transcript line says about the turn (contract v4, "The end of
+/// a turn"), for the lines Claude Code (2.1.197, 2.1.332) writes where it
+/// fires no hook:
+///
+/// - `[Request interrupted by user]` (an interrupt while the model
+///   streams) and `[Request interrupted by user for tool use]` (an
+///   interrupt during a tool, a denial or Esc at its permission dialog, or
+///   at a question): a user entry whose text block is exactly that, which
+///   Claude Code writes itself: the turn ended, [`Turn::Ended`];
+/// - a `tool_result` whose `toolUseResult` is `User rejected tool use`: the
+///   dialog was answered no; when the turn ends the line above follows at
+///   once, and when the model goes on (a denial with instructions) the
+///   beat should not stay `waiting`: [`Turn::Resumed`];
+/// - a prompt the operator typed (a user entry whose content is a string,
+///   not a meta entry, not a local command's echo or output, not a shell
+///   escape): [`Turn::Started`].
+///
+/// A subagent's lines (`"isSidechain":true`) say nothing about the main
+/// turn. As in [`model_of_line`], the members are found as text in
+/// Claude Code's compact JSON (a user's text quoting them is escaped).
+pub fn settle(line: &[u8]) -> Option<Turn> {
+    let line = std::str::from_utf8(line).ok()?;
+    if !line.contains(r#""type":"user""#) || line.contains(r#""isSidechain":true"#) {
+        return None;
+    }
+    const INTERRUPTS: [&str; 2] = [
+        r#""text":"[Request interrupted by user]""#,
+        r#""text":"[Request interrupted by user for tool use]""#,
+    ];
+    if INTERRUPTS.iter().any(|i| line.contains(i)) {
+        return Some(Turn::Ended);
+    }
+    if line.contains(r#""toolUseResult":"User rejected tool use""#) {
+        return Some(Turn::Resumed);
+    }
+    const PROMPT: &str = r#""message":{"role":"user","content":""#;
+    let content = &line[line.find(PROMPT)? + PROMPT.len()..];
+    let local = ["<command-", "<local-command-", "<bash-"];
+    (!line.contains(r#""isMeta":true"#) && !local.iter().any(|l| content.starts_with(l)))
+        .then_some(Turn::Started)
 }
 
 /// Claude Code's model as the API knows it: SessionStart names the 1M
@@ -111,6 +156,69 @@ mod tests {
         let bare = REQUEST.replace(r#""model":"claude-opus-5-6","#, "");
         let (p, _rm) = file(&format!("{bare}\n"));
         assert_eq!(last_model(&p), None);
+    }
+
+    fn fixture(kind: &str) -> String {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/hooks/claude")
+            .join(format!("transcript-{kind}.jsonl"));
+        std::fs::read_to_string(p).unwrap()
+    }
+
+    fn turn(line: &str) -> Option<Turn> {
+        settle(line.as_bytes())
+    }
+
+    #[test]
+    fn the_real_clis_lines_say_how_the_turn_went() {
+        for (kind, want) in [
+            ("interrupted", Some(Turn::Ended)),
+            ("interrupted-tool-use", Some(Turn::Ended)),
+            ("rejected", Some(Turn::Resumed)),
+            ("prompt", Some(Turn::Started)),
+        ] {
+            let text = fixture(kind);
+            for line in text.lines() {
+                assert_eq!(turn(line), want, "{kind}: {line}");
+            }
+        }
+    }
+
+    #[test]
+    fn lines_that_only_look_like_an_end_or_a_prompt_say_nothing() {
+        let end = fixture("interrupted");
+        let end = end.lines().next().unwrap();
+        // A subagent's interrupt is not the main turn's.
+        let side = end.replace(r#""isSidechain":false"#, r#""isSidechain":true"#);
+        assert_eq!(turn(&side), None);
+        // The operator typing the words, as a prompt or quoted in one.
+        let typed = r#"{"type":"user","message":{"role":"user","content":"[Request interrupted by user]"}}"#;
+        assert_eq!(turn(typed), Some(Turn::Started));
+        let quoted = r#"{"type":"user","message":{"role":"user","content":"say \"text\":\"[Request interrupted by user]\""}}"#;
+        assert_eq!(turn(quoted), Some(Turn::Started));
+        // The model writing them.
+        let said = r#"{"type":"assistant","message":{"role":"assistant","content":[{"type":"text","text":"[Request interrupted by user]"}]}}"#;
+        assert_eq!(turn(said), None);
+        // Local commands, their output, meta entries, shell escapes.
+        for content in [
+            "<command-name>/model</command-name>",
+            "<local-command-stdout>Set model</local-command-stdout>",
+            "<bash-input>ls</bash-input>",
+        ] {
+            let line =
+                format!(r#"{{"type":"user","message":{{"role":"user","content":"{content}"}}}}"#);
+            assert_eq!(turn(&line), None, "{content}");
+        }
+        let meta =
+            r#"{"type":"user","message":{"role":"user","content":"Caveat: ..."},"isMeta":true}"#;
+        assert_eq!(turn(meta), None);
+        // A tool's result that is not a rejection; junk.
+        let result = r#"{"type":"user","message":{"role":"user","content":[{"type":"tool_result","content":"ok","tool_use_id":"t"}]},"toolUseResult":{"stdout":"ok"}}"#;
+        assert_eq!(turn(result), None);
+        for junk in ["", "{", "not json", "\u{0}", "{\"type\":\"user\"}"] {
+            assert_eq!(turn(junk), None, "{junk:?}");
+        }
+        assert_eq!(settle(b"\xff\xfe"), None);
     }
 
     #[test]
