@@ -15,8 +15,8 @@
 //! request (AfterAgent fires only when a turn completes). A tool cancelled
 //! while it ran still fires AfterTool, and its result says so
 //! ([`cancelled`]): that is the turn's end, `ok`. The other ends are read
-//! from the session's chat recording ([`settle`]), which every payload
-//! names (`transcript_path`).
+//! by the sidecar ([`crate::turn`]) from the session's chat recording
+//! ([`settle`]), which every payload names (`transcript_path`).
 
 use super::payload::{decode, Fields};
 use super::{Ask, Call, Runtime, BASE};
@@ -325,5 +325,31 @@ mod tests {
             ),
             busy
         );
+    }
+
+    #[test]
+    fn the_record_is_the_payload_s_transcript_path() {
+        use crate::hooks::Call;
+        let record = |json: &str| {
+            let e = interpret(&super::RUNTIME, json).unwrap();
+            let call = Call {
+                fields: &e.fields,
+                env: &|_| None,
+                runtime_pid: None,
+            };
+            (super::RUNTIME.record)(&call)
+        };
+        let fixture = include_str!("../../tests/fixtures/hooks/gemini/after-tool-cancelled.json");
+        let got = record(fixture).unwrap();
+        assert!(got.is_absolute() && got.to_string_lossy().ends_with(".jsonl"));
+        assert!(got
+            .to_string_lossy()
+            .contains("/.gemini/tmp/work/chats/session-"));
+        // Relative or absent: none.
+        assert_eq!(
+            record(r#"{"hook_event_name":"BeforeAgent","transcript_path":"chats/s.jsonl"}"#),
+            None
+        );
+        assert_eq!(record(r#"{"hook_event_name":"BeforeAgent"}"#), None);
     }
 }

@@ -27,10 +27,12 @@ def latency_log(sb, mode, edge, seconds):
             f.write(json.dumps({"mode": mode, "edge": edge, "latency": seconds}) + "\n")
 
 
-def after_key(a, key, want, edge, sb=None, mode="", hold=True, not_=None):
+def after_key(a, key, want, edge, sb=None, mode="", hold=True, not_=None, src=None):
     """Sends `key` (a function), then waits for the listing to say `want`
     (or, with `not_`, anything but it) within BOUND, and, with `hold`, that
-    it stays so for HOLD seconds. Returns the latency in seconds."""
+    it stays so for HOLD seconds; with `src`, the listing's first sample
+    that says so has that `src` (`settled`: hb read it from the runtime's
+    record). Returns the latency in seconds."""
     m = a.sampler.mark()
     t0 = time.monotonic() - a.sampler.t0
     key()
@@ -41,19 +43,13 @@ def after_key(a, key, want, edge, sb=None, mode="", hold=True, not_=None):
             if (not_ is not None and st != not_) or (not_ is None and st == want):
                 return s
         return None
-    if os.environ.get("HB_E2E_EDGE_SOFT"):  # exploring only
-        try:
-            got = deadline_wait(landed, BOUND, edge)
-        except Exception as e:  # exploring: note it, go on
-            print(f"SOFT {edge}: {e}", flush=True)
-            time.sleep(HOLD)
-            return None
     try:
         got = deadline_wait(landed, BOUND, f"{edge}: status {want or 'not ' + not_} within "
                             f"{BOUND}s of the key", every=0.02)
     except Failure as e:
         raise Failure(f"{e}; the samples since the key: {a.sampler.since(m)[-3:]}") from None
     lat = round(got["t"] - t0, 2)
+    check(src is None or got.get("src") == src, f"{edge}: src {got.get('src')}, want {src}")
     if hold:
         h = a.sampler.mark()
         time.sleep(HOLD)  # idle this long on purpose: the state must stay

@@ -134,7 +134,9 @@ def gemini_edges(sb):
     (E1: AfterAgent), Esc while an approved tool runs (E2: AfterTool says
     the tool was cancelled), "No" at the dialog (E3) and Esc at it (E4),
     which fire no hook (the chat recording says "Request cancelled."), and
-    the ask_user question (E5: waiting while open, busy after)."""
+    the ask_user question (E5: waiting while open, busy after). E3 and E4
+    are settled from the recording while the Notification's marker is
+    still fresh (the key comes as soon as the dialog shows)."""
     env = gemini_setup(sb)
     a = sb.start("gm-edge", [GEMINI_JS], env)
     deadline_wait(lambda: a.sampler.latest().get("src") == "native", 60, "the SessionStart beat")
@@ -162,13 +164,13 @@ def gemini_edges(sb):
     a.type_line("run the tool")
     a.wait_status("waiting")
     a.wait_pane("Allow once")
-    lat["E3"] = after_key(a, lambda: a.keys("3"), "ok", "E3", sb, mode)
+    lat["E3"] = after_key(a, lambda: a.keys("3"), "ok", "E3", sb, mode, src="settled")
     busy_then_ok(a, "hb-text", "E3")
     # E4: Esc at the dialog, right after its hook (the marker fresh).
     a.type_line("run the tool")
     a.wait_status("waiting")
     a.wait_pane("Allow once")
-    lat["E4"] = after_key(a, lambda: a.keys("Escape"), "ok", "E4", sb, mode)
+    lat["E4"] = after_key(a, lambda: a.keys("Escape"), "ok", "E4", sb, mode, src="settled")
     busy_then_ok(a, "hb-text", "E4")
     # E5: the question, waiting for as long as it is open, busy after.
     a.type_line("hb-ask")
