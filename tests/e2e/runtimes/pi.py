@@ -126,13 +126,13 @@ def pi_edges(pkg):
         a.type_line("hb-slow")
         a.wait_status("busy")
         a.wait_pane("word3")
-        lat["E1"] = after_key(a, lambda: a.keys("Escape"), "ok", "E1", sb, mode)
+        lat["E1"] = after_key(a, lambda: a.keys("Escape"), "ok", "E1", sb, mode, by_hook=True)
         busy_then_ok(a, "hb-text", "E1")
         a.type_line("hb-long")
         a.wait_pane("sleep 60")
         a.wait_status("busy")
         time.sleep(1.0)  # the tool runs a while (not a wait for the beat)
-        lat["E2"] = after_key(a, lambda: a.keys("Escape"), "ok", "E2", sb, mode)
+        lat["E2"] = after_key(a, lambda: a.keys("Escape"), "ok", "E2", sb, mode, by_hook=True)
         busy_then_ok(a, "hb-text", "E2")
         for edge, keys in (("E3", ("Down", "Enter")), ("E4", ("Escape",))):
             a.type_line("hb-gate")
@@ -141,13 +141,13 @@ def pi_edges(pkg):
             # The gate blocks the tool and the model goes on: not waiting,
             # then the turn's own end.
             lat[edge] = after_key(a, lambda keys=keys: a.keys(*keys), None, edge, sb, mode,
-                                  hold=False, not_="waiting")
+                                  hold=False, not_="waiting", by_hook=True)
             hold_idle(a)
         a.type_line("hb-ask")
         hold_status(a, "waiting")
         a.wait_pane("Red")
         lat["E5"] = after_key(a, lambda: a.keys("Enter"), None, "E5", sb, mode, hold=False,
-                              not_="waiting")
+                              not_="waiting", by_hook=True)
         hold_idle(a)
         check(not os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), "a gated tool ran")
         a.keys("C-d")
