@@ -14,7 +14,7 @@ import shutil
 import time
 
 from harness import (
-    check, deadline_wait, MODS, HERE, ROOT, check_common, check_exited, check_hooks_silent,
+    Failure, check, deadline_wait, MODS, HERE, ROOT, check_common, check_exited, check_hooks_silent,
     hold_idle, hold_waiting, install_hooks, statuses)
 from edges import after_key, busy_then_ok
 
@@ -250,17 +250,29 @@ def oc_edges(sb):
     lat, mode = {}, "opencode-edges"
 
     def interrupt():
-        """Esc, and Esc again to interrupt (Ctrl+C quits); apart, or the
-        terminal reads one Alt+Esc."""
-        a.keys("Escape")
-        time.sleep(0.2)
-        a.keys("Escape")
+        """Esc, then Esc again once the TUI says "esc again to interrupt"
+        (Ctrl+C quits). On a loaded machine OpenCode's TUI, busy drawing
+        the stream, can drop the second: as an operator would, press again
+        until it says "interrupted"."""
+        for _ in range(5):
+            a.keys("Escape")
+            try:
+                a.wait_pane("esc again to interrupt", timeout=3)
+            except Failure:
+                continue
+            a.keys("Escape")
+            try:
+                a.wait_pane("interrupted", timeout=4)
+                return
+            except Failure:
+                continue
+
     # The prompt is drawn a moment before it takes keys: type until the
     # text shows (once it has, later prompts are typed as a user does).
     deadline_wait(lambda: typed(a, "hb-slow"), 30, "the prompt to take the text")
     a.keys("Enter")
     a.wait_status("busy", timeout=60)
-    a.wait_pane("word3")
+    a.wait_pane("word3", timeout=90)  # its first turn asks for a title first
     lat["E1"] = after_key(a, interrupt, "ok", "E1", sb, mode, by_hook=True)
     busy_then_ok(a, "hb-text", "E1")
     a.type_line("hb-long")
