@@ -181,6 +181,11 @@ const EVENTS: &[(&str, &str, Option<&str>)] = &[
     ("gemini/before-tool.json", "busy", None),
     ("gemini/notification-tool-permission.json", "waiting", None),
     ("gemini/after-tool.json", "busy", None),
+    // Esc while the shell tool ran: the turn ended, no AfterAgent follows.
+    ("gemini/after-tool-cancelled.json", "ok", None),
+    // The ask_user question: its dialog, then the answer.
+    ("gemini/notification-ask-user.json", "waiting", None),
+    ("gemini/after-tool-ask-user.json", "busy", None),
     ("gemini/after-agent.json", "ok", None),
     ("gemini/session-end.json", "clear", None),
     ("qwen/session-start.json", "ok", Some("qwen-hb-mock")),

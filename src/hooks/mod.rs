@@ -145,6 +145,10 @@ pub struct Runtime {
     /// Files the runtime's quirks keep beside the beat (dot-files, which
     /// readers ignore), as names after `.NAME.`: `--remove` takes them.
     pub records: &'static [&'static str],
+    /// A busy event whose payload says the turn ended all the same (Gemini
+    /// CLI's AfterTool for a tool the user cancelled: no AfterAgent
+    /// follows): `ok`.
+    pub ended: fn(&Fields) -> bool,
     /// The session record this call points to (a transcript, a rollout,
     /// an events file), which the sidecar follows for the ends of turns
     /// that fire no hook ([`crate::turn`]).
@@ -182,6 +186,7 @@ pub const BASE: Runtime = Runtime {
     ignore: |_, _, _| false,
     after: |_, _, _| Ok(()),
     records: &[],
+    ended: |_| false,
     record: |_| None,
     settle: |_| None,
     stdin: true,
@@ -257,6 +262,7 @@ fn action(rt: &Runtime, f: &Fields, given: Option<&str>) -> std::result::Result<
         other => other,
     };
     Ok(match ask {
+        Ask::Busy if (rt.ended)(f) => Action::Beat("ok"),
         Ask::Busy => Action::Beat("busy"),
         Ask::Idle => Action::Beat("ok"),
         Ask::Waiting => Action::Beat("waiting"),

@@ -35,11 +35,18 @@ pub struct Fields {
     pub tool_status: Option<String>,
     /// The tool a tool event is about (Codex's question tool).
     pub tool_name: Option<String>,
+    /// Gemini CLI's AfterTool: what the tool said, to the model
+    /// (`tool_response.llmContent`) and to the user
+    /// (`tool_response.returnDisplay`), when it is text.
+    pub tool_llm_content: Option<String>,
+    pub tool_return_display: Option<String>,
 }
 
 /// Reads a payload: one JSON object, nothing after it.
 pub fn read(json: &str) -> std::result::Result<Fields, String> {
     let p = decode(json, Payload::de_json)?;
+    let (tool_llm_content, tool_return_display) =
+        p.tool_response.map_or((None, None), |r| (r.0, r.1));
     let extra = p.extra.and_then(|e| e.0);
     let (extra_model, extra_surface) =
         extra.map_or((None, None), |e| (text(e.model), text(e.surface)));
@@ -58,6 +65,8 @@ pub fn read(json: &str) -> std::result::Result<Fields, String> {
         parent_session_id: text(p.parent_session_id),
         tool_status: text(p.tool_status),
         tool_name: text(p.tool_name),
+        tool_llm_content,
+        tool_return_display,
     })
 }
 
@@ -65,7 +74,7 @@ pub fn read(json: &str) -> std::result::Result<Fields, String> {
 /// derive writes trips a clippy lint that no attribute on a struct reaches.
 #[allow(clippy::question_mark)]
 mod wire {
-    use super::{Extra, Model, Request, Text};
+    use super::{Extra, Model, Request, Text, ToolResponse};
     use nanoserde::DeJson;
 
     /// The members of either runtime's payload that matter here; nanoserde
@@ -103,6 +112,9 @@ mod wire {
         pub tool_status: Option<Text>,
         /// Codex: the tool of a tool event (`request_user_input` asks).
         pub tool_name: Option<Text>,
+        /// Gemini CLI: a tool's result (AfterTool), of which only its text
+        /// is read.
+        pub tool_response: Option<ToolResponse>,
     }
 
     /// Its members are [`Text`], which never holds an object: no nesting
@@ -127,8 +139,19 @@ mod wire {
         pub model: Option<Text>,
         pub surface: Option<Text>,
     }
+
+    /// Gemini's `tool_response`: `llmContent` and `returnDisplay`, when
+    /// text (an object or a list of parts is skipped). Its members are
+    /// [`Text`]: no nesting.
+    #[derive(DeJson)]
+    pub struct ToolResponseObject {
+        #[nserde(rename = "llmContent")]
+        pub llm_content: Option<Text>,
+        #[nserde(rename = "returnDisplay")]
+        pub return_display: Option<Text>,
+    }
 }
-use wire::{ExtraObject, ModelObject, Payload, RequestObject};
+use wire::{ExtraObject, ModelObject, Payload, RequestObject, ToolResponseObject};
 
 /// A member read as text: a string, else (any other value, skipped) none.
 /// A string that held a lone surrogate is none too: [`tame`] wrote U+FFFD
@@ -188,6 +211,22 @@ impl DeJson for Extra {
             return Ok(Extra(None));
         }
         Ok(Extra(Some(ExtraObject::de_json(s, i)?)))
+    }
+}
+
+/// A tool's result as Gemini CLI sends it (AfterTool): its `llmContent`
+/// and `returnDisplay` when each is text. Anything else is none. (Claude
+/// Code's `tool_response` is an object too, with other members: none.)
+struct ToolResponse(Option<String>, Option<String>);
+
+impl DeJson for ToolResponse {
+    fn de_json(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<Self, DeJsonErr> {
+        if s.tok != DeJsonTok::CurlyOpen {
+            skip(s, i)?;
+            return Ok(ToolResponse(None, None));
+        }
+        let o = ToolResponseObject::de_json(s, i)?;
+        Ok(ToolResponse(text(o.llm_content), text(o.return_display)))
     }
 }
 

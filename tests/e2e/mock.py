@@ -61,8 +61,55 @@ CHAT_SHELL_TOOLS = {
 #   hb-plain  text after a second, no tool: a turn that goes busy -> ok.
 EDGES = ("hb-stall", "hb-long", "hb-ask", "hb-plain")
 STALL = float(os.environ.get("MOCK_STALL", "60"))
-LONG_COMMAND = "sleep 60"
+PLAIN_LONG_COMMAND = "sleep 60"  # Codex (the Responses API)
 QUESTION = "Which colour should the hb e2e pick?"
+# Edge turns (issue 22, tests/e2e/edges.py): a prompt that names one of
+# these words gets that turn instead of the script. "hb-slow": text
+# streamed for EDGE_SECONDS, a chunk every EDGE_TICK (an interrupt lands
+# while the model streams); "hb-long": the shell tool runs `sleep
+# EDGE_SECONDS` (an interrupt lands while the tool runs); "hb-ask": the
+# runtime's question tool (EDGE_QUESTIONS); "hb-text": plain text at once;
+# "hb-gate": the shell tool runs GATE_COMMAND, which Pi's example
+# permission-gate.ts asks about (`chmod ... 777`).
+EDGE_SECONDS = 60
+EDGE_TICK = 0.25
+# Qwen Code refuses a plain long `sleep` unless a comment says why.
+LONG_COMMAND = f"sleep {EDGE_SECONDS} # intentional-sleep: the hb e2e interrupts this tool"
+GATE_COMMAND = "chmod 777 hb-e2e-tool-ran"
+EDGE_WORDS = ("hb-slow", "hb-long", "hb-ask", "hb-text", "hb-gate")
+EDGE_QUESTION = {"question": "Which colour for the hb e2e?", "header": "Colour",
+                 "options": [{"label": "Red", "description": "the first"},
+                             {"label": "Blue", "description": "the second"}]}
+# The question tool's name -> its arguments.
+EDGE_QUESTIONS = {
+    "ask_user": {"questions": [dict(EDGE_QUESTION, type="choice")]},  # Gemini CLI
+    "ask_user_question": {"questions": [dict(EDGE_QUESTION, multiSelect=False)]},  # Qwen Code
+    "question": {"questions": [dict(EDGE_QUESTION, multiple=False)]},  # OpenCode
+}
+# Pi's example question.ts: one question, no list (its parameters have no
+# `questions`).
+EDGE_QUESTION_ONE = {"question": EDGE_QUESTION["question"], "options": EDGE_QUESTION["options"]}
+
+
+def edge_of(text):
+    """The edge word a prompt names last (a runtime may hand an interrupted
+    prompt back to the input, so the next one follows it), or None."""
+    at = {w: text.rfind(w) for w in EDGE_WORDS} if isinstance(text, str) else {}
+    w = max(at, key=at.get, default=None)
+    return w if w is not None and at[w] >= 0 else None
+
+
+def chat_prompt(messages):
+    """The text of the conversation's last user message (chat completions)."""
+    for m in reversed(messages or []):
+        if isinstance(m, dict) and m.get("role") == "user":
+            c = m.get("content")
+            if isinstance(c, list):
+                c = " ".join(p.get("text", "") for p in c if isinstance(p, dict))
+            return c if isinstance(c, str) else ""
+    return ""
+
+
 log_lock = threading.Lock()
 counter = [0]
 
@@ -339,7 +386,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif scripted == "hb-long" and call and "exec_command" in tools:
             items.append({"type": "function_call", "id": next_id("fc"), "call_id": next_id("call"),
                           "name": "exec_command", "status": "completed",
-                          "arguments": json.dumps({"cmd": LONG_COMMAND})})
+                          "arguments": json.dumps({"cmd": PLAIN_LONG_COMMAND})})
         elif call and "exec_command" in tools:
             items.append({"type": "function_call", "id": next_id("fc"), "call_id": next_id("call"),
                           "name": "exec_command", "status": "completed",
@@ -395,24 +442,43 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                            "total_tokens": 15}})
             return
         base = {"id": cid, "object": "chat.completion.chunk", "created": 0, "model": model}
+        # Two vocabularies of edge words (issue 22's helpers wrote them at
+        # once): Copilot CLI's question, stall and plain turn (EDGES), and
+        # the others' (EDGE_WORDS); a word in both means the same turn.
         scripted = edge(body.get("messages")) if names else None
+        eword = edge_of(chat_prompt(body.get("messages"))) if names else None
         tool, args = shell, CHAT_SHELL_TOOLS[shell](COMMAND) if shell else None
-        if scripted == "hb-plain":
-            time.sleep(1)
-            call = False
-        elif scripted == "hb-long" and call:
-            args = CHAT_SHELL_TOOLS[shell](LONG_COMMAND)
-        elif scripted == "hb-ask" and "ask_user" in names and not has_tool_result(
+        if scripted == "hb-ask" and "ask_user" in names and not has_tool_result(
                 body.get("messages")):
+            # Copilot CLI's ask_user.
             tool, args, call = "ask_user", {"message": QUESTION, "requestedSchema": {
                 "properties": {"colour": {"type": "string", "title": "Colour",
                                           "enum": ["Red", "Blue"]}}}}, True
+        elif scripted == "hb-plain":
+            time.sleep(1)
+            call = False
+        elif eword in ("hb-long", "hb-gate") and call:
+            args = CHAT_SHELL_TOOLS[shell](LONG_COMMAND if eword == "hb-long" else GATE_COMMAND)
+        elif eword == "hb-ask" and not has_tool_result(body.get("messages")):
+            tool = next((n for n in names if n in EDGE_QUESTIONS), shell)
+            args = EDGE_QUESTIONS.get(tool, args)
+            params = next(((t.get("function") or {}).get("parameters") or {}
+                           for t in body.get("tools") if isinstance(t, dict)
+                           and (t.get("function") or {}).get("name") == tool), {})
+            if tool == "question" and "questions" not in (params.get("properties") or {}):
+                args = EDGE_QUESTION_ONE
+            call = args is not None
+        elif eword in ("hb-slow", "hb-text"):
+            call = False
         self.start_sse()
         if scripted == "hb-stall" and call:
             self.sse(None, dict(base, choices=[{"index": 0, "delta": {
                 "role": "assistant", "content": "Thinking"}, "finish_reason": None}]))
             stall(self)
             return
+        if eword == "hb-slow":
+            self.slow(lambda t: self.sse(None, dict(base, choices=[{"index": 0, "delta": {
+                "role": "assistant", "content": t}, "finish_reason": None}])))
         if call:
             tc = {"index": 0, "id": next_id("call"), "type": "function",
                   "function": {"name": tool, "arguments": json.dumps(args)}}
@@ -458,14 +524,47 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if DELAY and answered:
             time.sleep(DELAY)
+        edge = edge_of(gemini_prompt(contents))
         if "run_shell_command" in names and not answered:
             part = {"functionCall": {"name": "run_shell_command", "args": {"command": COMMAND}}}
         else:
             part = {"text": MODEL_TEXT}
+        if edge == "hb-long" and "functionCall" in part:
+            part["functionCall"]["args"]["command"] = f"sleep {EDGE_SECONDS}"
+        elif edge == "hb-ask" and not answered and "ask_user" in names:
+            part = {"functionCall": {"name": "ask_user", "args": EDGE_QUESTIONS["ask_user"]}}
+        elif edge in ("hb-slow", "hb-text"):
+            part = {"text": MODEL_TEXT}
         self.start_sse()
+        if edge == "hb-slow":
+            self.slow(lambda t: self.sse(None, {"candidates": [{"content": {
+                "role": "model", "parts": [{"text": t}]}, "index": 0}],
+                "modelVersion": model}))
         self.sse(None, {"candidates": [{"content": {"role": "model", "parts": [part]},
                                         "finishReason": "STOP", "index": 0}],
                         "usageMetadata": usage, "modelVersion": model})
+
+    def slow(self, send):
+        """Streams text for EDGE_SECONDS, a chunk every EDGE_TICK; a client
+        that hung up (the interrupt) ends it."""
+        try:
+            for i in range(int(EDGE_SECONDS / EDGE_TICK)):
+                send(f"word{i} ")
+                time.sleep(EDGE_TICK)
+        except OSError:
+            self.close_connection = True
+            raise
+
+
+def gemini_prompt(contents):
+    """The text of the conversation's last user text (Gemini API)."""
+    for c in reversed(contents):
+        if c.get("role") == "user":
+            texts = [p.get("text") for p in c.get("parts") or []
+                     if isinstance(p, dict) and isinstance(p.get("text"), str)]
+            if texts:
+                return " ".join(texts)
+    return ""
 
 
 # Anthropic edge turns (issue 22, runtimes/claude.py's edge modes), picked

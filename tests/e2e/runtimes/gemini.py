@@ -8,10 +8,12 @@ leave a line in the hook log.
 import json
 import os
 import re
+import time
 
 from harness import (
     Failure, check, deadline_wait, MODS, check_common, check_exited, hold_waiting,
     install_hooks, statuses, hold_idle, check_hooks_silent)
+from edges import after_key, busy_then_ok
 
 PACKAGES = ["gemini-cli"]
 
@@ -127,7 +129,67 @@ def gemini_interactive(sb):
     return st
 
 
+def gemini_edges(sb):
+    """Issue 22's edges in one TUI session: Esc while the model streams
+    (E1: AfterAgent), Esc while an approved tool runs (E2: AfterTool says
+    the tool was cancelled), "No" at the dialog (E3) and Esc at it (E4),
+    which fire no hook (the chat recording says "Request cancelled."), and
+    the ask_user question (E5: waiting while open, busy after). E3 and E4
+    are settled from the recording while the Notification's marker is
+    still fresh (the key comes as soon as the dialog shows)."""
+    env = gemini_setup(sb)
+    a = sb.start("gm-edge", [GEMINI_JS], env)
+    deadline_wait(lambda: a.sampler.latest().get("src") == "native", 60, "the SessionStart beat")
+    deadline_wait(lambda: "Type your message" in a.pane(), 60, "gemini's prompt")
+    lat = {}
+    mode = "gemini-edges"
+    # E1: the model streams (the mock's hb-slow), Esc.
+    a.type_line("hb-slow")
+    a.wait_status("busy")
+    a.wait_pane("word3")
+    lat["E1"] = after_key(a, lambda: a.keys("Escape"), "ok", "E1", sb, mode)
+    busy_then_ok(a, "hb-text", "E1")
+    # E2: an approved shell tool that runs long, Esc.
+    a.type_line("hb-long")
+    a.wait_status("waiting")
+    a.wait_pane("Allow once")
+    a.keys("Enter")  # "1. Allow once"
+    # The shell runs. (No hook marks the approval and the recording has
+    # the call only once it is done: the beat says waiting until then.)
+    a.wait_pane("Tab to focus")
+    time.sleep(1.0)  # the tool runs a while (not a wait for the beat)
+    lat["E2"] = after_key(a, lambda: a.keys("Escape"), "ok", "E2", sb, mode)
+    busy_then_ok(a, "hb-text", "E2")
+    # E3: "No" at the dialog (its third option).
+    a.type_line("run the tool")
+    a.wait_status("waiting")
+    a.wait_pane("Allow once")
+    lat["E3"] = after_key(a, lambda: a.keys("3"), "ok", "E3", sb, mode, src="settled")
+    busy_then_ok(a, "hb-text", "E3")
+    # E4: Esc at the dialog, right after its hook (the marker fresh).
+    a.type_line("run the tool")
+    a.wait_status("waiting")
+    a.wait_pane("Allow once")
+    lat["E4"] = after_key(a, lambda: a.keys("Escape"), "ok", "E4", sb, mode, src="settled")
+    busy_then_ok(a, "hb-text", "E4")
+    # E5: the question, waiting for as long as it is open, busy after.
+    a.type_line("hb-ask")
+    hold_waiting(a)
+    a.wait_pane("Red")
+    lat["E5"] = after_key(a, lambda: a.keys("Enter"), None, "E5", sb, mode, hold=False,
+                          not_="waiting")
+    hold_idle(a)
+    check(not os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")),
+          "a denied tool ran")
+    a.type_line("/quit")
+    check_exited(a)
+    check_common(sb, a, gemini_model(sb))
+    check_silent(sb, a)
+    return statuses(a.sampler.samples) + [f"latency {lat}"]
+
+
 MODES = {
     "gemini-print-0.61.0": (gemini_print, "gemini-cli", {"delay": 1.5}),
     "gemini-interactive-0.61.0": (gemini_interactive, "gemini-cli", {"delay": 1.0}),
+    "gemini-edges-0.61.0": (gemini_edges, "gemini-cli", {"delay": 1.0}),
 }

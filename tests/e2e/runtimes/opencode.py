@@ -14,8 +14,9 @@ import shutil
 import time
 
 from harness import (
-    check, deadline_wait, MODS, HERE, ROOT, check_common, check_exited, check_hooks_silent,
+    Failure, check, deadline_wait, MODS, HERE, ROOT, check_common, check_exited, check_hooks_silent,
     hold_idle, hold_waiting, install_hooks, statuses)
+from edges import after_key, busy_then_ok
 
 PACKAGES = ["opencode", "opencode-plugin"]
 
@@ -235,7 +236,80 @@ def oc_tui(sb):
     return st
 
 
+def oc_edges(sb):
+    """Issue 22's edges in one TUI session, all told by OpenCode's own
+    events through the plugin (session.status idle, permission.replied,
+    question.replied/rejected): Esc Esc while the model streams (E1) and
+    while an approved long tool runs (E2), Reject at the permission dialog
+    (E3), Esc at it (E4), the question tool (E5)."""
+    env = oc_setup(sb)
+    a = sb.start("oc-edge", [oc_bin()], env)
+    deadline_wait(lambda: a.sampler.latest().get("src") == "native"
+                  and a.sampler.latest().get("model") == MODEL, 60, "the plugin's first beat")
+    a.wait_pane("Ask anything", timeout=60)
+    lat, mode = {}, "opencode-edges"
+
+    def interrupt():
+        """Esc, then Esc again once the TUI says "esc again to interrupt"
+        (Ctrl+C quits). On a loaded machine OpenCode's TUI, busy drawing
+        the stream, can drop the second: as an operator would, press again
+        until it says "interrupted"."""
+        for _ in range(5):
+            a.keys("Escape")
+            try:
+                a.wait_pane("esc again to interrupt", timeout=3)
+            except Failure:
+                continue
+            a.keys("Escape")
+            try:
+                a.wait_pane("interrupted", timeout=4)
+                return
+            except Failure:
+                continue
+
+    # The prompt is drawn a moment before it takes keys: type until the
+    # text shows (once it has, later prompts are typed as a user does).
+    deadline_wait(lambda: typed(a, "hb-slow"), 30, "the prompt to take the text")
+    a.keys("Enter")
+    a.wait_status("busy", timeout=60)
+    a.wait_pane("word3", timeout=90)  # its first turn asks for a title first
+    lat["E1"] = after_key(a, interrupt, "ok", "E1", sb, mode, by_hook=True)
+    busy_then_ok(a, "hb-text", "E1")
+    a.type_line("hb-long")
+    a.wait_status("waiting")
+    a.wait_pane("Permission required")
+    a.keys("Enter")  # "Allow once"
+    deadline_wait(lambda: a.sampler.latest().get("status") == "busy", 30, "E2: busy in the tool")
+    time.sleep(1.0)  # the tool runs a while (not a wait for the beat)
+    lat["E2"] = after_key(a, interrupt, "ok", "E2", sb, mode, by_hook=True)
+    busy_then_ok(a, "hb-text", "E2")
+    a.type_line("run the tool")
+    a.wait_status("waiting")
+    a.wait_pane("Permission required")
+    reject = lambda: a.keys("Right", "Right", "Enter")  # noqa: E731 ("Reject")
+    lat["E3"] = after_key(a, reject, "ok", "E3", sb, mode, by_hook=True)
+    busy_then_ok(a, "hb-text", "E3")
+    a.type_line("run the tool")
+    a.wait_status("waiting")
+    a.wait_pane("Permission required")
+    lat["E4"] = after_key(a, lambda: a.keys("Escape"), "ok", "E4", sb, mode, by_hook=True)
+    busy_then_ok(a, "hb-text", "E4")
+    a.type_line("hb-ask")
+    hold_waiting(a)
+    a.wait_pane("Red")
+    lat["E5"] = after_key(a, lambda: a.keys("Enter"), None, "E5", sb, mode, hold=False,
+                          not_="waiting", by_hook=True)
+    hold_idle(a)
+    check(not os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), "a denied tool ran")
+    a.type_line("/exit")
+    check_exited(a)
+    check_common(sb, a, MODEL)
+    check_calls(sb, plugin_calls(sb))
+    return statuses(a.sampler.samples) + [f"latency {lat}"]
+
+
 MODES = {
     "opencode-run-1.18.33": (oc_run, "opencode", {"delay": 1.5}),
     "opencode-tui-1.18.33": (oc_tui, "opencode", {}),
+    "opencode-edges-1.18.33": (oc_edges, "opencode", {"delay": 1.0}),
 }

@@ -4,11 +4,13 @@ the extension `hb-install-hooks pi` installs.
 
 import json
 import os
+import shutil
 import time
 
 from harness import (
     Failure, check, deadline_wait, MODS, NODE_BIN, HOLD, check_common, check_exited,
-    install_hooks, statuses)
+    hold_idle, install_hooks, statuses)
+from edges import after_key, busy_then_ok, hold_status
 
 PACKAGES = ["pi-old", "pi-new"]
 
@@ -99,10 +101,67 @@ def pi_retry(pkg):
     return run
 
 
+# Pi asks nothing by itself: its dialogs are its extensions' (ui.select,
+# ui.custom, ...). These two ship with it as examples: a gate that asks
+# before a dangerous bash command, and a question tool.
+PI_EXAMPLES = ("permission-gate.ts", "question.ts")
+
+
+def pi_edges(pkg):
+    """Issue 22's edges in one TUI session, with Pi's own example gate and
+    question extensions: Esc while the model streams (E1) and while `sleep
+    60` runs (E2), "No" at the gate's dialog (E3: the tool is blocked, the
+    model goes on) and Esc at it (E4: the same), the question (E5); all
+    told by Pi's own events (agent_settled, ui_prompt_start/end)."""
+    def run(sb):
+        env = pi_setup(sb)
+        ext = os.path.join(sb.home, ".pi", "agent", "extensions")
+        for name in PI_EXAMPLES:
+            shutil.copy(os.path.join(MODS, pkg, "examples", "extensions", name), ext)
+        a = sb.start("pi-edge", pi_cli(pkg) + ["--provider", "hbmock", "--model", PI_MODEL], env)
+        deadline_wait(lambda: a.sampler.latest().get("src") == "native", 30,
+                      "the session_start beat")
+        deadline_wait(lambda: PI_MODEL in a.pane() or "hbmock" in a.pane(), 30, "pi's prompt")
+        lat, mode = {}, "pi-edges"
+        a.type_line("hb-slow")
+        a.wait_status("busy")
+        a.wait_pane("word3")
+        lat["E1"] = after_key(a, lambda: a.keys("Escape"), "ok", "E1", sb, mode, by_hook=True)
+        busy_then_ok(a, "hb-text", "E1")
+        a.type_line("hb-long")
+        a.wait_pane("sleep 60")
+        a.wait_status("busy")
+        time.sleep(1.0)  # the tool runs a while (not a wait for the beat)
+        lat["E2"] = after_key(a, lambda: a.keys("Escape"), "ok", "E2", sb, mode, by_hook=True)
+        busy_then_ok(a, "hb-text", "E2")
+        for edge, keys in (("E3", ("Down", "Enter")), ("E4", ("Escape",))):
+            a.type_line("hb-gate")
+            a.wait_status("waiting")
+            a.wait_pane("Dangerous command")
+            # The gate blocks the tool and the model goes on: not waiting,
+            # then the turn's own end.
+            lat[edge] = after_key(a, lambda keys=keys: a.keys(*keys), None, edge, sb, mode,
+                                  hold=False, not_="waiting", by_hook=True)
+            hold_idle(a)
+        a.type_line("hb-ask")
+        hold_status(a, "waiting")
+        a.wait_pane("Red")
+        lat["E5"] = after_key(a, lambda: a.keys("Enter"), None, "E5", sb, mode, hold=False,
+                              not_="waiting", by_hook=True)
+        hold_idle(a)
+        check(not os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), "a gated tool ran")
+        a.keys("C-d")
+        check_exited(a)
+        check_common(sb, a, PI_MODEL)
+        return statuses(a.sampler.samples) + [f"latency {lat}"]
+    return run
+
+
 MODES = {
     "pi-print-0.79.9": (pi_print("pi-old"), "pi-old", {"delay": 1.5}),
     "pi-print-1.6.0": (pi_print("pi-new"), "pi-new", {"delay": 1.5}),
     "pi-interactive-0.79.9": (pi_interactive("pi-old"), "pi-old", {"delay": 1.5}),
     "pi-interactive-1.6.0": (pi_interactive("pi-new"), "pi-new", {"delay": 1.5}),
     "pi-retry-1.6.0": (pi_retry("pi-new"), "pi-new", {"fail_first": 1}),
+    "pi-edges-1.6.0": (pi_edges("pi-new"), "pi-new", {"delay": 1.0}),
 }

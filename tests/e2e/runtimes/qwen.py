@@ -4,10 +4,12 @@ in a fresh HOME, against the mock's chat completions.
 
 import json
 import os
+import time
 
 from harness import (
     check, deadline_wait, MODS, NODE_BIN, check_common, check_exited, hold_waiting,
     install_hooks, statuses, hold_idle, check_hooks_silent)
+from edges import after_key, busy_then_ok, deny_key
 
 PACKAGES = ["qwen"]
 
@@ -122,7 +124,56 @@ def qwen_interactive(sb):
     return st
 
 
+def qwen_edges(sb):
+    """Issue 22's edges in one TUI session, all told by Qwen's own hooks
+    (Stop, `idle_prompt`): Esc while the model streams (E1), Esc while an
+    approved `sleep 60` runs (E2), "No" at the dialog (E3), Esc at it (E4),
+    the ask_user_question question (E5: waiting while open, busy after)."""
+    env = qwen_setup(sb)
+    a = sb.start("qw-edge", qwen_cli(), env)
+    deadline_wait(lambda: a.sampler.latest().get("src") == "native", 30,
+                  "the SessionStart beat")
+    deadline_wait(lambda: "Type your message" in a.pane(), 30, "qwen's prompt")
+    lat, mode = {}, "qwen-edges"
+    a.type_line("hb-slow")
+    a.wait_status("busy")
+    a.wait_pane("word3")
+    lat["E1"] = after_key(a, lambda: a.keys("Escape"), "ok", "E1", sb, mode, by_hook=True)
+    busy_then_ok(a, "hb-text", "E1")
+    a.type_line("hb-long")
+    a.wait_status("waiting")
+    deadline_wait(lambda: deny_key(a.pane()), 30, "E2: the dialog")
+    a.keys("Enter")  # allow once
+    deadline_wait(lambda: a.sampler.latest().get("status") == "busy", 30, "E2: busy in the tool")
+    time.sleep(1.0)  # the tool runs a while (not a wait for the beat)
+    lat["E2"] = after_key(a, lambda: a.keys("Escape"), "ok", "E2", sb, mode, by_hook=True)
+    busy_then_ok(a, "hb-text", "E2")
+    a.type_line("run the tool")
+    a.wait_status("waiting")
+    key = deadline_wait(lambda: deny_key(a.pane()), 30, "the dialog's No")
+    lat["E3"] = after_key(a, lambda: a.keys(key), "ok", "E3", sb, mode, by_hook=True)
+    busy_then_ok(a, "hb-text", "E3")
+    a.type_line("run the tool")
+    a.wait_status("waiting")
+    deadline_wait(lambda: deny_key(a.pane()), 30, "the dialog")
+    lat["E4"] = after_key(a, lambda: a.keys("Escape"), "ok", "E4", sb, mode, by_hook=True)
+    busy_then_ok(a, "hb-text", "E4")
+    a.type_line("hb-ask")
+    hold_waiting(a)
+    a.wait_pane("Red")
+    lat["E5"] = after_key(a, lambda: a.keys("Enter"), None, "E5", sb, mode, hold=False,
+                          not_="waiting", by_hook=True)
+    hold_idle(a)
+    check(not os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), "a denied tool ran")
+    a.type_line("/quit")
+    check_exited(a)
+    check_common(sb, a, QWEN_MODEL)
+    check_hooks_silent(sb)
+    return statuses(a.sampler.samples) + [f"latency {lat}"]
+
+
 MODES = {
     "qwen-print-0.24.4": (qwen_print, "qwen", {"delay": 1.5}),
     "qwen-interactive-0.24.4": (qwen_interactive, "qwen", {}),
+    "qwen-edges-0.24.4": (qwen_edges, "qwen", {"delay": 1.0}),
 }
