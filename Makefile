@@ -94,9 +94,11 @@ test: setup
 	$(MAKE) --no-print-directory check-install
 	$(MAKE) --no-print-directory check-dist
 
-# Real Claude Code, Codex, Pi, Gemini CLI, Qwen Code, Copilot CLI and
-# OpenCode agents against the binaries (tests/e2e/):
-# installs the pinned runtimes into target/e2e/ (once per lock), then runs
+# Real Claude Code, Codex, Pi, Gemini CLI, Qwen Code, Copilot CLI,
+# OpenCode, Kilo Code, Cline, Hermes Agent, Mistral Vibe and Aider agents,
+# and Claude Code in bubblewrap, against the binaries (tests/e2e/):
+# installs the pinned runtimes into target/e2e/ (npm, once per lock; PyPI,
+# a venv per tests/e2e/pypi/*.txt under target/e2e/venv/), then runs
 # every mode in a network namespace with only loopback. One runtime alone:
 # `make e2e E2E=codex` (modes by prefix; `tests/e2e/run.sh --list`).
 E2E ?=
