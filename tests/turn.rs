@@ -87,6 +87,15 @@ impl Turn {
         self.hook_to(event, &self.record);
     }
 
+    /// A hook that points the sidecar at a record that exists already: the
+    /// sidecar follows it from its end as it is when it reads the pointer
+    /// (what came before is history), so the test lets it read the pointer
+    /// before it appends.
+    fn first_hook(&self, event: &str) {
+        self.hook(event);
+        self.while_stopped(|| {});
+    }
+
     fn append(&self, line: &str) {
         let mut f = fs::OpenOptions::new()
             .append(true)
@@ -217,7 +226,7 @@ fn a_denial_at_the_dialog_ends_the_wait() {
     let mut t = Turn::new("turn-e3");
     t.start_sidecar();
     t.append(&transcript_line("prompt"));
-    t.hook("UserPromptSubmit");
+    t.first_hook("UserPromptSubmit");
     t.hook("PermissionRequest");
     assert_eq!(t.status(), "waiting");
     t.append(&transcript_line("rejected"));
@@ -230,7 +239,7 @@ fn a_hook_that_wrote_after_the_entry_is_never_undone() {
     let mut t = Turn::new("turn-later");
     t.start_sidecar();
     t.append(&transcript_line("prompt"));
-    t.hook("UserPromptSubmit");
+    t.first_hook("UserPromptSubmit");
     t.while_stopped(|| {
         t.append(&transcript_line("interrupted"));
         tick_the_file_clock();
@@ -249,7 +258,7 @@ fn a_new_prompt_after_an_interrupt_in_one_read_does_nothing() {
     let mut t = Turn::new("turn-batch");
     t.start_sidecar();
     t.append(&transcript_line("prompt"));
-    t.hook("UserPromptSubmit");
+    t.first_hook("UserPromptSubmit");
     t.while_stopped(|| {
         t.append(&transcript_line("interrupted"));
         t.append(&transcript_line("prompt"));
@@ -265,7 +274,7 @@ fn a_truncated_or_replaced_record_is_read_from_its_start() {
     let mut t = Turn::new("turn-replace");
     t.append(&transcript_line("prompt"));
     t.start_sidecar();
-    t.hook("UserPromptSubmit");
+    t.first_hook("UserPromptSubmit");
     // Truncated in place, then the end written.
     fs::write(
         &t.record,
@@ -301,7 +310,7 @@ fn a_huge_line_is_skipped_and_the_end_after_it_read() {
     let mut t = Turn::new("turn-huge");
     t.append(&transcript_line("prompt"));
     t.start_sidecar();
-    t.hook("UserPromptSubmit");
+    t.first_hook("UserPromptSubmit");
     let huge = format!(
         r#"{{"type":"user","message":{{"role":"user","content":"{}"}},"x":"[Request interrupted by user]"}}"#,
         "x".repeat(3 << 20)
@@ -328,7 +337,7 @@ fn a_pointer_to_a_symlink_or_a_fifo_is_not_followed_and_blocks_nothing() {
         assert_eq!(t.status(), "busy", "{}", odd.display());
     }
     // Still answering: pointed back at the file, it settles.
-    t.hook("UserPromptSubmit");
+    t.first_hook("UserPromptSubmit");
     t.while_stopped(|| {});
     t.append(&transcript_line("interrupted"));
     t.wait_status("ok");
@@ -343,7 +352,7 @@ fn nothing_is_written_when_nothing_changed() {
     let mut t = Turn::new("turn-quiet");
     t.append(&transcript_line("prompt"));
     t.start_sidecar();
-    t.hook("UserPromptSubmit");
+    t.first_hook("UserPromptSubmit");
     let pointer = t.sb.path(&format!(".{NAME}.record"));
     let (ino, when) = (fs::metadata(&pointer).unwrap().ino(), mtime_ns(&pointer));
     t.hook("PreToolUse");
@@ -379,7 +388,7 @@ fn without_a_marker_nothing_is_settled_and_remove_takes_every_file() {
     let mut t = Turn::new("turn-remove");
     t.append(&transcript_line("prompt"));
     t.start_sidecar();
-    t.hook("UserPromptSubmit");
+    t.first_hook("UserPromptSubmit");
     t.append(&transcript_line("interrupted"));
     t.wait_status("ok");
     assert!(t.sb.path(&format!(".{NAME}.settled")).exists());

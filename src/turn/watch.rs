@@ -1,16 +1,21 @@
 //! The sidecar's watch on NAME's record: one inotify instance, polled in
-//! the sidecar's own loop, with a watch on the beat directory (for the
-//! pointer `DIR/.NAME.record`) and one on the record it names (or, while
-//! that does not exist yet, on its directory), so a line the runtime
-//! appends is read within milliseconds, and nothing runs while nothing
-//! changes. Every tick also re-reads the pointer and checks the record for
-//! growth, so a lost event (a full queue, a watch that could not be made)
-//! costs at most one tick.
+//! the sidecar's own loop, with a watch on the pointer `DIR/.NAME.record`
+//! and one on the record it names, so a line the runtime appends is read
+//! within milliseconds, and nothing runs while nothing changes.
+//!
+//! Each watch is on the file itself while it exists, and on its directory
+//! only until it appears: the beat directory is shared by the fleet, and a
+//! watch on it would wake every sidecar for every other agent's beat. (The
+//! pointer is replaced by a rename, which its old inode sees as a move.)
+//! Every tick also re-reads the pointer and checks the record for growth,
+//! so a lost event (a full queue, a watch that could not be made) costs at
+//! most one tick.
 
 use super::tail::{Follower, Id};
-use super::{read_pointer, settle, verdict, Pointer, Settled, Turn};
+use super::{pointer_path, read_pointer, settle, verdict, Pointer, Settled, Turn};
 use crate::inotify::{self, Inotify};
 use std::os::fd::RawFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// A runtime's reading of one record line (its table's `settle`).
@@ -19,37 +24,53 @@ pub type Settle = fn(&[u8]) -> Option<Turn>;
 /// Finds the `settle` of the runtime a pointer names.
 pub type Lookup = fn(&str) -> Option<Settle>;
 
-const DIR_MASK: u32 = inotify::IN_MOVED_TO
-    | inotify::IN_DELETE
-    | inotify::IN_CREATE
-    | inotify::IN_ONLYDIR
-    | libc::IN_MASK_ADD;
-const RECORD_MASK: u32 = libc::IN_MODIFY
+/// On the record's directory, for the record to appear (created in place
+/// or renamed there).
+const DIR_MASK: u32 =
+    inotify::IN_MOVED_TO | inotify::IN_CREATE | inotify::IN_ONLYDIR | libc::IN_MASK_ADD;
+/// On the beat directory, for the pointer to appear: hooks rename it into
+/// place, and a temporary's creation (every beat of the fleet makes one)
+/// need not wake the sidecar.
+const POINTER_DIR_MASK: u32 = inotify::IN_MOVED_TO | inotify::IN_ONLYDIR | libc::IN_MASK_ADD;
+/// On a file: written, replaced (its link count), moved or deleted.
+const FILE_MASK: u32 = libc::IN_MODIFY
+    | inotify::IN_CLOSE_WRITE
     | inotify::IN_ATTRIB
     | inotify::IN_DELETE_SELF
     | inotify::IN_MOVE_SELF
     | libc::IN_DONT_FOLLOW;
 
-/// Where the record's watch is.
+/// Where a watch is.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum On {
-    /// The record file, this one.
+    /// The file, this one.
     File(Id),
-    /// Its directory, for the record to appear.
+    /// Its directory, for the file to appear.
     Parent,
 }
+
+/// A watch for one file: its descriptor and where it is.
+type Watch = Option<(i32, On)>;
 
 pub struct Watcher {
     dir: PathBuf,
     name: String,
     lookup: Lookup,
     ino: Option<Inotify>,
-    dir_wd: Option<i32>,
-    record_wd: Option<(i32, On)>,
+    pointer_wd: Watch,
+    record_wd: Watch,
     pointer: Option<Pointer>,
     follower: Option<(Follower, Settle)>,
     /// A verdict not written yet (the lock was held): tried again.
     pending: Option<(Turn, i128)>,
+}
+
+/// The identity of the regular file at `path` (not followed), if one is.
+fn file_id(path: &Path) -> Option<Id> {
+    std::fs::symlink_metadata(path)
+        .ok()
+        .filter(|m| m.file_type().is_file())
+        .map(|m| (m.dev(), m.ino()))
 }
 
 impl Watcher {
@@ -61,7 +82,7 @@ impl Watcher {
             name: name.to_string(),
             lookup,
             ino: Inotify::new().ok(),
-            dir_wd: None,
+            pointer_wd: None,
             record_wd: None,
             pointer: None,
             follower: None,
@@ -74,15 +95,10 @@ impl Watcher {
         self.ino.as_ref().map(Inotify::raw_fd)
     }
 
-    /// The tick's part: the directory watched (the first tick made the
-    /// directory), the pointer re-read, the record checked for growth, a
-    /// verdict the lock kept back tried again.
+    /// The tick's part: the pointer watched and re-read (the first tick
+    /// made the directory), the record checked for growth, a verdict the
+    /// lock kept back tried again.
     pub fn tick(&mut self, warn: &mut dyn FnMut(String)) {
-        if self.dir_wd.is_none() {
-            if let Some(ino) = &self.ino {
-                self.dir_wd = ino.add_watch(&self.dir, DIR_MASK).ok();
-            }
-        }
         self.repoint();
         self.read(warn);
     }
@@ -95,19 +111,16 @@ impl Watcher {
             .follower
             .as_ref()
             .and_then(|(f, _)| f.path().file_name().map(|n| n.as_encoded_bytes().to_vec()));
-        let (mut repoint, mut read, mut overflow) = (false, false, false);
-        let (dir_wd, record_wd) = (self.dir_wd, self.record_wd);
+        let (mut repoint, mut read, mut lost) = (false, false, false);
+        let (pointer_wd, record_wd) = (self.pointer_wd, self.record_wd);
         let drained = ino.drain(|e| {
-            if e.mask & inotify::IN_Q_OVERFLOW != 0 {
-                overflow = true;
-            }
-            if Some(e.wd) == dir_wd {
-                if e.name == pointer.as_bytes() {
-                    repoint = true;
+            lost |= e.mask & inotify::IN_Q_OVERFLOW != 0;
+            match pointer_wd {
+                Some((wd, On::File(_))) if wd == e.wd => repoint = true,
+                Some((wd, On::Parent)) if wd == e.wd => {
+                    repoint |= e.name == pointer.as_bytes() || e.mask & inotify::IN_IGNORED != 0;
                 }
-                if e.mask & (inotify::IN_IGNORED | inotify::IN_DELETE_SELF) != 0 {
-                    overflow = true;
-                }
+                _ => {}
             }
             match record_wd {
                 Some((wd, On::File(_))) if wd == e.wd => read = true,
@@ -118,11 +131,9 @@ impl Watcher {
                 _ => {}
             }
         });
-        if drained.is_err() || overflow {
-            // Whatever was lost, the tick's checks find.
-            self.dir_wd = None;
-            self.tick(warn);
-            return;
+        if drained.is_err() || lost {
+            // Whatever was lost, the tick's checks find now.
+            return self.tick(warn);
         }
         if repoint {
             self.repoint();
@@ -134,19 +145,27 @@ impl Watcher {
     }
 
     /// Follows the record the pointer names now, from its end, when that
-    /// changed.
+    /// changed; keeps the pointer's watch where the pointer is.
     fn repoint(&mut self) {
-        let now = read_pointer(&self.dir, &self.name);
-        if now == self.pointer {
-            return;
+        for _ in 0..4 {
+            let now = read_pointer(&self.dir, &self.name);
+            if now != self.pointer {
+                unwatch(&self.ino, &mut self.record_wd, self.pointer_wd);
+                self.follower = now.as_ref().and_then(|p| {
+                    let settle = (self.lookup)(&p.runtime)?;
+                    Some((Follower::new(p.record.clone()), settle))
+                });
+                self.pointer = now;
+                self.pending = None;
+            }
+            // After a moved watch, once more: a rename before it sent
+            // no event to it.
+            let path = pointer_path(&self.dir, &self.name);
+            let want = file_id(&path).map_or(On::Parent, On::File);
+            if !self.watch(Which::Pointer, &path, want) {
+                break;
+            }
         }
-        self.unwatch_record();
-        self.follower = now.as_ref().and_then(|p| {
-            let settle = (self.lookup)(&p.runtime)?;
-            Some((Follower::new(p.record.clone()), settle))
-        });
-        self.pointer = now;
-        self.pending = None;
     }
 
     /// Reads the record's new lines and settles their verdict. After a
@@ -164,7 +183,9 @@ impl Watcher {
                     self.pending = verdict(turns).map(|t| (t, entry_ns));
                 }
             }
-            if !self.sync_watch() {
+            let want = f.id().map_or(On::Parent, On::File);
+            let path = f.path().to_path_buf();
+            if !self.watch(Which::Record, &path, want) {
                 break;
             }
         }
@@ -180,40 +201,46 @@ impl Watcher {
         }
     }
 
-    /// Keeps the record's watch on the file the follower has open, or on
-    /// its directory while it has none; true when it moved the watch.
-    fn sync_watch(&mut self) -> bool {
-        if self.ino.is_none() {
-            return false;
-        }
-        let Some((f, _)) = &self.follower else {
-            self.unwatch_record();
-            return false;
-        };
-        let want = f.id().map_or(On::Parent, On::File);
-        if self.record_wd.map(|(_, on)| on) == Some(want) {
-            return false;
-        }
-        let path = f.path().to_path_buf();
-        self.unwatch_record();
+    /// Puts the pointer's or the record's watch `want` (on `path`, or on
+    /// its directory); true when it moved it.
+    fn watch(&mut self, which: Which, path: &Path, want: On) -> bool {
         let Some(ino) = &self.ino else { return false };
+        let (slot, other) = match which {
+            Which::Pointer => (&mut self.pointer_wd, self.record_wd),
+            Which::Record => (&mut self.record_wd, self.pointer_wd),
+        };
+        if slot.map(|(_, on)| on) == Some(want) {
+            return false;
+        }
+        unwatch(&self.ino, slot, other);
+        let dir_mask = match which {
+            Which::Pointer => POINTER_DIR_MASK,
+            Which::Record => DIR_MASK,
+        };
         let wd = match (want, path.parent()) {
-            (On::File(_), _) => ino.add_watch(&path, RECORD_MASK),
-            (On::Parent, Some(parent)) => ino.add_watch(parent, DIR_MASK),
+            (On::File(_), _) => ino.add_watch(path, FILE_MASK),
+            (On::Parent, Some(parent)) => ino.add_watch(parent, dir_mask),
             (On::Parent, None) => return false,
         };
         // A watch that cannot be made (the user's limit, a directory not
         // there yet): the tick's check stands in.
-        self.record_wd = wd.ok().map(|wd| (wd, want));
-        self.record_wd.is_some()
+        *slot = wd.ok().map(|wd| (wd, want));
+        slot.is_some()
     }
+}
 
-    fn unwatch_record(&mut self) {
-        if let (Some(ino), Some((wd, _))) = (&self.ino, self.record_wd.take()) {
-            // The directory's watch may be the same (a record in DIR).
-            if Some(wd) != self.dir_wd {
-                ino.rm_watch(wd);
-            }
+#[derive(Clone, Copy)]
+enum Which {
+    Pointer,
+    Record,
+}
+
+/// Drops a watch, unless the other one shares its descriptor (both on one
+/// directory: the kernel gives one watch per inode).
+fn unwatch(ino: &Option<Inotify>, slot: &mut Watch, other: Watch) {
+    if let (Some(ino), Some((wd, _))) = (ino, slot.take()) {
+        if other.map(|(w, _)| w) != Some(wd) {
+            ino.rm_watch(wd);
         }
     }
 }

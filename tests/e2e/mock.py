@@ -213,7 +213,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         model = body.get("model", "claude-mock")
         tools = [t.get("name") for t in body.get("tools") or [] if isinstance(t, dict)]
         call = "Bash" in tools and not has_tool_result(body.get("messages"))
-        if call:
+        edge = anthropic_edge(body.get("messages")) if tools else None
+        if edge == "hb-slow":
+            self.anthropic_slow(model)
+            return
+        if edge == "hb-text":
+            call = False
+        if call and edge == "hb-ask" and "AskUserQuestion" in tools:
+            blocks = [{"type": "tool_use", "id": next_id("toolu"), "name": "AskUserQuestion",
+                       "input": {"questions": [ANTHROPIC_QUESTION]}}]
+            stop = "tool_use"
+        elif call and edge == "hb-long":
+            blocks = [{"type": "tool_use", "id": next_id("toolu"), "name": "Bash",
+                       "input": {"command": ANTHROPIC_LONG, "description": "Wait a minute"}}]
+            stop = "tool_use"
+        elif call:
             blocks = [{"type": "tool_use", "id": next_id("toolu"), "name": "Bash",
                        "input": {"command": COMMAND, "description": "Leave a trace"}}]
             stop = "tool_use"
@@ -248,6 +262,33 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                    "delta": {"stop_reason": stop, "stop_sequence": None},
                                    "usage": {"output_tokens": 5}})
         self.sse("message_stop", {"type": "message_stop"})
+
+    def anthropic_slow(self, model):
+        """A text answer streamed a word every ANTHROPIC_TICK seconds for
+        ANTHROPIC_SLOW seconds, ended early when the client goes (an
+        interrupt closes the stream)."""
+        msg = {"id": next_id("msg"), "type": "message", "role": "assistant", "model": model,
+               "content": [], "stop_reason": None, "stop_sequence": None,
+               "usage": {"input_tokens": 10, "output_tokens": 1}}
+        self.start_sse()
+        try:
+            self.sse("message_start", {"type": "message_start", "message": msg})
+            self.sse("content_block_start", {"type": "content_block_start", "index": 0,
+                                             "content_block": {"type": "text", "text": ""}})
+            end = time.monotonic() + ANTHROPIC_SLOW
+            while time.monotonic() < end:
+                self.sse("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                                 "delta": {"type": "text_delta",
+                                                           "text": "streaming slowly. "}})
+                time.sleep(ANTHROPIC_TICK)
+            self.sse("content_block_stop", {"type": "content_block_stop", "index": 0})
+            self.sse("message_delta", {"type": "message_delta",
+                                       "delta": {"stop_reason": "end_turn",
+                                                 "stop_sequence": None},
+                                       "usage": {"output_tokens": 5}})
+            self.sse("message_stop", {"type": "message_stop"})
+        except OSError:
+            pass
 
     # --- OpenAI Responses (Codex) ---------------------------------------
     def openai_responses(self, body):
@@ -408,6 +449,38 @@ def gemini_prompt(contents):
             if texts:
                 return " ".join(texts)
     return ""
+
+
+# Anthropic edge turns (issue 22, runtimes/claude.py's edge modes), picked
+# by a word in the last user message: "hb-slow" streams text for
+# ANTHROPIC_SLOW seconds (an interrupt lands while the model streams),
+# "hb-long" asks for Bash `timeout 60 tail -f /dev/null` (Claude Code refuses a
+# long `sleep`) (an interrupt lands while the tool
+# runs), "hb-ask" asks AskUserQuestion, "hb-text" answers text at once.
+ANTHROPIC_EDGES = ("hb-slow", "hb-long", "hb-ask", "hb-text")
+ANTHROPIC_SLOW = 60
+ANTHROPIC_TICK = 0.25
+ANTHROPIC_LONG = "timeout 60 tail -f /dev/null"
+ANTHROPIC_QUESTION = {"question": "Which colour for the hb e2e?", "header": "Colour",
+                      "multiSelect": False,
+                      "options": [{"label": "Red", "description": "the first"},
+                                  {"label": "Blue", "description": "the second"}]}
+
+
+def anthropic_edge(messages):
+    """The edge word of the last user message (its text blocks; not a
+    tool's result), or None."""
+    for m in reversed(messages or []):
+        if not isinstance(m, dict) or m.get("role") != "user":
+            continue
+        c = m.get("content")
+        if isinstance(c, list):
+            if any(isinstance(p, dict) and p.get("type") == "tool_result" for p in c):
+                return None
+            c = " ".join(p.get("text", "") for p in c if isinstance(p, dict))
+        text = c if isinstance(c, str) else ""
+        return next((w for w in ANTHROPIC_EDGES if w in text), None)
+    return None
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):

@@ -184,6 +184,32 @@ mod tests {
         }
     }
 
+    /// Whole transcripts the real CLIs wrote in `make e2e`'s claude-edges
+    /// modes (every entry but the system prompts and attachments): Esc while
+    /// streaming, Esc during a tool, No and Esc at the dialog, a question
+    /// answered and one Esc'd, each followed by a prompt.
+    #[test]
+    fn a_whole_recorded_session_reads_as_its_turns() {
+        use Turn::*;
+        let edge = |end: &[Turn]| [&[Started], end, &[Started]].concat();
+        let want: Vec<Turn> = [
+            edge(&[Ended]),          // E1
+            edge(&[Resumed, Ended]), // E2 (the tool's result, then the end)
+            edge(&[Resumed, Ended]), // E3
+            edge(&[Resumed, Ended]), // E4
+            vec![Started],           // E5, answered: hooks say it
+            edge(&[Resumed, Ended]), // E5, Esc
+        ]
+        .concat();
+        for version in ["2.1.197", "2.1.332"] {
+            let text = fixture(version);
+            let got: Vec<Turn> = text.lines().filter_map(turn).collect();
+            assert_eq!(got, want, "{version}");
+            // Read as one batch, a session ends in its last prompt: nothing.
+            assert_eq!(crate::turn::verdict(got), None);
+        }
+    }
+
     #[test]
     fn lines_that_only_look_like_an_end_or_a_prompt_say_nothing() {
         let end = fixture("interrupted");
