@@ -21,6 +21,7 @@
 
 pub mod agent_pid;
 mod claude;
+mod cline;
 mod codex;
 mod copilot;
 mod gemini;
@@ -46,6 +47,7 @@ pub const RUNTIMES: &[&Runtime] = &[
     &gemini::RUNTIME,
     &qwen::RUNTIME,
     &copilot::RUNTIME,
+    &cline::RUNTIME,
 ];
 
 /// Payloads past this size are refused (Claude's PostToolUse carries the

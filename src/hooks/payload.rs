@@ -25,13 +25,19 @@ pub struct Fields {
     pub thread_id: Option<String>,
     /// Gemini CLI: the model a model request goes to (`llm_request.model`).
     pub llm_request_model: Option<String>,
+    /// Cline: the tool of a `preToolUse` or `postToolUse` (`toolName`).
+    pub tool_name: Option<String>,
+    /// Cline: `sessionContext.rootSessionId`, which names its session file.
+    pub root_session_id: Option<String>,
 }
 
 /// Reads a payload: one JSON object, nothing after it.
 pub fn read(json: &str) -> std::result::Result<Fields, String> {
     let p = decode(json, Payload::de_json)?;
     Ok(Fields {
-        hook_event_name: text(p.hook_event_name),
+        // Cline's `hookName` (Copilot CLI's, in one payload, goes unread:
+        // its hooks name their event).
+        hook_event_name: text(p.hook_event_name).or(text(p.hook_name)),
         kind: text(p.kind),
         model: p.model.and_then(|m| m.0),
         notification_type: text(p.notification_type),
@@ -39,7 +45,16 @@ pub fn read(json: &str) -> std::result::Result<Fields, String> {
         transcript_path: text(p.transcript_path).or(text(p.transcript_path_camel)),
         session_id: text(p.session_id).or(text(p.session_id_camel)),
         thread_id: text(p.thread_id),
-        llm_request_model: p.llm_request.and_then(|r| r.0),
+        llm_request_model: p.llm_request.and_then(|r| r.0).and_then(|r| text(r.model)),
+        tool_name: p
+            .pre_tool_use
+            .or(p.post_tool_use)
+            .and_then(|t| t.0)
+            .and_then(|t| text(t.tool_name)),
+        root_session_id: p
+            .session_context
+            .and_then(|c| c.0)
+            .and_then(|c| text(c.root_session_id)),
     })
 }
 
@@ -47,7 +62,7 @@ pub fn read(json: &str) -> std::result::Result<Fields, String> {
 /// derive writes trips a clippy lint that no attribute on a struct reaches.
 #[allow(clippy::question_mark)]
 mod wire {
-    use super::{Model, Request, Text};
+    use super::{Inner, Model, Text};
     use nanoserde::DeJson;
 
     /// The members of either runtime's payload that matter here; nanoserde
@@ -76,7 +91,17 @@ mod wire {
         pub thread_id: Option<Text>,
         /// Gemini CLI: the model request (BeforeModel, BeforeToolSelection),
         /// of which only its `model` is read.
-        pub llm_request: Option<Request>,
+        pub llm_request: Option<Inner>,
+        /// Cline: the event (`agent_start`, `tool_call`, ...), the tool
+        /// and the session.
+        #[nserde(rename = "hookName")]
+        pub hook_name: Option<Text>,
+        #[nserde(rename = "preToolUse")]
+        pub pre_tool_use: Option<Inner>,
+        #[nserde(rename = "postToolUse")]
+        pub post_tool_use: Option<Inner>,
+        #[nserde(rename = "sessionContext")]
+        pub session_context: Option<Inner>,
     }
 
     /// Its members are [`Text`], which never holds an object: no nesting
@@ -87,14 +112,21 @@ mod wire {
         pub display_name: Option<Text>,
     }
 
-    /// Gemini's `llm_request`: its `messages` (the whole conversation)
-    /// and `config` are skipped. Its one member is [`Text`]: no nesting.
+    /// An object inside the payload, of which a few text members are read:
+    /// Gemini's `llm_request` (its `model`; its `messages`, the whole
+    /// conversation, and `config` are skipped), Cline's `preToolUse` and
+    /// `postToolUse` (`toolName`) and `sessionContext` (`rootSessionId`).
+    /// Its members are [`Text`]: no nesting.
     #[derive(DeJson)]
-    pub struct RequestObject {
+    pub struct InnerObject {
         pub model: Option<Text>,
+        #[nserde(rename = "toolName")]
+        pub tool_name: Option<Text>,
+        #[nserde(rename = "rootSessionId")]
+        pub root_session_id: Option<Text>,
     }
 }
-use wire::{ModelObject, Payload, RequestObject};
+use wire::{InnerObject, ModelObject, Payload};
 
 /// A member read as text: a string, else (any other value, skipped) none.
 /// A string that held a lone surrogate is none too: [`tame`] wrote U+FFFD
@@ -130,17 +162,17 @@ impl DeJson for Model {
     }
 }
 
-/// A model request as Gemini CLI sends it: an object whose `model` is
-/// text gives that; anything else is none.
-struct Request(Option<String>);
+/// An [`InnerObject`] where the payload has an object; anything else is
+/// none.
+struct Inner(Option<InnerObject>);
 
-impl DeJson for Request {
+impl DeJson for Inner {
     fn de_json(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<Self, DeJsonErr> {
         if s.tok != DeJsonTok::CurlyOpen {
             skip(s, i)?;
-            return Ok(Request(None));
+            return Ok(Inner(None));
         }
-        Ok(Request(text(RequestObject::de_json(s, i)?.model)))
+        Ok(Inner(Some(InnerObject::de_json(s, i)?)))
     }
 }
 

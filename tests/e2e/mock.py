@@ -45,7 +45,13 @@ ESCALATE = os.environ.get("MOCK_ESCALATE", "1") != "0"
 CHAT_SHELL_TOOLS = {
     "bash": lambda cmd: {"command": cmd},  # Pi
     "run_shell_command": lambda cmd: {"command": cmd, "is_background": False},  # Qwen Code
+    "run_commands": lambda cmd: {"commands": [cmd]},  # Cline
 }
+# MOCK_ASK=1: a chat-completions conversation first asks the operator
+# through the runtime's question tool (Cline's `ask_question`), then runs
+# the shell tool, then answers.
+ASK = os.environ.get("MOCK_ASK") == "1"
+QUESTION = {"question": "hb mock: go on?", "options": ["Go on", "Stop"]}
 log_lock = threading.Lock()
 counter = [0]
 
@@ -253,13 +259,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
                  if isinstance(t, dict)]
         shell = next((n for n in names if n in CHAT_SHELL_TOOLS), None)
         call = shell is not None and not has_tool_result(body.get("messages"))
+        ask = False
+        if ASK and "ask_question" in names and shell is not None:
+            results = sum(1 for m in body.get("messages") or []
+                          if isinstance(m, dict) and m.get("role") == "tool")
+            ask, call = results == 0, results == 1
         cid = next_id("chatcmpl")
         base = {"id": cid, "object": "chat.completion.chunk", "created": 0, "model": model}
         self.start_sse()
-        if call:
+        if call or ask:
+            name, args = ("ask_question", QUESTION) if ask else (shell, CHAT_SHELL_TOOLS[shell](COMMAND))
             tc = {"index": 0, "id": next_id("call"), "type": "function",
-                  "function": {"name": shell,
-                               "arguments": json.dumps(CHAT_SHELL_TOOLS[shell](COMMAND))}}
+                  "function": {"name": name, "arguments": json.dumps(args)}}
             self.sse(None, dict(base, choices=[{"index": 0, "delta": {
                 "role": "assistant", "content": None, "tool_calls": [tc]}, "finish_reason": None}]))
             finish = "tool_calls"

@@ -1,0 +1,253 @@
+"""Cline CLI: print mode and the TUI, pinned, with the hooks
+`hb-install-hooks cline` installs in ~/.cline/hooks.
+
+`cline` is a node wrapper (the pane's process) that runs the native
+binary for the session; hooks run under that. A Cline run leaves a hub
+daemon that later sessions in the same HOME run inside, with the first
+one's environment: the launcher sets CLINE_SESSION_BACKEND_MODE=local, and
+`cline-two` runs two agents in one HOME at once to prove each keeps its own.
+"""
+
+import os
+import subprocess
+import time
+
+from harness import (
+    check, deadline_wait, MODS, HB_BIN, INTERVAL, HOLD, SAMPLE_EVERY, check_common,
+    check_exited, check_hooks_silent, hold_idle, hold_waiting, install_hooks, statuses)
+
+PACKAGES = ["cline"]
+
+MODEL = "hb-mock-model"
+ENV = {"CLINE_NO_AUTO_UPDATE": "1", "CLINE_DISABLE_CLINE_PASS_NOTICE": "1"}
+EVENTS = {"agent_start", "agent_resume", "prompt_submit", "tool_call", "tool_result",
+          "agent_end", "agent_error", "agent_abort", "session_shutdown"}
+
+
+def cline_bin():
+    """The node wrapper `npm i -g cline` puts on PATH."""
+    return os.path.join(MODS, "cline", "bin", "cline")
+
+
+def hooks_dir(sb):
+    return os.path.join(sb.home, ".cline", "hooks")
+
+
+def cline_setup(sb):
+    """Cline on the mock (`cline auth`, as a user does), the user's own
+    hook beside ours, then hb-install-hooks, undone and done again."""
+    env = dict(sb.env, **ENV)
+    r = subprocess.run([cline_bin(), "auth", "-p", "openai-compatible", "-k", "hb-mock-key",
+                        "-m", MODEL, "-b", sb.base + "/v1"], env=env, cwd=sb.work,
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, f"cline auth: {r.returncode}: {r.stdout}{r.stderr}")
+    os.makedirs(hooks_dir(sb), exist_ok=True)
+    mine = os.path.join(hooks_dir(sb), "TaskStart")
+    with open(mine, "w") as f:
+        f.write(f"#!/bin/sh\ncat >/dev/null\necho ran >>{sb.root}/user-hook-ran\n")
+    os.chmod(mine, 0o755)
+    before = sorted(os.listdir(hooks_dir(sb)))
+    out = install_hooks(sb, "cline", {})
+    check("installed" in out, f"hb-install-hooks cline: {out}")
+    check("nothing to change" in install_hooks(sb, "cline", {}), "a second install changed")
+    out = install_hooks(sb, "cline", {}, "--uninstall")
+    check("removed" in out, f"--uninstall: {out}")
+    check(sorted(os.listdir(hooks_dir(sb))) == before, "--uninstall left the hooks dir changed")
+    install_hooks(sb, "cline", {})
+    return dict(ENV)
+
+
+def events(sb, name=None):
+    """The payloads' hookName of each hb-write call (of agent `name`)."""
+    import json
+    out = []
+    for c in sb.hook_calls():
+        if name and c["name"] != name:
+            continue
+        try:
+            p = json.loads(c["payload"] or "{}")
+        except ValueError:
+            p = {}
+        ev = p.get("hookName", "?")
+        tool = (p.get("preToolUse") or p.get("postToolUse") or {}).get("toolName")
+        out.append(f"{ev}({tool})" if tool else ev)
+    return out
+
+
+def check_hooks(sb):
+    check_hooks_silent(sb)
+    for e in events(sb):
+        check(e.split("(")[0] in EVENTS, f"an event outside the table: {e}")
+    check(os.path.exists(os.path.join(sb.root, "user-hook-ran")), "the user's own hook never ran")
+
+
+def cline_print(sb):
+    env = cline_setup(sb)
+    a = sb.start("cline-print", [cline_bin(), "run the tool"], env)
+    check_exited(a, timeout=90)
+    check_common(sb, a, MODEL)
+    check_hooks(sb)
+    st = statuses(a.sampler.samples)
+    check("busy" in st, f"never busy: {st}")
+    check(os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), "the tool never ran")
+    ev = events(sb)
+    check(ev[0] == "agent_start" and "agent_end" in ev, f"events {ev}")
+    return st
+
+
+def ready(a):
+    """The TUI takes keys some seconds after it is drawn: Shift+Tab until it
+    says auto-approve is off (the approval dialog is then shown)."""
+    if "Auto-approve all disabled" in a.pane():
+        return True
+    a.keys("BTab")
+    end = time.monotonic() + 2
+    while time.monotonic() < end:
+        if "Auto-approve all disabled" in a.pane():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def type_text(a, text):
+    """One key at a time: the TUI drops a whole string sent at once."""
+    for ch in text:
+        a.sb.tmux("send-keys", "-t", f"={a.name}:", "-l", ch)
+        time.sleep(0.03)  # a typist's pace, not a wait for the beat
+
+
+def quit_tui(a):
+    """Ctrl+C until Cline is gone."""
+    def gone():
+        if a.alive():
+            a.keys("C-c")
+        return not a.alive()
+    deadline_wait(gone, 30, "Cline to quit", every=1)
+
+
+def tui_start(sb, name, prompt="run the tool"):
+    env = cline_setup(sb)
+    a = sb.start(name, [cline_bin()], env)
+    deadline_wait(lambda: ready(a), 60, "the TUI to take keys")
+    type_text(a, prompt)
+    a.wait_pane(prompt, timeout=10)
+    a.keys("Enter")
+    a.wait_status("busy", timeout=60)
+    return a
+
+
+def hold_busy(a):
+    """The approval dialog fires no hook: the beat stays busy (carried),
+    never ok, for HOLD seconds."""
+    m = a.sampler.mark()
+    time.sleep(HOLD)  # the dialog stays open this long on purpose
+    held = a.sampler.since(m)
+    check(len(held) >= HOLD / SAMPLE_EVERY / 3, f"too few samples while held: {len(held)}")
+    bad = [s for s in held if s.get("status") != "busy"]
+    check(not bad, f"the beat left busy while the approval dialog was open: {bad[:3]}")
+    check(any(s.get("src") == "carried" for s in held), "the busy beat was never carried")
+
+
+def cline_tui(sb):
+    """The model asks a question (waiting, held), then runs a command that
+    needs approval (busy, held: nothing marks that dialog), then answers."""
+    a = tui_start(sb, "cline-tui")
+    hold_waiting(a)
+    check("Cline is asking a question" in a.pane(), "no question in the pane")
+    a.keys("Enter")  # the first option, "Go on"
+    deadline_wait(lambda: a.sampler.latest().get("status") == "busy", 30, "busy after the answer")
+    deadline_wait(lambda: "tool_call(run_commands)" in events(sb), 30, "the command's tool_call")
+    a.wait_pane("Approve tool call?", timeout=30)
+    hold_busy(a)
+    check("Approve tool call?" in a.pane(), "the approval dialog went away")
+    a.keys("y")
+    deadline_wait(lambda: os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), 30,
+                  "the tool to run")
+    a.wait_pane("Done: the tool ran.", timeout=30)
+    hold_idle(a)
+    quit_tui(a)
+    check_exited(a)
+    check_common(sb, a, MODEL)
+    check_hooks(sb)
+    st = statuses(a.sampler.samples)
+    check(st.index("busy") < st.index("waiting") < len(st) - 1 - st[::-1].index("ok"),
+          f"statuses {st}")
+    return st
+
+
+def cline_esc(sb):
+    """Esc in the turn (the mock holds the answer after the tool): ok
+    within 2 x interval + 1.5 s, Cline at its prompt."""
+    a = tui_start(sb, "cline-esc")
+    deadline_wait(lambda: "tool_call(run_commands)" in events(sb), 30, "the command's tool_call")
+    a.wait_pane("Approve tool call?", timeout=30)
+    a.keys("y")
+    deadline_wait(lambda: os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), 30,
+                  "the tool to run")
+    a.wait_status("busy", timeout=10)
+    t = time.monotonic()
+    a.keys("Escape")
+    deadline_wait(lambda: a.sampler.latest().get("status") == "ok", 2 * INTERVAL + 1.5,
+                  "ok after Esc")
+    took = time.monotonic() - t
+    hold_idle(a)
+    quit_tui(a)
+    check_exited(a)
+    check_common(sb, a, MODEL)
+    check_hooks(sb)
+    return statuses(a.sampler.samples) + [f"ok {took:.2f}s after Esc"]
+
+
+def cline_two(sb):
+    """Two agents in one HOME at once: a TUI held at its question, and a
+    print run beside it. Each one's hooks carry its own name and pid (no
+    hub daemon runs either), and neither touches the other's beat."""
+    a = tui_start(sb, "cline-a")
+    a.wait_status("waiting", timeout=60)
+    b = sb.start("cline-b", [cline_bin(), "run the tool"], dict(ENV))
+    check_exited(b, timeout=90)
+    check(a.sampler.latest().get("status") == "waiting", f"a moved: {a.sampler.latest()}")
+    for c in sb.hook_calls():
+        who = a if c["name"] == "cline-a" else b
+        check(c["name"] in ("cline-a", "cline-b"), f"a hook without the agent's name: {c}")
+        check("--cline-hub-daemon" not in (c["tree"] or ""), f"a hook ran in a hub: {c['tree']}")
+        check(str(who.pane_pid) in (c["tree"] or ""), f"{c['name']}'s hook is not under its pane")
+    check(events(sb, "cline-b")[0] == "agent_start", f"b's events {events(sb, 'cline-b')}")
+    check_common(sb, b, MODEL)
+    quit_tui(a)
+    check_exited(a)
+    check_common(sb, a, MODEL)
+    return statuses(a.sampler.samples) + ["|"] + statuses(b.sampler.samples)
+
+
+def cline_direct(sb):
+    """One-shot without the launcher: `MOSAIC_AGENT_NAME=... cline PROMPT`
+    from a script. No sidecar: the beats are the hooks' own, naming the
+    wrapper's pid."""
+    env = dict(sb.env, **cline_setup(sb), MOSAIC_AGENT_NAME="cline-direct",
+               MOSAIC_HEARTBEAT_DIR=sb.hb, CLINE_SESSION_BACKEND_MODE="local")
+    p = subprocess.Popen([cline_bin(), "run the tool"], env=env, cwd=sb.work,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    check(p.wait(timeout=90) == 0, "cline exited non-zero")
+    deadline_wait(lambda: all(c["rc"] is not None for c in sb.hook_calls()), 20,
+                  "every hook call to end")
+    check_hooks(sb)
+    beats = [c["beat"] for c in sb.hook_calls() if c["beat"]]
+    check(beats, "no beat")
+    for b in beats:
+        check(b.get("pid") == str(p.pid), f"a beat names pid {b.get('pid')}, cline is {p.pid}")
+        check(b.get("model") == MODEL, f"a beat without the model: {b}")
+    st = [b["status"] for b in beats]
+    check(st[0] == "busy" and st[-1] == "ok", f"beats {st}")
+    r = subprocess.run([os.path.join(HB_BIN, "hb-read"), "--dir", sb.hb, "cline-direct"],
+                       capture_output=True, text=True)
+    return st + [r.stdout.strip().splitlines()[-1] if r.stdout.strip() else r.stderr]
+
+
+MODES = {
+    "cline-print-3.0.65": (cline_print, "cline", {"delay": 1.5}),
+    "cline-direct-3.0.65": (cline_direct, "cline", {"delay": 1.5}),
+    "cline-tui-3.0.65": (cline_tui, "cline", {"ask": True}),
+    "cline-esc-3.0.65": (cline_esc, "cline", {"delay": 20}),
+    "cline-two-3.0.65": (cline_two, "cline", {"ask": True}),
+}
