@@ -205,7 +205,22 @@ def cline_two(sb):
     a = tui_start(sb, "cline-a")
     a.wait_status("waiting", timeout=60)
     b = sb.start("cline-b", [cline_bin(), "run the tool"], dict(ENV))
-    check_exited(b, timeout=90)
+    # Print mode asks on the terminal before the question tool runs
+    # (`Approve "ask_question" ... [y/N]`): b is waiting there too.
+    b.wait_pane("[y/N]", timeout=60)
+    b.wait_status("waiting", timeout=10)
+    answered = [0, 0]
+
+    def answer():
+        """y to each `[y/N]`, 1 to each `Choose 1-2`, until b is done."""
+        pane = b.pane()
+        for i, (ask, key) in enumerate((("[y/N]", "y"), ("Choose 1-2", "1"))):
+            if pane.count(ask) > answered[i]:
+                answered[i] += 1
+                sb.tmux("send-keys", "-t", "=cline-b:", key, "Enter")
+        return not b.alive()
+    deadline_wait(answer, 90, "b to end", every=0.3)
+    check_exited(b, timeout=30)
     check(a.sampler.latest().get("status") == "waiting", f"a moved: {a.sampler.latest()}")
     for c in sb.hook_calls():
         who = a if c["name"] == "cline-a" else b
