@@ -16,12 +16,13 @@ package-lock.json lists it: the sandbox's directory is set up that way.
 
 import json
 import os
+import shutil
 import time
 
 from harness import (
-    check, deadline_wait, MODS, ROOT, check_common, check_exited, hold_idle, hold_waiting,
+    check, deadline_wait, HERE, MODS, ROOT, check_common, check_exited, hold_idle, hold_waiting,
     install_hooks, statuses, INTERVAL)
-from opencode import check_calls, plugin_calls, snapshot, typed
+from opencode import USER_PLUGIN, check_calls, plugin_calls, snapshot, typed
 
 PACKAGES = ["@kilocode/cli", "@kilocode/cli-linux-x64"]
 
@@ -74,6 +75,10 @@ def kilo_setup(sb):
     }
     with open(os.path.join(cdir, "kilo.json"), "w") as f:
         json.dump(config, f, indent=2)
+    # The user's own plugin (OpenCode's e2e one: it records what Kilo hands
+    # its plugins, the streams tests/fixtures/hooks/kilo/ keeps).
+    os.makedirs(os.path.join(cdir, "plugins"))
+    shutil.copy(os.path.join(HERE, "runtimes", USER_PLUGIN), os.path.join(cdir, "plugins"))
     deps_in_place(cdir)
 
     before = snapshot(cdir)
@@ -87,7 +92,16 @@ def kilo_setup(sb):
     with open(os.path.join(cdir, "plugins", PLUGIN), "rb") as f, \
             open(os.path.join(ROOT, "integrations", "opencode", PLUGIN), "rb") as g:
         check(f.read() == g.read(), "the installed plugin is not integrations/opencode's")
-    return dict(ENV)
+    return dict(ENV, HB_E2E_OPENCODE_EVENTS=os.path.join(sb.root, "kilo-events.jsonl"))
+
+
+def keep_events(sb, mode):
+    """HB_E2E_KILO_KEEP=DIR keeps the event stream (the fixtures)."""
+    dest = os.environ.get("HB_E2E_KILO_KEEP")
+    if dest:
+        os.makedirs(dest, exist_ok=True)
+        shutil.copy(os.path.join(sb.root, "kilo-events.jsonl"),
+                    os.path.join(dest, f"{mode}.jsonl"))
 
 
 def check_no_npm_install(sb):
@@ -116,6 +130,7 @@ def kilo_run(sb):
     check(i > 0 and calls[i - 1] == "busy" and calls[i + 1] == "busy", f"calls: {calls}")
     check(calls[-2:] == ["ok", "--clear-native"], f"no hand-back after the run: {calls}")
     check_no_npm_install(sb)
+    keep_events(sb, "run")
     return st
 
 
@@ -150,6 +165,7 @@ def kilo_tui(sb):
     check(st.index("busy") < st.index("waiting") < len(st) - 1 - st[::-1].index("ok"),
           f"statuses {st}")
     check_no_npm_install(sb)
+    keep_events(sb, "tui")
     return st
 
 
@@ -177,6 +193,7 @@ def kilo_interrupt(sb):
     check_common(sb, a, MODEL)
     st = statuses(a.sampler.samples)
     check_calls(sb, plugin_calls(sb))
+    keep_events(sb, "esc")
     return st + [f"ok {took:.2f}s after Esc"]
 
 
