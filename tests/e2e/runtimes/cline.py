@@ -259,7 +259,37 @@ def cline_direct(sb):
     return st + [r.stdout.strip().splitlines()[-1] if r.stdout.strip() else r.stderr]
 
 
+def cline_hub(sb):
+    """The pitfall, with the launcher's default overridden
+    (CLINE_SESSION_BACKEND_MODE=auto): a's run leaves a hub daemon, b's
+    session runs inside it and its hooks carry a's name. hb-write sees the
+    hub above the hook and writes nothing: a's beat stays the sidecar's
+    `exited`, and b's beats stay the sidecar's too (honest, if poor)."""
+    env = dict(cline_setup(sb), CLINE_SESSION_BACKEND_MODE="auto")
+    a = sb.start("cline-a", [cline_bin(), "run the tool"], env)
+    check_exited(a, timeout=90)
+    deadline_wait(lambda: all(c["rc"] is not None for c in sb.hook_calls()), 20,
+                  "a's hooks to end")
+    n = len(sb.hook_calls())
+    final = open(os.path.join(sb.hb, "cline-a.hb")).read()
+    b = sb.start("cline-b", [cline_bin(), "run the tool"], env)
+    check_exited(b, timeout=90)
+    deadline_wait(lambda: all(c["rc"] is not None for c in sb.hook_calls()), 20,
+                  "b's hooks to end")
+    in_hub = sb.hook_calls()[n:]
+    check(in_hub, "b ran no hook")
+    for c in in_hub:
+        check(c["name"] == "cline-a" and "--cline-hub-daemon" in (c["tree"] or ""),
+              f"b's hook did not run in a's hub: {c['name']} {c['tree']}")
+        check(c["rc"].strip() == "0" and c["stdout"] == "", f"a hook disturbed Cline: {c}")
+    check(open(os.path.join(sb.hb, "cline-a.hb")).read() == final,
+          "a hook in the hub wrote a's beat")
+    check(all(s.get("src") == "sidecar" for s in b.sampler.samples), "b got a native beat")
+    return statuses(a.sampler.samples) + ["|"] + statuses(b.sampler.samples)
+
+
 MODES = {
+    "cline-hub-3.0.65": (cline_hub, "cline", {}),
     "cline-print-3.0.65": (cline_print, "cline", {"delay": 1.5}),
     "cline-direct-3.0.65": (cline_direct, "cline", {"delay": 1.5}),
     "cline-tui-3.0.65": (cline_tui, "cline", {"ask": True}),

@@ -17,11 +17,12 @@ package-lock.json lists it: the sandbox's directory is set up that way.
 import json
 import os
 import shutil
+import subprocess
 import time
 
 from harness import (
     check, deadline_wait, HERE, MODS, ROOT, check_common, check_exited, hold_idle, hold_waiting,
-    install_hooks, statuses, INTERVAL)
+    install_hooks, statuses, INTERVAL, HB_BIN, check_hooks_silent)
 from opencode import USER_PLUGIN, check_calls, plugin_calls, snapshot, typed
 
 PACKAGES = ["@kilocode/cli", "@kilocode/cli-linux-x64"]
@@ -197,7 +198,32 @@ def kilo_interrupt(sb):
     return st + [f"ok {took:.2f}s after Esc"]
 
 
+def kilo_direct(sb):
+    """One-shot without the launcher: `MOSAIC_AGENT_NAME=... kilo run` from
+    a script. No sidecar: the beats are the plugin's own, naming the
+    wrapper's pid, and the run hands the beat back at its end."""
+    env = dict(sb.env, **kilo_setup(sb), MOSAIC_AGENT_NAME="kilo-direct",
+               MOSAIC_HEARTBEAT_DIR=sb.hb)
+    p = subprocess.Popen([kilo_bin(), "run", "--auto", "run the tool"], env=env, cwd=sb.work,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    check(p.wait(timeout=90) == 0, "kilo run exited non-zero")
+    check_hooks_silent(sb)
+    calls = plugin_calls(sb)
+    check_calls(sb, calls)
+    beats = [c["beat"] for c in sb.hook_calls() if c["beat"] and "--status" in c["args"]]
+    for b in beats:
+        check(b.get("pid") == str(p.pid), f"a beat names pid {b.get('pid')}, kilo is {p.pid}")
+    check(beats[-1].get("model") == MODEL, f"the last beat has no model: {beats[-1]}")
+    check(calls[-2:] == ["ok", "--clear-native"], f"calls {calls}")
+    check(not os.path.exists(os.path.join(sb.hb, "kilo-direct.hb.native")),
+          "the marker outlived the run")
+    r = subprocess.run([os.path.join(HB_BIN, "hb-read"), "--dir", sb.hb, "kilo-direct"],
+                       capture_output=True, text=True)
+    return calls + [r.stdout.strip().splitlines()[-1] if r.stdout.strip() else r.stderr]
+
+
 MODES = {
+    "kilo-direct-7.7.9": (kilo_direct, "@kilocode/cli-linux-x64", {"delay": 1.5}),
     "kilo-run-7.7.9": (kilo_run, "@kilocode/cli-linux-x64", {"delay": 1.5}),
     "kilo-tui-7.7.9": (kilo_tui, "@kilocode/cli-linux-x64", {}),
     "kilo-esc-7.7.9": (kilo_interrupt, "@kilocode/cli-linux-x64", {"delay": 20}),
