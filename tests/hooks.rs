@@ -1488,5 +1488,8 @@ fn cline_names_the_model_from_its_session_file() {
         .args(["--hook", "cline"]);
     quiet(&run_with(c, &sb, Payload::Stdin(&json)));
     let b = beat(&sb);
-    assert_eq!((b["status"].as_str(), b["model"].as_str()), ("busy", "hb-mock-model"));
+    assert_eq!(
+        (b["status"].as_str(), b["model"].as_str()),
+        ("busy", "hb-mock-model")
+    );
 }

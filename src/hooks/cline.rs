@@ -107,10 +107,20 @@ mod tests {
     #[test]
     fn events_map_to_statuses() {
         let ev = |name: &str, rest: &str| format!(r#"{{"hookName":"{name}"{rest}}}"#);
-        for e in ["agent_start", "agent_resume", "prompt_submit", "tool_result"] {
+        for e in [
+            "agent_start",
+            "agent_resume",
+            "prompt_submit",
+            "tool_result",
+        ] {
             assert_eq!(s(&ev(e, "")), Ok(Action::Beat("busy")), "{e}");
         }
-        for e in ["agent_end", "agent_error", "agent_abort", "session_shutdown"] {
+        for e in [
+            "agent_end",
+            "agent_error",
+            "agent_abort",
+            "session_shutdown",
+        ] {
             assert_eq!(s(&ev(e, "")), Ok(Action::Beat("ok")), "{e}");
         }
         let tool = |t: &str| format!(r#","preToolUse":{{"toolName":"{t}","parameters":{{}}}}"#);
