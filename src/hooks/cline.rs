@@ -23,6 +23,9 @@
 //! Cline's environment: its hooks would carry another agent's
 //! `MOSAIC_AGENT_NAME`. A hook whose runtime is a hub changes nothing;
 //! the launcher keeps Cline off the hub (`CLINE_SESSION_BACKEND_MODE=local`).
+//! Nor does a hook whose runtime is the native binary orphaned by its node
+//! wrapper (Ctrl+C ends the wrapper first; the detached hooks of the
+//! session's end run after the sidecar's `exited`).
 
 use super::{payload, Ask, Call, Runtime, BASE};
 use std::ffi::OsString;
@@ -53,7 +56,7 @@ pub const RUNTIME: Runtime = Runtime {
         ("session_shutdown", Idle),
     ],
     model,
-    ignore: |c, _, _| c.runtime_pid.is_some_and(in_hub),
+    ignore: |c, _, _| c.runtime_pid.is_some_and(|p| in_hub(p) || wrapper_gone(p)),
     ..BASE
 };
 
@@ -85,6 +88,18 @@ fn session_file(c: &Call) -> Option<PathBuf> {
                 .map(|d| d.join("data").join("sessions"))
         })?;
     Some(sessions.join(id).join(OsString::from(format!("{id}.json"))))
+}
+
+/// Is `pid` Cline's native binary left without its node wrapper (the
+/// pane's process, gone at Ctrl+C), adopted by init or a reaper? Its
+/// detached hooks still run then, after the sidecar wrote `exited`; a beat
+/// from them would name a process that is about to end, not the agent.
+fn wrapper_gone(pid: u32) -> bool {
+    use super::agent_pid::{read_proc, REAPERS};
+    read_proc(pid).is_some_and(|p| {
+        p.comm != "node"
+            && (p.ppid <= 1 || read_proc(p.ppid).is_some_and(|up| REAPERS.contains(&&*up.comm)))
+    })
 }
 
 /// Is `pid` a Cline hub daemon (whose hooks carry another Cline's
@@ -233,5 +248,12 @@ mod tests {
     fn a_hub_daemon_is_never_the_agent() {
         assert!(!in_hub(std::process::id()));
         assert!(!in_hub(u32::MAX));
+    }
+
+    #[test]
+    fn an_orphaned_runtime_is_never_the_agent() {
+        // This test's process has a live parent that is no reaper.
+        assert!(!wrapper_gone(std::process::id()));
+        assert!(!wrapper_gone(u32::MAX));
     }
 }

@@ -198,6 +198,27 @@ def cline_esc(sb):
     return statuses(a.sampler.samples) + [f"ok {took:.2f}s after Esc"]
 
 
+def cline_deny(sb):
+    """`n` at the approval dialog: PostToolUse `success:false` (busy), the
+    model goes on and ends the turn (ok), no hook missing."""
+    a = tui_start(sb, "cline-deny")
+    a.wait_pane("Approve tool call?", timeout=30)
+    a.keys("n")
+    t = time.monotonic()
+    deadline_wait(lambda: a.sampler.latest().get("status") == "ok", 30, "ok after the denial")
+    took = time.monotonic() - t
+    check(not os.path.exists(os.path.join(sb.work, "hb-e2e-tool-ran")), "the denied tool ran")
+    hold_idle(a)
+    quit_tui(a)
+    check_exited(a)
+    check_common(sb, a, MODEL)
+    check_hooks(sb)
+    ev = events(sb)
+    check("tool_result(run_commands)" in ev and ev[-1] in ("agent_end", "session_shutdown"),
+          f"events {ev}")
+    return statuses(a.sampler.samples) + [f"ok {took:.2f}s after n"]
+
+
 def cline_two(sb):
     """Two agents in one HOME at once: a TUI held at its question, and a
     print run beside it. Each one's hooks carry its own name and pid (no
@@ -294,5 +315,6 @@ MODES = {
     "cline-direct-3.0.65": (cline_direct, "cline", {"delay": 1.5}),
     "cline-tui-3.0.65": (cline_tui, "cline", {"ask": True}),
     "cline-esc-3.0.65": (cline_esc, "cline", {"delay": 20}),
+    "cline-deny-3.0.65": (cline_deny, "cline", {}),
     "cline-two-3.0.65": (cline_two, "cline", {"ask": True}),
 }
