@@ -338,7 +338,7 @@ fn completion_knows_the_values_flags_take() {
     );
     assert_eq!(
         complete(&["hb-write", "--hook", ""], none),
-        strings(&["claude", "codex", "copilot", "gemini", "qwen"])
+        strings(&["claude", "cline", "codex", "copilot", "gemini", "qwen"])
     );
     assert_eq!(
         complete(&["hb-write", "--status", "w"], none),
