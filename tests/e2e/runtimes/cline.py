@@ -281,19 +281,20 @@ def cline_direct(sb):
 
 
 def cline_hub(sb):
-    """The pitfall, with the launcher's default overridden
-    (CLINE_SESSION_BACKEND_MODE=auto): a's run leaves a hub daemon, b's
+    """The pitfall, with the launcher's setting overridden (`-- env
+    CLINE_SESSION_BACKEND_MODE=auto cline ...`): a's run leaves a hub daemon, b's
     session runs inside it and its hooks carry a's name. hb-write sees the
     hub above the hook and writes nothing: a's beat stays the sidecar's
     `exited`, and b's beats stay the sidecar's too (honest, if poor)."""
-    env = dict(cline_setup(sb), CLINE_SESSION_BACKEND_MODE="auto")
-    a = sb.start("cline-a", [cline_bin(), "run the tool"], env)
+    env = cline_setup(sb)
+    auto = ["env", "CLINE_SESSION_BACKEND_MODE=auto", cline_bin(), "run the tool"]
+    a = sb.start("cline-a", auto, env)
     check_exited(a, timeout=90)
     deadline_wait(lambda: all(c["rc"] is not None for c in sb.hook_calls()), 20,
                   "a's hooks to end")
     n = len(sb.hook_calls())
     final = open(os.path.join(sb.hb, "cline-a.hb")).read()
-    b = sb.start("cline-b", [cline_bin(), "run the tool"], env)
+    b = sb.start("cline-b", auto, env)
     check_exited(b, timeout=90)
     deadline_wait(lambda: all(c["rc"] is not None for c in sb.hook_calls()), 20,
                   "b's hooks to end")
