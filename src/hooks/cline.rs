@@ -21,8 +21,9 @@
 //! A Cline session may run inside a hub daemon (`.cline
 //! --cline-hub-daemon`) that an earlier Cline left behind, with that
 //! Cline's environment: its hooks would carry another agent's
-//! `MOSAIC_AGENT_NAME`. A hook whose runtime is a hub changes nothing;
-//! the launcher keeps Cline off the hub (`CLINE_SESSION_BACKEND_MODE=local`).
+//! `MOSAIC_AGENT_NAME`. A hook with a hub above it changes nothing; the
+//! launcher keeps print mode off the hub (`CLINE_SESSION_BACKEND_MODE=local`;
+//! the TUI asks for the hub itself).
 //! Nor does a hook whose runtime is the native binary orphaned by its node
 //! wrapper (Ctrl+C ends the wrapper first; the detached hooks of the
 //! session's end run after the sidecar's `exited`).
@@ -56,7 +57,9 @@ pub const RUNTIME: Runtime = Runtime {
         ("session_shutdown", Idle),
     ],
     model,
-    ignore: |c, _, _| c.runtime_pid.is_some_and(|p| in_hub(p) || wrapper_gone(p)),
+    // The hub is the hook's own parent (the runtime found above it may be
+    // the agent that started the hub, still alive).
+    ignore: |c, _, _| under_hub(c.runtime_pid) || c.runtime_pid.is_some_and(wrapper_gone),
     ..BASE
 };
 
@@ -100,6 +103,26 @@ fn wrapper_gone(pid: u32) -> bool {
         p.comm != "node"
             && (p.ppid <= 1 || read_proc(p.ppid).is_some_and(|up| REAPERS.contains(&&*up.comm)))
     })
+}
+
+/// Does a hub daemon stand between this hook and its runtime? The hub is
+/// the hook's parent (or a shell's above it), and the runtime found above
+/// the hub may be the agent that started it, still alive.
+fn under_hub(runtime: Option<u32>) -> bool {
+    let mut pid = crate::proc::parent_pid();
+    for _ in 0..8 {
+        if pid <= 1 || Some(pid) == runtime {
+            return false;
+        }
+        if in_hub(pid) {
+            return true;
+        }
+        match super::agent_pid::read_proc(pid) {
+            Some(p) => pid = p.ppid,
+            None => return false,
+        }
+    }
+    false
 }
 
 /// Is `pid` a Cline hub daemon (whose hooks carry another Cline's
@@ -248,6 +271,12 @@ mod tests {
     fn a_hub_daemon_is_never_the_agent() {
         assert!(!in_hub(std::process::id()));
         assert!(!in_hub(u32::MAX));
+    }
+
+    #[test]
+    fn no_hub_stands_above_this_test() {
+        assert!(!under_hub(None));
+        assert!(!under_hub(Some(std::process::id())));
     }
 
     #[test]

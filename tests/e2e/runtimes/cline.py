@@ -13,7 +13,7 @@ import subprocess
 import time
 
 from harness import (
-    check, deadline_wait, MODS, HB_BIN, INTERVAL, HOLD, SAMPLE_EVERY, check_common,
+    check, deadline_wait, MODS, HB_BIN, INTERVAL, HOLD, SAMPLE_EVERY, check_common, check_pids,
     check_exited, check_hooks_silent, hold_idle, hold_waiting, install_hooks, statuses)
 
 PACKAGES = ["cline"]
@@ -256,6 +256,58 @@ def cline_two(sb):
     return statuses(a.sampler.samples) + ["|"] + statuses(b.sampler.samples)
 
 
+def hub_of(sb):
+    """A hub daemon started from this sandbox's work directory, if any."""
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"--cline-hub-daemon" in argv and sb.work.encode() in argv:
+            return int(pid)
+    return None
+
+
+def cline_two_tui(sb):
+    """Two TUIs in one HOME at once. The TUI asks for Cline's `auto`
+    backend itself (CLINE_SESSION_BACKEND_MODE does not reach it): the
+    first starts a hub daemon, and the second (usually) runs in it, its
+    hooks with a's name. No hook writes another agent's beat: a hook inside the hub
+    writes nothing (b shows the sidecar's beats only), a's beat never
+    moves while b runs, and each native beat names its own pane."""
+    a = tui_start(sb, "cline-a")
+    a.wait_status("waiting", timeout=60)
+    deadline_wait(lambda: hub_of(sb), 30, "a's hub daemon")
+    m = a.sampler.mark()
+    b = sb.start("cline-b", [cline_bin()], dict(ENV))
+    deadline_wait(lambda: ready(b), 60, "b's TUI to take keys")
+    type_text(b, "run the tool")
+    b.wait_pane("run the tool", timeout=10)
+    b.keys("Enter")
+    b.wait_pane("Cline is asking a question", timeout=60)
+    time.sleep(2 * INTERVAL)  # b's hooks, wherever they ran, have landed
+    moved = [x for x in a.sampler.since(m) if x.get("status") != "waiting"]
+    check(not moved, f"a's beat moved while b ran: {moved[:3]}")
+    hub = [c for c in sb.hook_calls() if "--cline-hub-daemon" in (c["tree"] or "")]
+    for c in sb.hook_calls():
+        if c in hub:
+            continue
+        who = a if c["name"] == "cline-a" else b
+        check(str(who.pane_pid) in (c["tree"] or ""), f"{c['name']}'s hook is not under its pane")
+    quit_tui(b)
+    quit_tui(a)
+    check_exited(a)
+    check_exited(b)
+    check_pids(a.sampler.samples, a.pane_pid)
+    check_pids(b.sampler.samples, b.pane_pid)
+    # b ran in a's hub (its parent, a's Cline, alive) in most runs here;
+    # in some it found none and ran in its own process: both are checked.
+    check(all(c["name"] == "cline-a" for c in hub), "a hub hook with b's name")
+    return (statuses(a.sampler.samples) + ["|"] + statuses(b.sampler.samples)
+            + [f"{len(hub)} hook calls ran in a's hub"])
+
+
 def cline_direct(sb):
     """One-shot without the launcher: `MOSAIC_AGENT_NAME=... cline PROMPT`
     from a script. No sidecar: the beats are the hooks' own, naming the
@@ -318,4 +370,5 @@ MODES = {
     "cline-esc-3.0.65": (cline_esc, "cline", {"delay": 20}),
     "cline-deny-3.0.65": (cline_deny, "cline", {}),
     "cline-two-3.0.65": (cline_two, "cline", {"ask": True}),
+    "cline-two-tui-3.0.65": (cline_two_tui, "cline", {"ask": True}),
 }
