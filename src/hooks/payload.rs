@@ -33,8 +33,11 @@ pub struct Fields {
     pub parent_session_id: Option<String>,
     /// Mistral Vibe `post_tool`: `success`, `failure` or `cancelled`.
     pub tool_status: Option<String>,
-    /// The tool a tool event is about (Codex's question tool).
+    /// The tool a tool event is about: Codex's `tool_name` (its question
+    /// tool), Cline's `preToolUse`/`postToolUse` `toolName`.
     pub tool_name: Option<String>,
+    /// Cline: `sessionContext.rootSessionId`, which names its session file.
+    pub root_session_id: Option<String>,
     /// Gemini CLI's AfterTool: what the tool said, to the model
     /// (`tool_response.llmContent`) and to the user
     /// (`tool_response.returnDisplay`), when it is text.
@@ -45,13 +48,14 @@ pub struct Fields {
 /// Reads a payload: one JSON object, nothing after it.
 pub fn read(json: &str) -> std::result::Result<Fields, String> {
     let p = decode(json, Payload::de_json)?;
-    let (tool_llm_content, tool_return_display) =
-        p.tool_response.map_or((None, None), |r| (r.0, r.1));
-    let extra = p.extra.and_then(|e| e.0);
-    let (extra_model, extra_surface) =
-        extra.map_or((None, None), |e| (text(e.model), text(e.surface)));
+    let inner = |o: Option<Inner>| o.and_then(|o| o.0).unwrap_or_default();
+    let response = inner(p.tool_response);
+    let extra = inner(p.extra);
+    let cline_tool = inner(p.pre_tool_use.or(p.post_tool_use));
     Ok(Fields {
-        hook_event_name: text(p.hook_event_name),
+        // Cline's `hookName` (Copilot CLI's, in one payload, goes unread:
+        // its hooks name their event).
+        hook_event_name: text(p.hook_event_name).or(text(p.hook_name)),
         kind: text(p.kind),
         model: p.model.and_then(|m| m.0),
         notification_type: text(p.notification_type),
@@ -59,14 +63,15 @@ pub fn read(json: &str) -> std::result::Result<Fields, String> {
         transcript_path: text(p.transcript_path).or(text(p.transcript_path_camel)),
         session_id: text(p.session_id).or(text(p.session_id_camel)),
         thread_id: text(p.thread_id),
-        llm_request_model: p.llm_request.and_then(|r| r.0),
-        extra_model,
-        extra_surface,
+        llm_request_model: text(inner(p.llm_request).model),
+        extra_model: text(extra.model),
+        extra_surface: text(extra.surface),
         parent_session_id: text(p.parent_session_id),
         tool_status: text(p.tool_status),
-        tool_name: text(p.tool_name),
-        tool_llm_content,
-        tool_return_display,
+        tool_name: text(p.tool_name).or(text(cline_tool.tool_name)),
+        root_session_id: text(inner(p.session_context).root_session_id),
+        tool_llm_content: text(response.llm_content),
+        tool_return_display: text(response.return_display),
     })
 }
 
@@ -74,7 +79,7 @@ pub fn read(json: &str) -> std::result::Result<Fields, String> {
 /// derive writes trips a clippy lint that no attribute on a struct reaches.
 #[allow(clippy::question_mark)]
 mod wire {
-    use super::{Extra, Model, Request, Text, ToolResponse};
+    use super::{Inner, Model, Text};
     use nanoserde::DeJson;
 
     /// The members of either runtime's payload that matter here; nanoserde
@@ -103,9 +108,9 @@ mod wire {
         pub thread_id: Option<Text>,
         /// Gemini CLI: the model request (BeforeModel, BeforeToolSelection),
         /// of which only its `model` is read.
-        pub llm_request: Option<Request>,
+        pub llm_request: Option<Inner>,
         /// Hermes Agent: the event's keyword arguments.
-        pub extra: Option<Extra>,
+        pub extra: Option<Inner>,
         /// Mistral Vibe: a subagent's hook names its parent session.
         pub parent_session_id: Option<Text>,
         /// Mistral Vibe `post_tool`: how the tool ended.
@@ -114,7 +119,17 @@ mod wire {
         pub tool_name: Option<Text>,
         /// Gemini CLI: a tool's result (AfterTool), of which only its text
         /// is read.
-        pub tool_response: Option<ToolResponse>,
+        pub tool_response: Option<Inner>,
+        /// Cline: the event (`agent_start`, `tool_call`, ...), the tool
+        /// and the session.
+        #[nserde(rename = "hookName")]
+        pub hook_name: Option<Text>,
+        #[nserde(rename = "preToolUse")]
+        pub pre_tool_use: Option<Inner>,
+        #[nserde(rename = "postToolUse")]
+        pub post_tool_use: Option<Inner>,
+        #[nserde(rename = "sessionContext")]
+        pub session_context: Option<Inner>,
     }
 
     /// Its members are [`Text`], which never holds an object: no nesting
@@ -125,33 +140,28 @@ mod wire {
         pub display_name: Option<Text>,
     }
 
-    /// Gemini's `llm_request`: its `messages` (the whole conversation)
-    /// and `config` are skipped. Its one member is [`Text`]: no nesting.
-    #[derive(DeJson)]
-    pub struct RequestObject {
-        pub model: Option<Text>,
-    }
-
-    /// Hermes' `extra`: its members are [`Text`], so no nesting recurses
-    /// (a tool's result, a middleware trace are skipped).
-    #[derive(DeJson)]
-    pub struct ExtraObject {
+    /// An object inside the payload, of which a few text members are
+    /// read; one decoder for all of them: Gemini's `llm_request` (its
+    /// `model`; the whole conversation is skipped) and `tool_response`
+    /// (AfterTool: `llmContent`, `returnDisplay`, when text), Hermes'
+    /// `extra` (`model`, an approval's `surface`), Cline's `preToolUse`
+    /// and `postToolUse` (`toolName`) and `sessionContext`
+    /// (`rootSessionId`). Its members are [`Text`]: no nesting recurses.
+    #[derive(DeJson, Default)]
+    pub struct InnerObject {
         pub model: Option<Text>,
         pub surface: Option<Text>,
-    }
-
-    /// Gemini's `tool_response`: `llmContent` and `returnDisplay`, when
-    /// text (an object or a list of parts is skipped). Its members are
-    /// [`Text`]: no nesting.
-    #[derive(DeJson)]
-    pub struct ToolResponseObject {
         #[nserde(rename = "llmContent")]
         pub llm_content: Option<Text>,
         #[nserde(rename = "returnDisplay")]
         pub return_display: Option<Text>,
+        #[nserde(rename = "toolName")]
+        pub tool_name: Option<Text>,
+        #[nserde(rename = "rootSessionId")]
+        pub root_session_id: Option<Text>,
     }
 }
-use wire::{ExtraObject, ModelObject, Payload, RequestObject, ToolResponseObject};
+use wire::{InnerObject, ModelObject, Payload};
 
 /// A member read as text: a string, else (any other value, skipped) none.
 /// A string that held a lone surrogate is none too: [`tame`] wrote U+FFFD
@@ -187,46 +197,17 @@ impl DeJson for Model {
     }
 }
 
-/// A model request as Gemini CLI sends it: an object whose `model` is
-/// text gives that; anything else is none.
-struct Request(Option<String>);
+/// An [`InnerObject`] where the payload has an object; anything else is
+/// none.
+struct Inner(Option<InnerObject>);
 
-impl DeJson for Request {
+impl DeJson for Inner {
     fn de_json(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<Self, DeJsonErr> {
         if s.tok != DeJsonTok::CurlyOpen {
             skip(s, i)?;
-            return Ok(Request(None));
+            return Ok(Inner(None));
         }
-        Ok(Request(text(RequestObject::de_json(s, i)?.model)))
-    }
-}
-
-/// Hermes' `extra`, when it is an object; anything else is none.
-struct Extra(Option<ExtraObject>);
-
-impl DeJson for Extra {
-    fn de_json(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<Self, DeJsonErr> {
-        if s.tok != DeJsonTok::CurlyOpen {
-            skip(s, i)?;
-            return Ok(Extra(None));
-        }
-        Ok(Extra(Some(ExtraObject::de_json(s, i)?)))
-    }
-}
-
-/// A tool's result as Gemini CLI sends it (AfterTool): its `llmContent`
-/// and `returnDisplay` when each is text. Anything else is none. (Claude
-/// Code's `tool_response` is an object too, with other members: none.)
-struct ToolResponse(Option<String>, Option<String>);
-
-impl DeJson for ToolResponse {
-    fn de_json(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<Self, DeJsonErr> {
-        if s.tok != DeJsonTok::CurlyOpen {
-            skip(s, i)?;
-            return Ok(ToolResponse(None, None));
-        }
-        let o = ToolResponseObject::de_json(s, i)?;
-        Ok(ToolResponse(text(o.llm_content), text(o.return_display)))
+        Ok(Inner(Some(InnerObject::de_json(s, i)?)))
     }
 }
 
