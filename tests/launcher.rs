@@ -603,8 +603,7 @@ fn listing(dir: &Path) -> Vec<String> {
 #[test]
 fn remove_takes_every_file_an_agent_leaves_after_a_full_life() {
     // A life that makes every file an agent can have (src/files.rs): the
-    // launcher's beats and log, a runtime's record (Codex's SessionStart)
-    // and the pointer to its session record (its transcript_path),
+    // launcher's beats and log, a runtime's record (Codex's SessionStart),
     // a silent runtime's hook log (Gemini CLI, an unknown event), a native
     // write (the marker), the lock, and a temporary a killed writer left.
     let f = Fleet::new("files");
@@ -635,7 +634,6 @@ fn remove_takes_every_file_an_agent_leaves_after_a_full_life() {
         ".w-life.codex-session",
         ".w-life.hb.2147483647.AAAAAAAA",
         ".w-life.lock",
-        ".w-life.record",
         "w-life.hb",
         "w-life.hb.native",
         "w-life.hook.log",
