@@ -629,6 +629,14 @@ fn remove_takes_every_file_an_agent_leaves_after_a_full_life() {
             os(codex),
         ],
     );
+    // A temporary a killed writer left, planted once the life's own writes
+    // are done (its last is the native busy): a hook sweeps stale ones on
+    // one write in 16, which would take it before it is counted.
+    let done = Instant::now() + Duration::from_secs(10);
+    while !fs::read_to_string(f.sb.dir.join("w-life.hb")).is_ok_and(|b| b.contains("status=busy")) {
+        assert!(Instant::now() < done, "the life's native write never came");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     f.sb.put(".w-life.hb.2147483647.AAAAAAAA", b"half a beat");
     // The mark of a state the sidecar settled from the runtime's record
     // (src/turn.rs): planted, as a turn that ended with no hook leaves it.
