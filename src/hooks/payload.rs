@@ -70,88 +70,100 @@ pub fn read(json: &str) -> std::result::Result<Fields, String> {
     })
 }
 
-/// The derived decoders, in a module of their own: the code nanoserde's
-/// derive writes trips a clippy lint that no attribute on a struct reaches.
-#[allow(clippy::question_mark)]
-mod wire {
-    use super::{Extra, Model, Request, Text, ToolResponse};
-    use nanoserde::DeJson;
-
-    /// The members of either runtime's payload that matter here; nanoserde
-    /// skips every other member. Each is absent unless it holds text, so an
-    /// odd value in one never costs the agent its beat. A new member is one
-    /// line here.
-    #[derive(DeJson)]
-    pub struct Payload {
-        pub hook_event_name: Option<Text>,
-        /// Codex `notify`: `{"type": "agent-turn-complete", ...}`.
-        #[nserde(rename = "type")]
-        pub kind: Option<Text>,
-        pub model: Option<Model>,
-        pub notification_type: Option<Text>,
-        pub message: Option<Text>,
-        /// Claude Code: the session's transcript, which names the model.
-        pub transcript_path: Option<Text>,
-        /// Codex: the session (hooks) and the thread a notify is about.
-        pub session_id: Option<Text>,
-        /// Copilot CLI: the session, and its events file (agentStop).
-        #[nserde(rename = "sessionId")]
-        pub session_id_camel: Option<Text>,
-        #[nserde(rename = "transcriptPath")]
-        pub transcript_path_camel: Option<Text>,
-        #[nserde(rename = "thread-id")]
-        pub thread_id: Option<Text>,
-        /// Gemini CLI: the model request (BeforeModel, BeforeToolSelection),
-        /// of which only its `model` is read.
-        pub llm_request: Option<Request>,
-        /// Hermes Agent: the event's keyword arguments.
-        pub extra: Option<Extra>,
-        /// Mistral Vibe: a subagent's hook names its parent session.
-        pub parent_session_id: Option<Text>,
-        /// Mistral Vibe `post_tool`: how the tool ended.
-        pub tool_status: Option<Text>,
-        /// Codex: the tool of a tool event (`request_user_input` asks).
-        pub tool_name: Option<Text>,
-        /// Gemini CLI: a tool's result (AfterTool), of which only its text
-        /// is read.
-        pub tool_response: Option<ToolResponse>,
-    }
-
-    /// Its members are [`Text`], which never holds an object: no nesting
-    /// of a payload can make the decoding recurse.
-    #[derive(DeJson)]
-    pub struct ModelObject {
-        pub id: Option<Text>,
-        pub display_name: Option<Text>,
-    }
-
-    /// Gemini's `llm_request`: its `messages` (the whole conversation)
-    /// and `config` are skipped. Its one member is [`Text`]: no nesting.
-    #[derive(DeJson)]
-    pub struct RequestObject {
-        pub model: Option<Text>,
-    }
-
-    /// Hermes' `extra`: its members are [`Text`], so no nesting recurses
-    /// (a tool's result, a middleware trace are skipped).
-    #[derive(DeJson)]
-    pub struct ExtraObject {
-        pub model: Option<Text>,
-        pub surface: Option<Text>,
-    }
-
-    /// Gemini's `tool_response`: `llmContent` and `returnDisplay`, when
-    /// text (an object or a list of parts is skipped). Its members are
-    /// [`Text`]: no nesting.
-    #[derive(DeJson)]
-    pub struct ToolResponseObject {
-        #[nserde(rename = "llmContent")]
-        pub llm_content: Option<Text>,
-        #[nserde(rename = "returnDisplay")]
-        pub return_display: Option<Text>,
-    }
+/// The members of either runtime's payload that matter here; every other
+/// member is skipped. Each is absent unless it holds text, so an odd value
+/// in one never costs the agent its beat. A new member is one line here
+/// and one in its [`decoder!`].
+struct Payload {
+    hook_event_name: Option<Text>,
+    /// Codex `notify`: `{"type": "agent-turn-complete", ...}`.
+    kind: Option<Text>,
+    model: Option<Model>,
+    notification_type: Option<Text>,
+    message: Option<Text>,
+    /// Claude Code: the session's transcript, which names the model.
+    transcript_path: Option<Text>,
+    /// Codex: the session (hooks) and the thread a notify is about.
+    session_id: Option<Text>,
+    /// Copilot CLI: the session, and its events file (agentStop).
+    session_id_camel: Option<Text>,
+    transcript_path_camel: Option<Text>,
+    thread_id: Option<Text>,
+    /// Gemini CLI: the model request (BeforeModel, BeforeToolSelection),
+    /// of which only its `model` is read.
+    llm_request: Option<Request>,
+    /// Hermes Agent: the event's keyword arguments.
+    extra: Option<Extra>,
+    /// Mistral Vibe: a subagent's hook names its parent session.
+    parent_session_id: Option<Text>,
+    /// Mistral Vibe `post_tool`: how the tool ended.
+    tool_status: Option<Text>,
+    /// Codex: the tool of a tool event (`request_user_input` asks).
+    tool_name: Option<Text>,
+    /// Gemini CLI: a tool's result (AfterTool), of which only its text
+    /// is read.
+    tool_response: Option<ToolResponse>,
 }
-use wire::{ExtraObject, ModelObject, Payload, RequestObject, ToolResponseObject};
+
+decoder!(Payload {
+    hook_event_name: "hook_event_name",
+    kind: "type",
+    model: "model",
+    notification_type: "notification_type",
+    message: "message",
+    transcript_path: "transcript_path",
+    session_id: "session_id",
+    session_id_camel: "sessionId",
+    transcript_path_camel: "transcriptPath",
+    thread_id: "thread-id",
+    llm_request: "llm_request",
+    extra: "extra",
+    parent_session_id: "parent_session_id",
+    tool_status: "tool_status",
+    tool_name: "tool_name",
+    tool_response: "tool_response",
+});
+
+/// Its members are [`Text`], which never holds an object: no nesting
+/// of a payload can make the decoding recurse.
+struct ModelObject {
+    id: Option<Text>,
+    display_name: Option<Text>,
+}
+decoder!(ModelObject {
+    id: "id",
+    display_name: "display_name"
+});
+
+/// Gemini's `llm_request`: its `messages` (the whole conversation)
+/// and `config` are skipped. Its one member is [`Text`]: no nesting.
+struct RequestObject {
+    model: Option<Text>,
+}
+decoder!(RequestObject { model: "model" });
+
+/// Hermes' `extra`: its members are [`Text`], so no nesting recurses
+/// (a tool's result, a middleware trace are skipped).
+struct ExtraObject {
+    model: Option<Text>,
+    surface: Option<Text>,
+}
+decoder!(ExtraObject {
+    model: "model",
+    surface: "surface"
+});
+
+/// Gemini's `tool_response`: `llmContent` and `returnDisplay`, when
+/// text (an object or a list of parts is skipped). Its members are
+/// [`Text`]: no nesting.
+struct ToolResponseObject {
+    llm_content: Option<Text>,
+    return_display: Option<Text>,
+}
+decoder!(ToolResponseObject {
+    llm_content: "llmContent",
+    return_display: "returnDisplay",
+});
 
 /// A member read as text: a string, else (any other value, skipped) none.
 /// A string that held a lone surrogate is none too: [`tame`] wrote U+FFFD
@@ -234,8 +246,11 @@ fn text(t: Option<Text>) -> Option<String> {
     t.and_then(|t| t.0)
 }
 
-/// Skips one value with nanoserde, which panics when there is none (the
-/// token is `,`, `:`, `}`, `]` or the end).
+/// Skips one value, as nanoserde's `whole_field` does, but refuses a
+/// token that starts none (`,`, `:`, `}`, `]`, the end), where nanoserde
+/// panics. Ours rather than nanoserde's for size too: the panic's message
+/// formats the token, which alone links float formatting (about 15 KB)
+/// into hb-write.
 fn skip(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<(), DeJsonErr> {
     match s.tok {
         DeJsonTok::Str
@@ -243,12 +258,75 @@ fn skip(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<(), DeJsonErr
         | DeJsonTok::I64(_)
         | DeJsonTok::F64(_)
         | DeJsonTok::Bool(_)
-        | DeJsonTok::Null
-        | DeJsonTok::CurlyOpen
-        | DeJsonTok::BlockOpen => s.whole_field(i),
+        | DeJsonTok::Null => s.next_tok(i),
+        DeJsonTok::CurlyOpen | DeJsonTok::BlockOpen => {
+            let mut open = 0usize;
+            loop {
+                match s.tok {
+                    DeJsonTok::CurlyOpen | DeJsonTok::BlockOpen => open += 1,
+                    DeJsonTok::CurlyClose | DeJsonTok::BlockClose => open -= 1,
+                    _ => {}
+                }
+                s.next_tok(i)?;
+                if open == 0 {
+                    return Ok(());
+                }
+            }
+        }
         _ => Err(s.err_token("a value")),
     }
 }
+
+/// Reads one object as nanoserde's `#[derive(DeJson)]` does: `member`
+/// reads the value of a member it knows and says so; any other value is
+/// skipped with [`skip`]. The derive is not used because its code calls
+/// nanoserde's `whole_field` (see [`skip`] for why not), and this one body
+/// serves every struct.
+pub(crate) fn object(
+    s: &mut DeJsonState,
+    i: &mut Chars,
+    member: &mut dyn FnMut(
+        &str,
+        &mut DeJsonState,
+        &mut Chars,
+    ) -> std::result::Result<bool, DeJsonErr>,
+) -> std::result::Result<(), DeJsonErr> {
+    s.curly_open(i)?;
+    while s.tok == DeJsonTok::Str {
+        let key = std::mem::take(&mut s.strbuf);
+        s.next_colon(i)?;
+        if !member(&key, s, i)? {
+            skip(s, i)?;
+        }
+        s.eat_comma_curly(i)?;
+    }
+    s.curly_close(i)
+}
+
+/// `impl DeJson` for a struct of `Option` members over [`object`], each
+/// named with its JSON key: `decoder!(Line { kind: "type", data: "data" })`.
+/// A key given twice keeps its last value, as with nanoserde's derive.
+macro_rules! decoder {
+    ($t:ident { $($f:ident: $k:literal),* $(,)? }) => {
+        impl nanoserde::DeJson for $t {
+            fn de_json(
+                s: &mut nanoserde::DeJsonState,
+                i: &mut std::str::Chars,
+            ) -> std::result::Result<Self, nanoserde::DeJsonErr> {
+                let mut v = $t { $($f: None),* };
+                $crate::hooks::payload::object(s, i, &mut |key, s, i| {
+                    match key {
+                        $($k => v.$f = nanoserde::DeJson::de_json(s, i)?,)*
+                        _ => return Ok(false),
+                    }
+                    Ok(true)
+                })?;
+                Ok(v)
+            }
+        }
+    };
+}
+pub(crate) use decoder;
 
 /// Reads one whole JSON text with `read` (nanoserde), after [`tame`], and
 /// refuses anything after it (nanoserde stops at the value's end). Also

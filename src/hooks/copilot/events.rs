@@ -35,30 +35,32 @@ enum Member {
     SelectedModel,
 }
 
-/// The derived decoders, in a module of their own: the code nanoserde's
-/// derive writes trips a clippy lint that no attribute on a struct reaches.
-#[allow(clippy::question_mark)]
+/// The decoders (payload.rs, [`decoder!`]).
 mod wire {
-    use nanoserde::DeJson;
+    use crate::hooks::payload::decoder;
 
-    /// One line of the file; nanoserde skips every other member.
-    #[derive(DeJson)]
+    /// One line of the file; every other member is skipped.
     pub struct Line {
-        #[nserde(rename = "type")]
         pub kind: Option<String>,
         pub data: Option<Data>,
     }
+    decoder!(Line {
+        kind: "type",
+        data: "data"
+    });
 
-    #[derive(DeJson)]
     pub struct Data {
         pub model: Option<String>,
-        #[nserde(rename = "newModel")]
         pub new_model: Option<String>,
-        #[nserde(rename = "selectedModel")]
         pub selected_model: Option<String>,
-        #[nserde(rename = "parentToolCallId")]
         pub parent_tool_call_id: Option<String>,
     }
+    decoder!(Data {
+        model: "model",
+        new_model: "newModel",
+        selected_model: "selectedModel",
+        parent_tool_call_id: "parentToolCallId",
+    });
 }
 
 /// The model the last carrier in the file's tail names.
