@@ -303,6 +303,18 @@ pub(crate) fn object(
     s.curly_close(i)
 }
 
+/// Reads a member's value into its slot. Not inlined: a copy in each arm
+/// of each [`decoder!`] costs hb-write kilobytes.
+#[inline(never)]
+pub(crate) fn put<T: DeJson>(
+    slot: &mut Option<T>,
+    s: &mut DeJsonState,
+    i: &mut Chars,
+) -> std::result::Result<(), DeJsonErr> {
+    *slot = DeJson::de_json(s, i)?;
+    Ok(())
+}
+
 /// `impl DeJson` for a struct of `Option` members over [`object`], each
 /// named with its JSON key: `decoder!(Line { kind: "type", data: "data" })`.
 /// A key given twice keeps its last value, as with nanoserde's derive.
@@ -316,7 +328,7 @@ macro_rules! decoder {
                 let mut v = $t { $($f: None),* };
                 $crate::hooks::payload::object(s, i, &mut |key, s, i| {
                     match key {
-                        $($k => v.$f = nanoserde::DeJson::de_json(s, i)?,)*
+                        $($k => $crate::hooks::payload::put(&mut v.$f, s, i)?,)*
                         _ => return Ok(false),
                     }
                     Ok(true)
