@@ -794,9 +794,8 @@ s.append(f"- The floor (`floor-tick`: only the writer lock, the marker lstat, re
 sections.append(s)
 
 # 5. Sizes. The goals are issue 12's, hb-write's raised to 1.6 x by issue
-# 24 (it carries every runtime's hook tables and the turn watcher):
-# nanoserde's JSON costs hb-write its tokenizer and float parsing
-# (doc/development.md, "Dependencies").
+# 24 (it carries every runtime's hook tables and the turn watcher;
+# doc/performance.md).
 size_goals = {"hb-write": 1.6, "hb-defer-check": 1.5, "hb-read": 1.5}
 noop = os.stat(f"{floor}/floor-noop").st_size
 s = ["## 5. Sizes", ""]

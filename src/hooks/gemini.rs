@@ -20,8 +20,8 @@
 
 use super::payload::{decode, Fields};
 use super::{Ask, Call, Runtime, BASE};
+use crate::hooks::json::Read;
 use crate::turn::Turn;
-use nanoserde::DeJson;
 use std::path::PathBuf;
 use Ask::*;
 
@@ -135,10 +135,10 @@ pub fn settle(line: &[u8]) -> Option<Turn> {
     if !(info || line.contains("\"cancelled\"")) || line.starts_with("{\"$") {
         return None;
     }
-    let m = decode(line, wire::Message::de_json).ok()?;
+    let m = decode(line, wire::Message::read).ok()?;
     match m.kind.as_deref()? {
         "info" if info => {
-            let i = decode(line, wire::Info::de_json).ok()?;
+            let i = decode(line, wire::Info::read).ok()?;
             (i.content.as_deref() == Some("Request cancelled.")).then_some(Turn::Ended)
         }
         "gemini" => {

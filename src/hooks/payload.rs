@@ -1,10 +1,12 @@
 //! Decoding a runtime's hook payload: the few members that matter, read
-//! with nanoserde's `DeJson`, which skips every other member however large
-//! or deep (Claude's `tool_response` can be megabytes). [`tame`] runs
-//! first, because nanoserde 0.2.1 can panic or loop on malformed input and
-//! refuses some valid JSON (doc/development.md, "Dependencies").
+//! as nanoserde's derived `DeJson` reads them (over [`super::json`]'s
+//! tokens), skipping every other member however large or deep (Claude's
+//! `tool_response` can be megabytes). [`tame`] runs first, because
+//! nanoserde 0.2.1's tokenizer can loop on malformed input and refuses
+//! some valid JSON (doc/development.md, "Dependencies").
 
-use nanoserde::{DeJson, DeJsonErr, DeJsonState, DeJsonTok};
+use super::json::{self, next_tok, Read};
+use nanoserde::{DeJsonErr, DeJsonState, DeJsonTok};
 use std::borrow::Cow;
 use std::str::Chars;
 
@@ -44,7 +46,7 @@ pub struct Fields {
 
 /// Reads a payload: one JSON object, nothing after it.
 pub fn read(json: &str) -> std::result::Result<Fields, String> {
-    let p = decode(json, Payload::de_json)?;
+    let p = decode(json, Payload::read)?;
     let (tool_llm_content, tool_return_display) =
         p.tool_response.map_or((None, None), |r| (r.0, r.1));
     let extra = p.extra.and_then(|e| e.0);
@@ -171,14 +173,14 @@ decoder!(ToolResponseObject {
 /// guessed at.
 struct Text(Option<String>);
 
-impl DeJson for Text {
-    fn de_json(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<Self, DeJsonErr> {
+impl Read for Text {
+    fn read(s: &mut DeJsonState, i: &mut Chars) -> json::Result<Self> {
         if s.tok != DeJsonTok::Str {
             skip(s, i)?;
             return Ok(Text(None));
         }
         let v = s.as_string()?;
-        s.next_tok(i)?;
+        next_tok(s, i)?;
         Ok(Text(
             Some(v).filter(|v| !v.contains(char::REPLACEMENT_CHARACTER)),
         ))
@@ -189,12 +191,12 @@ impl DeJson for Text {
 /// a `display_name` (Claude's status-line shape). Anything else is none.
 struct Model(Option<String>);
 
-impl DeJson for Model {
-    fn de_json(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<Self, DeJsonErr> {
+impl Read for Model {
+    fn read(s: &mut DeJsonState, i: &mut Chars) -> json::Result<Self> {
         if s.tok != DeJsonTok::CurlyOpen {
-            return Text::de_json(s, i).map(|t| Model(t.0));
+            return Text::read(s, i).map(|t| Model(t.0));
         }
-        let o = ModelObject::de_json(s, i)?;
+        let o = ModelObject::read(s, i)?;
         Ok(Model(text(o.id).or(text(o.display_name))))
     }
 }
@@ -203,26 +205,26 @@ impl DeJson for Model {
 /// text gives that; anything else is none.
 struct Request(Option<String>);
 
-impl DeJson for Request {
-    fn de_json(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<Self, DeJsonErr> {
+impl Read for Request {
+    fn read(s: &mut DeJsonState, i: &mut Chars) -> json::Result<Self> {
         if s.tok != DeJsonTok::CurlyOpen {
             skip(s, i)?;
             return Ok(Request(None));
         }
-        Ok(Request(text(RequestObject::de_json(s, i)?.model)))
+        Ok(Request(text(RequestObject::read(s, i)?.model)))
     }
 }
 
 /// Hermes' `extra`, when it is an object; anything else is none.
 struct Extra(Option<ExtraObject>);
 
-impl DeJson for Extra {
-    fn de_json(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<Self, DeJsonErr> {
+impl Read for Extra {
+    fn read(s: &mut DeJsonState, i: &mut Chars) -> json::Result<Self> {
         if s.tok != DeJsonTok::CurlyOpen {
             skip(s, i)?;
             return Ok(Extra(None));
         }
-        Ok(Extra(Some(ExtraObject::de_json(s, i)?)))
+        Ok(Extra(Some(ExtraObject::read(s, i)?)))
     }
 }
 
@@ -231,13 +233,13 @@ impl DeJson for Extra {
 /// Code's `tool_response` is an object too, with other members: none.)
 struct ToolResponse(Option<String>, Option<String>);
 
-impl DeJson for ToolResponse {
-    fn de_json(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<Self, DeJsonErr> {
+impl Read for ToolResponse {
+    fn read(s: &mut DeJsonState, i: &mut Chars) -> json::Result<Self> {
         if s.tok != DeJsonTok::CurlyOpen {
             skip(s, i)?;
             return Ok(ToolResponse(None, None));
         }
-        let o = ToolResponseObject::de_json(s, i)?;
+        let o = ToolResponseObject::read(s, i)?;
         Ok(ToolResponse(text(o.llm_content), text(o.return_display)))
     }
 }
@@ -258,7 +260,7 @@ fn skip(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<(), DeJsonErr
         | DeJsonTok::I64(_)
         | DeJsonTok::F64(_)
         | DeJsonTok::Bool(_)
-        | DeJsonTok::Null => s.next_tok(i),
+        | DeJsonTok::Null => next_tok(s, i),
         DeJsonTok::CurlyOpen | DeJsonTok::BlockOpen => {
             let mut open = 0usize;
             loop {
@@ -267,7 +269,7 @@ fn skip(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<(), DeJsonErr
                     DeJsonTok::CurlyClose | DeJsonTok::BlockClose => open -= 1,
                     _ => {}
                 }
-                s.next_tok(i)?;
+                next_tok(s, i)?;
                 if open == 0 {
                     return Ok(());
                 }
@@ -291,27 +293,32 @@ pub(crate) fn object(
         &mut Chars,
     ) -> std::result::Result<bool, DeJsonErr>,
 ) -> std::result::Result<(), DeJsonErr> {
-    s.curly_open(i)?;
+    json::expect(s, i, DeJsonTok::CurlyOpen, "{")?;
     while s.tok == DeJsonTok::Str {
         let key = std::mem::take(&mut s.strbuf);
-        s.next_colon(i)?;
+        next_tok(s, i)?;
+        json::expect(s, i, DeJsonTok::Colon, ":")?;
         if !member(&key, s, i)? {
             skip(s, i)?;
         }
-        s.eat_comma_curly(i)?;
+        match s.tok {
+            DeJsonTok::Comma => next_tok(s, i)?,
+            DeJsonTok::CurlyClose => {}
+            _ => return Err(s.err_token(", or }")),
+        }
     }
-    s.curly_close(i)
+    json::expect(s, i, DeJsonTok::CurlyClose, "}")
 }
 
 /// Reads a member's value into its slot. Not inlined: a copy in each arm
 /// of each [`decoder!`] costs hb-write kilobytes.
 #[inline(never)]
-pub(crate) fn put<T: DeJson>(
+pub(crate) fn put<T: Read>(
     slot: &mut Option<T>,
     s: &mut DeJsonState,
     i: &mut Chars,
-) -> std::result::Result<(), DeJsonErr> {
-    *slot = DeJson::de_json(s, i)?;
+) -> json::Result<()> {
+    *slot = Read::read(s, i)?;
     Ok(())
 }
 
@@ -320,11 +327,11 @@ pub(crate) fn put<T: DeJson>(
 /// A key given twice keeps its last value, as with nanoserde's derive.
 macro_rules! decoder {
     ($t:ident { $($f:ident: $k:literal),* $(,)? }) => {
-        impl nanoserde::DeJson for $t {
-            fn de_json(
+        impl $crate::hooks::json::Read for $t {
+            fn read(
                 s: &mut nanoserde::DeJsonState,
                 i: &mut std::str::Chars,
-            ) -> std::result::Result<Self, nanoserde::DeJsonErr> {
+            ) -> $crate::hooks::json::Result<Self> {
                 let mut v = $t { $($f: None),* };
                 $crate::hooks::payload::object(s, i, &mut |key, s, i| {
                     match key {
@@ -353,7 +360,7 @@ pub(crate) fn decode<T>(
     let mut i = json.chars();
     s.next(&mut i);
     let at = |line: usize, col: usize| format!("line {}, column {}", line + 1, col + 1);
-    match s.next_tok(&mut i).and_then(|()| read(&mut s, &mut i)) {
+    match next_tok(&mut s, &mut i).and_then(|()| read(&mut s, &mut i)) {
         Ok(v) if s.tok == DeJsonTok::Eof => Ok(v),
         Ok(_) => Err(format!(
             "malformed JSON: more after the value at {}",

@@ -104,7 +104,7 @@ pub fn meta_model(path: &Path) -> Option<String> {
     if text.len() as u64 > MAX_META {
         return None;
     }
-    let meta = decode(&text, nanoserde::DeJson::de_json).ok()?;
+    let meta = decode(&text, crate::hooks::json::Read::read).ok()?;
     let wire::Meta { config } = meta;
     let c = config?;
     c.model_name

@@ -13,8 +13,8 @@
 //! mentions one of those event types. Not finding one is no error: the
 //! hook falls back to `$COPILOT_MODEL`, then to the beat's model.
 
+use crate::hooks::json::Read;
 use crate::hooks::payload::decode;
-use nanoserde::DeJson;
 use std::path::Path;
 
 /// How much of the file's end is read.
@@ -74,7 +74,7 @@ fn model_of_line(line: &[u8]) -> Option<String> {
     if !CARRIERS.iter().any(|(kind, _)| line.contains(kind)) {
         return None;
     }
-    let l = decode(line, wire::Line::de_json).ok()?;
+    let l = decode(line, wire::Line::read).ok()?;
     let (_, member) = CARRIERS
         .iter()
         .find(|(kind, _)| l.kind.as_deref() == Some(kind))?;
