@@ -135,7 +135,7 @@ _hb_complete() {
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             return 0
             ;;
-        --hook) _hb_words 'claude codex gemini qwen copilot hermes aider vibe' && return 0 ;;
+        --hook) _hb_words 'claude codex gemini qwen copilot hermes aider vibe cline' && return 0 ;;
         --titles) _hb_words 'vibe' && return 0 ;;
         --format) _hb_words 'table json prometheus tmux' && return 0 ;;
         --color) _hb_words 'auto always never' && return 0 ;;

@@ -108,7 +108,7 @@ complete -c hb-read -n 'not __hb_after --exec' -l interval -x
 complete -c start-agent-session.sh -n 'not __hb_after --' -l interval -x
 complete -c start-agent-session.sh -n 'not __hb_after --' -s L -x
 complete -c stop-agent-session.sh -n 'not __hb_after --' -s L -x
-complete -c hb-write -n 'not __hb_after --' -l hook -x -a 'claude codex gemini qwen copilot hermes aider vibe'
+complete -c hb-write -n 'not __hb_after --' -l hook -x -a 'claude codex gemini qwen copilot hermes aider vibe cline'
 complete -c hb-write -n 'not __hb_after --' -l titles -x -a 'vibe'
 complete -c start-agent-session.sh -n 'not __hb_after --' -l titles -x -a 'vibe'
 complete -c hb-write -n 'not __hb_after --' -l status -x -a 'ok busy waiting exited'

@@ -91,7 +91,8 @@ Options:
   -h, --help       this help
 
 The pane gets MOSAIC_AGENT_NAME, MOSAIC_HEARTBEAT_DIR and
-MOSAIC_HEARTBEAT_INTERVAL (and this script's PATH); the sidecar
+MOSAIC_HEARTBEAT_INTERVAL (and this script's PATH, and
+CLINE_SESSION_BACKEND_MODE=local: no Cline shares a hub); the sidecar
 (hb-write --sidecar) watches the pane's pid and writes status=exited when it
 ends. Binaries are taken from \$HB_BIN, else next to this script, else PATH.
 
@@ -323,6 +324,11 @@ pane_env=(
 # The agent is found by the pane's PATH: make it this script's, not the one
 # the tmux server happened to start with.
 [[ -z ${PATH:-} ]] || pane_env+=(-e "PATH=$PATH")
+# Cline runs a session inside the hub daemon an earlier Cline left behind,
+# with that Cline's environment: another agent's MOSAIC_AGENT_NAME. Each
+# agent's Cline keeps its session in its own process (integrations/cline);
+# `-- env CLINE_SESSION_BACKEND_MODE=auto cline` overrides it.
+pane_env+=(-e "CLINE_SESSION_BACKEND_MODE=local")
 
 # No -c: the session starts in the client's directory (rule 2 above).
 new_session=(new-session -d -s "$name" "${pane_env[@]}" -P -F '#{pane_pid}'

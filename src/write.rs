@@ -23,7 +23,7 @@ Usage:
   hb-write --sidecar [--while-pid P] [--pid P] NAME   the sidecar loop
   hb-write --clear-native NAME                        remove the marker only
   hb-write --remove NAME                              remove the agent's beat, marker and lock
-  hb-write --hook claude|codex|gemini|qwen|copilot|vibe [--event E] [PAYLOAD]
+  hb-write --hook claude|codex|gemini|qwen|copilot|hermes|aider|vibe|cline [--event E] [PAYLOAD]
                                                       a native beat from a runtime hook
   hb-write --titles vibe --pid P NAME                 native beats from the runtime's
                                                       terminal output on stdin

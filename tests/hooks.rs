@@ -199,6 +199,17 @@ const EVENTS: &[(&str, &str, Option<&str>)] = &[
     ("qwen/stop.json", "ok", None),
     ("qwen/notification-idle.json", "ok", None),
     ("qwen/session-end.json", "clear", None),
+    // Cline names no model in a payload (its session file does, which
+    // these sandboxes do not have): the beat's own is kept.
+    ("cline/task-start.json", "busy", None),
+    ("cline/task-start-print.json", "busy", None),
+    ("cline/pre-tool-use-ask-question.json", "waiting", None),
+    ("cline/post-tool-use-ask-question.json", "busy", None),
+    ("cline/pre-tool-use.json", "busy", None),
+    ("cline/post-tool-use.json", "busy", None),
+    ("cline/task-complete.json", "ok", None),
+    ("cline/task-complete-print.json", "ok", None),
+    ("cline/session-shutdown.json", "ok", None),
     // Mistral Vibe: the model is in the session folder's meta.json, gone
     // with the e2e sandbox: the beat's own stays.
     ("vibe/pre-tool.json", "busy", None),
@@ -1597,5 +1608,31 @@ fn vibe_names_the_model_from_the_sessions_meta_and_ignores_a_subagent() {
     assert_eq!(
         (b["status"].as_str(), b["model"].as_str()),
         ("ok", "devstral-2-25")
+    );
+}
+
+#[test]
+fn cline_names_the_model_from_its_session_file() {
+    let sb = Sandbox::new("hook-cline-model");
+    sidecar_beat(&sb, None);
+    let json = fixture("cline/task-start.json");
+    let id = "1796445951443_su5s5";
+    assert!(json.contains(id), "the fixture's rootSessionId");
+    let sessions = sb.dir.join("cline-sessions");
+    fs::create_dir_all(sessions.join(id)).unwrap();
+    fs::write(
+        sessions.join(id).join(format!("{id}.json")),
+        fixture("cline/session.json"),
+    )
+    .unwrap();
+    let mut c = sb.cmd(WRITE);
+    c.env("MOSAIC_AGENT_NAME", NAME)
+        .env("CLINE_SESSION_DATA_DIR", &sessions)
+        .args(["--hook", "cline"]);
+    quiet(&run_with(c, &sb, Payload::Stdin(&json)));
+    let b = beat(&sb);
+    assert_eq!(
+        (b["status"].as_str(), b["model"].as_str()),
+        ("busy", "hb-mock-model")
     );
 }

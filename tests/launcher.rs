@@ -630,10 +630,16 @@ fn remove_takes_every_file_an_agent_leaves_after_a_full_life() {
         ],
     );
     f.sb.put(".w-life.hb.2147483647.AAAAAAAA", b"half a beat");
+    // The mark of a state the sidecar settled from the runtime's record
+    // (src/turn.rs): planted, as a turn that ended with no hook leaves it.
+    f.sb.put(".w-life.settled", b"");
     let full = [
         ".w-life.codex-session",
         ".w-life.hb.2147483647.AAAAAAAA",
         ".w-life.lock",
+        // The hook's pointer to Codex's rollout (src/turn.rs).
+        ".w-life.record",
+        ".w-life.settled",
         "w-life.hb",
         "w-life.hb.native",
         "w-life.hook.log",

@@ -474,9 +474,16 @@ impl Corpus {
         );
         args.push([b"PATH=", path].concat());
         args.extend(
-            ["-P", "-F", "#{pane_pid}", "--"]
-                .iter()
-                .map(|s| s.as_bytes().to_vec()),
+            [
+                "-e",
+                "CLINE_SESSION_BACKEND_MODE=local",
+                "-P",
+                "-F",
+                "#{pane_pid}",
+                "--",
+            ]
+            .iter()
+            .map(|s| s.as_bytes().to_vec()),
         );
         args.push(env);
         args.push(b"--".to_vec());

@@ -19,5 +19,5 @@ fn the_opencode_plugin_type_checks_and_beats() {
     oc.assert_compiles("tsconfig.json");
     oc.assert_negative_fails();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hooks/opencode");
-    oc.assert_node_tests(&[("HB_FIXTURES", &fixtures)], 10);
+    oc.assert_node_tests(&[("HB_FIXTURES", &fixtures)], 14);
 }

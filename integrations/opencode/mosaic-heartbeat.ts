@@ -22,7 +22,10 @@
  *   killed), the sidecar sees the process end and writes `exited`.
  *
  * Beats run one hb-write at a time, in event order, and only when the
- * status or the model changes. Inert unless MOSAIC_AGENT_NAME is set (the
+ * status or the model changes. `--pid` is the runtime's process, or the
+ * wrapper that started it for the session and carries the agent's name
+ * (Kilo Code, an OpenCode fork that loads this same file: its node
+ * `bin/kilo` spawns the native binary). Inert unless MOSAIC_AGENT_NAME is set (the
  * launcher puts it in the pane). MOSAIC_HB_WRITE names the binary
  * (default: `hb-write` on PATH); MOSAIC_HEARTBEAT_DIR reaches it through
  * the environment. No timer: between events the sidecar carries the last
@@ -36,6 +39,7 @@
  */
 import type { Hooks, Plugin } from "@opencode-ai/plugin";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 
 type Status = "ok" | "busy" | "waiting";
 type Rec = Record<string, unknown>;
@@ -73,6 +77,53 @@ function configModel(ref: unknown): string | undefined {
   if (typeof ref !== "string") return undefined;
   const at = ref.indexOf("/");
   return modelName(at > 0 ? ref.slice(at + 1) : ref);
+}
+
+// --- whose pid the beat names ------------------------------------------------
+
+/** What stands above a runtime and is never its wrapper (as hb-write's own
+ * walk, src/hooks/agent_pid.rs). */
+const SHELLS = new Set(["sh", "dash", "bash", "zsh", "ksh", "ksh93", "mksh", "ash", "busybox", "fish", "tcsh", "csh"]);
+const REAPERS = new Set(["systemd", "init", "tini", "dumb-init", "catatonit", "docker-init", "s6-svscan", "s6-supervise", "runsv", "runsvdir", "supervisord", "launchd"]);
+/** How many wrappers may stand above the process the plugin runs in. */
+const MAX_WRAPPERS = 3;
+
+/** `/proc/PID/stat`'s name and parent; undefined off Linux or once gone. */
+function procStat(pid: number): { comm: string; ppid: number } | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, "latin1");
+    const close = s.lastIndexOf(")");
+    const ppid = Number(s.slice(close + 2).split(" ")[1]);
+    return Number.isInteger(ppid) ? { comm: s.slice(s.indexOf("(") + 1, close), ppid } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Does PID's environment hold this agent's name? */
+function carriesName(pid: number, name: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").includes(`MOSAIC_AGENT_NAME=${name}`);
+  } catch {
+    return false;
+  }
+}
+
+/** The agent's pid: this process, or the wrapper that started it for the
+ * session (Kilo's node `bin/kilo`, the pane's process, spawns the native
+ * binary the plugin runs in). Climbs while the parent is no shell or
+ * reaper and carries the agent's name too, as hb-write's hooks do, so the
+ * beat names the process the launcher started and the sidecar watches. */
+function agentPid(name: string): number {
+  let pid = process.pid;
+  for (let i = 0; i < MAX_WRAPPERS; i++) {
+    const ppid = procStat(pid)?.ppid;
+    if (ppid === undefined || ppid <= 1) break;
+    const up = procStat(ppid);
+    if (!up || SHELLS.has(up.comm) || REAPERS.has(up.comm) || !carriesName(ppid, name)) break;
+    pid = ppid;
+  }
+  return pid;
 }
 
 // --- one hb-write at a time, for the whole process ---------------------------
@@ -140,6 +191,7 @@ function agent(name: string, bin: string): Hooks {
   let last: string | undefined; // status and model of the last beat queued
   let closed = false; // no beat after the hand-back
   let handedBack = false; // the marker is gone
+  const pid = agentPid(name);
 
   const status = (): Status => (asks.size > 0 ? "waiting" : busy.size > 0 ? "busy" : "ok");
 
@@ -149,7 +201,7 @@ function agent(name: string, bin: string): Hooks {
     const key = `${s}\n${model ?? ""}`;
     if (key === last) return;
     last = key;
-    const args = ["--native", "--status", s, "--pid", String(process.pid)];
+    const args = ["--native", "--status", s, "--pid", String(pid)];
     if (model !== undefined) args.push("--model", model);
     args.push(name);
     void enqueue(bin, args).then((ok) => {

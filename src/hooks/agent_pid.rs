@@ -33,7 +33,7 @@ const SHELLS: &[&str] = &[
 /// (`PR_SET_CHILD_SUBREAPER`, or pid 1 of a namespace): an orphaned hook's
 /// parent, never a runtime. The kernel does not say which process is a
 /// subreaper, so they are known by name.
-const REAPERS: &[&str] = &[
+pub(crate) const REAPERS: &[&str] = &[
     "systemd",
     "init",
     "tini",

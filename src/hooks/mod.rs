@@ -22,6 +22,7 @@
 pub mod agent_pid;
 mod aider;
 mod claude;
+mod cline;
 mod codex;
 mod copilot;
 mod gemini;
@@ -54,6 +55,7 @@ pub const RUNTIMES: &[&Runtime] = &[
     &hermes::RUNTIME,
     &aider::RUNTIME,
     &vibe::RUNTIME,
+    &cline::RUNTIME,
 ];
 
 /// Payloads past this size are refused (Claude's PostToolUse carries the

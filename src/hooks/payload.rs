@@ -35,8 +35,11 @@ pub struct Fields {
     pub parent_session_id: Option<String>,
     /// Mistral Vibe `post_tool`: `success`, `failure` or `cancelled`.
     pub tool_status: Option<String>,
-    /// The tool a tool event is about (Codex's question tool).
+    /// The tool a tool event is about: Codex's `tool_name` (its question
+    /// tool), Cline's `preToolUse`/`postToolUse` `toolName`.
     pub tool_name: Option<String>,
+    /// Cline: `sessionContext.rootSessionId`, which names its session file.
+    pub root_session_id: Option<String>,
     /// Gemini CLI's AfterTool: what the tool said, to the model
     /// (`tool_response.llmContent`) and to the user
     /// (`tool_response.returnDisplay`), when it is text.
@@ -47,13 +50,14 @@ pub struct Fields {
 /// Reads a payload: one JSON object, nothing after it.
 pub fn read(json: &str) -> std::result::Result<Fields, String> {
     let p = decode(json, Payload::read)?;
-    let (tool_llm_content, tool_return_display) =
-        p.tool_response.map_or((None, None), |r| (r.0, r.1));
-    let extra = p.extra.and_then(|e| e.0);
-    let (extra_model, extra_surface) =
-        extra.map_or((None, None), |e| (text(e.model), text(e.surface)));
+    let inner = |o: Option<Inner>| o.and_then(|o| o.0).unwrap_or_default();
+    let response = inner(p.tool_response);
+    let extra = inner(p.extra);
+    let cline_tool = inner(p.pre_tool_use.or(p.post_tool_use));
     Ok(Fields {
-        hook_event_name: text(p.hook_event_name),
+        // Cline's `hookName` (Copilot CLI's, in one payload, goes unread:
+        // its hooks name their event).
+        hook_event_name: text(p.hook_event_name).or(text(p.hook_name)),
         kind: text(p.kind),
         model: p.model.and_then(|m| m.0),
         notification_type: text(p.notification_type),
@@ -61,18 +65,19 @@ pub fn read(json: &str) -> std::result::Result<Fields, String> {
         transcript_path: text(p.transcript_path).or(text(p.transcript_path_camel)),
         session_id: text(p.session_id).or(text(p.session_id_camel)),
         thread_id: text(p.thread_id),
-        llm_request_model: p.llm_request.and_then(|r| r.0),
-        extra_model,
-        extra_surface,
+        llm_request_model: text(inner(p.llm_request).model),
+        extra_model: text(extra.model),
+        extra_surface: text(extra.surface),
         parent_session_id: text(p.parent_session_id),
         tool_status: text(p.tool_status),
-        tool_name: text(p.tool_name),
-        tool_llm_content,
-        tool_return_display,
+        tool_name: text(p.tool_name).or(text(cline_tool.tool_name)),
+        root_session_id: text(inner(p.session_context).root_session_id),
+        tool_llm_content: text(response.llm_content),
+        tool_return_display: text(response.return_display),
     })
 }
 
-/// The members of either runtime's payload that matter here; every other
+/// The members of any runtime's payload that matter here; every other
 /// member is skipped. Each is absent unless it holds text, so an odd value
 /// in one never costs the agent its beat. A new member is one line here
 /// and one in its [`decoder!`].
@@ -93,9 +98,9 @@ struct Payload {
     thread_id: Option<Text>,
     /// Gemini CLI: the model request (BeforeModel, BeforeToolSelection),
     /// of which only its `model` is read.
-    llm_request: Option<Request>,
+    llm_request: Option<Inner>,
     /// Hermes Agent: the event's keyword arguments.
-    extra: Option<Extra>,
+    extra: Option<Inner>,
     /// Mistral Vibe: a subagent's hook names its parent session.
     parent_session_id: Option<Text>,
     /// Mistral Vibe `post_tool`: how the tool ended.
@@ -104,7 +109,13 @@ struct Payload {
     tool_name: Option<Text>,
     /// Gemini CLI: a tool's result (AfterTool), of which only its text
     /// is read.
-    tool_response: Option<ToolResponse>,
+    tool_response: Option<Inner>,
+    /// Cline: the event (`agent_start`, `tool_call`, ...), the tool
+    /// and the session.
+    hook_name: Option<Text>,
+    pre_tool_use: Option<Inner>,
+    post_tool_use: Option<Inner>,
+    session_context: Option<Inner>,
 }
 
 decoder!(Payload {
@@ -124,6 +135,10 @@ decoder!(Payload {
     tool_status: "tool_status",
     tool_name: "tool_name",
     tool_response: "tool_response",
+    hook_name: "hookName",
+    pre_tool_use: "preToolUse",
+    post_tool_use: "postToolUse",
+    session_context: "sessionContext",
 });
 
 /// Its members are [`Text`], which never holds an object: no nesting
@@ -137,34 +152,29 @@ decoder!(ModelObject {
     display_name: "display_name"
 });
 
-/// Gemini's `llm_request`: its `messages` (the whole conversation)
-/// and `config` are skipped. Its one member is [`Text`]: no nesting.
-struct RequestObject {
-    model: Option<Text>,
-}
-decoder!(RequestObject { model: "model" });
-
-/// Hermes' `extra`: its members are [`Text`], so no nesting recurses
-/// (a tool's result, a middleware trace are skipped).
-struct ExtraObject {
+/// An object inside the payload, of which a few text members are
+/// read; one decoder for all of them: Gemini's `llm_request` (its
+/// `model`; the whole conversation is skipped) and `tool_response`
+/// (AfterTool: `llmContent`, `returnDisplay`, when text), Hermes'
+/// `extra` (`model`, an approval's `surface`), Cline's `preToolUse`
+/// and `postToolUse` (`toolName`) and `sessionContext`
+/// (`rootSessionId`). Its members are [`Text`]: no nesting recurses.
+#[derive(Default)]
+struct InnerObject {
     model: Option<Text>,
     surface: Option<Text>,
-}
-decoder!(ExtraObject {
-    model: "model",
-    surface: "surface"
-});
-
-/// Gemini's `tool_response`: `llmContent` and `returnDisplay`, when
-/// text (an object or a list of parts is skipped). Its members are
-/// [`Text`]: no nesting.
-struct ToolResponseObject {
     llm_content: Option<Text>,
     return_display: Option<Text>,
+    tool_name: Option<Text>,
+    root_session_id: Option<Text>,
 }
-decoder!(ToolResponseObject {
+decoder!(InnerObject {
+    model: "model",
+    surface: "surface",
     llm_content: "llmContent",
     return_display: "returnDisplay",
+    tool_name: "toolName",
+    root_session_id: "rootSessionId",
 });
 
 /// A member read as text: a string, else (any other value, skipped) none.
@@ -201,46 +211,17 @@ impl Read for Model {
     }
 }
 
-/// A model request as Gemini CLI sends it: an object whose `model` is
-/// text gives that; anything else is none.
-struct Request(Option<String>);
+/// An [`InnerObject`] where the payload has an object; anything else is
+/// none.
+struct Inner(Option<InnerObject>);
 
-impl Read for Request {
+impl Read for Inner {
     fn read(s: &mut DeJsonState, i: &mut Chars) -> json::Result<Self> {
         if s.tok != DeJsonTok::CurlyOpen {
             skip(s, i)?;
-            return Ok(Request(None));
+            return Ok(Inner(None));
         }
-        Ok(Request(text(RequestObject::read(s, i)?.model)))
-    }
-}
-
-/// Hermes' `extra`, when it is an object; anything else is none.
-struct Extra(Option<ExtraObject>);
-
-impl Read for Extra {
-    fn read(s: &mut DeJsonState, i: &mut Chars) -> json::Result<Self> {
-        if s.tok != DeJsonTok::CurlyOpen {
-            skip(s, i)?;
-            return Ok(Extra(None));
-        }
-        Ok(Extra(Some(ExtraObject::read(s, i)?)))
-    }
-}
-
-/// A tool's result as Gemini CLI sends it (AfterTool): its `llmContent`
-/// and `returnDisplay` when each is text. Anything else is none. (Claude
-/// Code's `tool_response` is an object too, with other members: none.)
-struct ToolResponse(Option<String>, Option<String>);
-
-impl Read for ToolResponse {
-    fn read(s: &mut DeJsonState, i: &mut Chars) -> json::Result<Self> {
-        if s.tok != DeJsonTok::CurlyOpen {
-            skip(s, i)?;
-            return Ok(ToolResponse(None, None));
-        }
-        let o = ToolResponseObject::read(s, i)?;
-        Ok(ToolResponse(text(o.llm_content), text(o.return_display)))
+        Ok(Inner(Some(InnerObject::read(s, i)?)))
     }
 }
 
@@ -322,7 +303,7 @@ pub(crate) fn put<T: Read>(
     Ok(())
 }
 
-/// `impl DeJson` for a struct of `Option` members over [`object`], each
+/// `impl Read` for a struct of `Option` members over [`object`], each
 /// named with its JSON key: `decoder!(Line { kind: "type", data: "data" })`.
 /// A key given twice keeps its last value, as with nanoserde's derive.
 macro_rules! decoder {

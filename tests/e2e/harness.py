@@ -84,7 +84,7 @@ class Sandbox:
     tmux socket."""
 
     def __init__(self, mode, delay=0.0, command=None, fail_first=0, escalate=True,
-                 tail_delay=0.0):
+                 tail_delay=0.0, ask=False):
         self.mode = mode
         self.root = tempfile.mkdtemp(prefix=f"hb-e2e-{mode}-")
         for d in ("home", "work", "hb", "hooks", "xdg/config", "xdg/state", "xdg/cache"):
@@ -97,7 +97,8 @@ class Sandbox:
         self.requests = os.path.join(self.root, "requests.log")
         portfile = os.path.join(self.root, "port")
         menv = dict(os.environ, MOCK_DELAY=str(delay), MOCK_FAIL_FIRST=str(fail_first),
-                    MOCK_ESCALATE="1" if escalate else "0", MOCK_TAIL_DELAY=str(tail_delay))
+                    MOCK_ESCALATE="1" if escalate else "0", MOCK_TAIL_DELAY=str(tail_delay),
+                    MOCK_ASK="1" if ask else "0")
         args = [sys.executable, os.path.join(HERE, "mock.py"), portfile, self.requests]
         if command:
             args.append(command)
@@ -402,7 +403,7 @@ def event_table(sb, name):
         a = c["args"]
         # Copilot CLI's payloads do not name their event: the hook's --event does.
         given = a[a.index("--event") + 1] if "--event" in a[:-1] else None
-        ev = given or p.get("hook_event_name") or p.get("type") or "?"
+        ev = given or p.get("hook_event_name") or p.get("hookName") or p.get("type") or "?"
         if p.get("notification_type"):
             ev += f"({p['notification_type']})"
         rows.append(f"{ev}")

@@ -50,7 +50,13 @@ CHAT_SHELL_TOOLS = {
     "bash": lambda cmd: {"command": cmd},  # Pi
     "run_shell_command": lambda cmd: {"command": cmd, "is_background": False},  # Qwen Code
     "terminal": lambda cmd: {"command": cmd},  # Hermes Agent
+    "run_commands": lambda cmd: {"commands": [cmd]},  # Cline
 }
+# MOCK_ASK=1: a chat-completions conversation first asks the operator
+# through the runtime's question tool (Cline's `ask_question`), then runs
+# the shell tool, then answers.
+ASK = os.environ.get("MOCK_ASK") == "1"
+ASK_QUESTION = {"question": "hb mock: go on?", "options": ["Go on", "Stop"]}
 # Edge scripts, picked by a word in the conversation's last prompt:
 #   hb-stall  the answer's first event, then nothing for MOCK_STALL seconds
 #             (default 60): the model is streaming when the key comes;
@@ -426,6 +432,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                  if isinstance(t, dict)]
         shell = next((n for n in names if n in CHAT_SHELL_TOOLS), None)
         call = shell is not None and not has_tool_result(body.get("messages"))
+        ask = False
+        if ASK and "ask_question" in names and shell is not None:
+            results = sum(1 for m in body.get("messages") or []
+                          if isinstance(m, dict) and m.get("role") == "tool")
+            ask, call = results == 0, results == 1
         cid = next_id("chatcmpl")
         text = chat_text(body, tools=bool(names))
         if body.get("stream") is not True:
@@ -479,6 +490,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if eword == "hb-slow":
             self.slow(lambda t: self.sse(None, dict(base, choices=[{"index": 0, "delta": {
                 "role": "assistant", "content": t}, "finish_reason": None}])))
+        if ask:
+            # Cline's ask_question first (MOCK_ASK).
+            tool, args, call = "ask_question", ASK_QUESTION, True
         if call:
             tc = {"index": 0, "id": next_id("call"), "type": "function",
                   "function": {"name": tool, "arguments": json.dumps(args)}}

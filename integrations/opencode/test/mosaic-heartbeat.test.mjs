@@ -113,6 +113,10 @@ async function replay(hooks, file) {
 for (const [file, mode] of [
   ["run.jsonl", "opencode run --auto"],
   ["tui.jsonl", "the TUI, a permission held"],
+  // Kilo Code 7.7.9 (an OpenCode fork) handed this same plugin these.
+  ["../kilo/run.jsonl", "kilo run --auto"],
+  ["../kilo/tui.jsonl", "Kilo's TUI, a permission held"],
+  ["../kilo/esc.jsonl", "Kilo's TUI, a permission held, then Esc"],
 ]) {
   test(`${mode}: the recorded session's beats, one at a time, in event order`, async () => {
     const sb = sandbox();
@@ -314,4 +318,36 @@ test("opencode run's exit hands the beat back, after the write in flight", () =>
   const b = fields(sb.beat);
   assert.equal(b.status, "busy", "the beat in flight at exit landed after the hand-back");
   assert.equal(b.model, MODEL);
+});
+
+test("the beat names the wrapper that started the runtime with the agent's name (Kilo's bin/kilo), else the runtime", async () => {
+  for (const carries of [true, false]) {
+    const sb = sandbox();
+    const agent = agentEnv(sb, recorder(sb));
+    // The runtime: loads the plugin (its first beat), says its pid.
+    const runtime = `
+      const { default: plugin } = await import(${JSON.stringify(DIST)});
+      await plugin({});
+      console.log(process.pid);
+      await new Promise((r) => setTimeout(r, 300));
+    `;
+    // A wrapper as Kilo's node bin/kilo: spawns the native runtime for the
+    // session and waits for it. Without the agent's name in its own
+    // environment (an unrelated parent), it is not the agent.
+    const wrapper = `
+      const { spawnSync } = require("node:child_process");
+      const env = { ...process.env, ...JSON.parse(process.argv[1]) };
+      const r = spawnSync(process.execPath, ["--input-type=module", "-e", ${JSON.stringify(runtime)}], { env, encoding: "utf8" });
+      process.stdout.write(r.stdout);
+    `;
+    const env = carries ? { ...process.env, ...agent } : { ...process.env };
+    delete env.MOSAIC_AGENT_NAME;
+    if (carries) env.MOSAIC_AGENT_NAME = NAME;
+    const r = spawnSync(process.execPath, ["-e", wrapper, JSON.stringify(agent)], { env, encoding: "utf8", timeout: 20000 });
+    assert.equal(r.status, 0, r.stderr);
+    const want = carries ? r.pid : Number(r.stdout.trim());
+    assert.ok(want > 1 && want !== process.pid, r.stdout);
+    // (The runtime's exit hands the beat back, as `opencode run`'s does.)
+    assert.deepEqual(await calls(sb, 2), [`--native --status ok --pid ${want} ${NAME}`, `--clear-native ${NAME}`]);
+  }
 });
