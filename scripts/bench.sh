@@ -793,18 +793,19 @@ s.append(f"- The floor (`floor-tick`: only the writer lock, the marker lstat, re
          f"the old beat can be more than {cpu['bash'] / cpu['floor']:.1f} x cheaper than the bash loop here.")
 sections.append(s)
 
-# 5. Sizes. The goal is issue 12's: nanoserde's JSON costs hb-write its
-# tokenizer and float parsing (doc/development.md, "Dependencies").
-size_goal = 1.5
+# 5. Sizes. The goals are issue 12's, hb-write's raised to 1.6 x by issue
+# 24 (it carries every runtime's hook tables and the turn watcher;
+# doc/performance.md).
+size_goals = {"hb-write": 1.6, "hb-defer-check": 1.5, "hb-read": 1.5}
 noop = os.stat(f"{floor}/floor-noop").st_size
 s = ["## 5. Sizes", ""]
-s.append(f"| file | bytes | x `{floor_arg}/floor-noop` ({noop:,} bytes) | goal <= {size_goal} x |")
+s.append(f"| file | bytes | x `{floor_arg}/floor-noop` ({noop:,} bytes) | goal |")
 s.append("| --- | --- | --- | --- |")
-for b in ("hb-write", "hb-defer-check", "hb-read"):
+for b, size_goal in size_goals.items():
     size = os.stat(f"{dist}/{b}").st_size
     r = size / noop
     goals.append(("5", f"{b} size <= {size_goal} x floor-noop", f"{r:.2f} x", r <= size_goal))
-    s.append(f"| `{dist_arg}/{b}` | {size:,} | {r:.2f} | {verdict(r <= size_goal)} |")
+    s.append(f"| `{dist_arg}/{b}` | {size:,} | {r:.2f} | <= {size_goal} x: {verdict(r <= size_goal)} |")
 sections.append(s)
 
 # 6. Instructions.

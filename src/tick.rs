@@ -219,7 +219,8 @@ pub fn locked<T>(
             warn(format!(
                 "lock {} still held by another writer after {} ms: writing without it",
                 files::lock(dir, name).display(),
-                lock::NATIVE_WAIT.as_millis()
+                // As u64: formatting a u128 costs hb-write 1 KB.
+                lock::NATIVE_WAIT.as_millis() as u64
             ));
             None
         }

@@ -20,8 +20,8 @@
 
 use super::payload::{decode, Fields};
 use super::{Ask, Call, Runtime, BASE};
+use crate::hooks::json::Read;
 use crate::turn::Turn;
-use nanoserde::DeJson;
 use std::path::PathBuf;
 use Ask::*;
 
@@ -87,33 +87,32 @@ fn record(c: &Call) -> Option<PathBuf> {
     Some(p).filter(|p| p.is_absolute())
 }
 
-/// The derived decoders, in a module of their own: the code nanoserde's
-/// derive writes trips a clippy lint that no attribute on a struct reaches.
-#[allow(clippy::question_mark)]
+/// The decoders (payload.rs, [`decoder!`]).
 mod wire {
-    use nanoserde::DeJson;
+    use crate::hooks::payload::decoder;
 
     /// A recorded message: its `type` (`user`, `gemini`, `info`, ...) and
-    /// its tool calls; nanoserde skips every other member (`content` is
-    /// text or a list of parts: see [`Info`]).
-    #[derive(DeJson)]
+    /// its tool calls; every other member is skipped (`content` is text
+    /// or a list of parts: see [`Info`]).
     pub struct Message {
-        #[nserde(rename = "type")]
         pub kind: Option<String>,
-        #[nserde(rename = "toolCalls")]
         pub tool_calls: Option<Vec<ToolCall>>,
     }
+    decoder!(Message {
+        kind: "type",
+        tool_calls: "toolCalls"
+    });
 
-    #[derive(DeJson)]
     pub struct ToolCall {
         pub status: Option<String>,
     }
+    decoder!(ToolCall { status: "status" });
 
     /// An `info` message's text.
-    #[derive(DeJson)]
     pub struct Info {
         pub content: Option<String>,
     }
+    decoder!(Info { content: "content" });
 }
 
 /// One line of the chat recording (0.61.0: JSON lines, only ever appended;
@@ -136,10 +135,10 @@ pub fn settle(line: &[u8]) -> Option<Turn> {
     if !(info || line.contains("\"cancelled\"")) || line.starts_with("{\"$") {
         return None;
     }
-    let m = decode(line, wire::Message::de_json).ok()?;
+    let m = decode(line, wire::Message::read).ok()?;
     match m.kind.as_deref()? {
         "info" if info => {
-            let i = decode(line, wire::Info::de_json).ok()?;
+            let i = decode(line, wire::Info::read).ok()?;
             (i.content.as_deref() == Some("Request cancelled.")).then_some(Turn::Ended)
         }
         "gemini" => {

@@ -27,6 +27,7 @@ mod codex;
 mod copilot;
 mod gemini;
 mod hermes;
+mod json;
 pub mod log;
 pub mod payload;
 mod qwen;

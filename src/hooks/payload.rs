@@ -1,10 +1,12 @@
 //! Decoding a runtime's hook payload: the few members that matter, read
-//! with nanoserde's `DeJson`, which skips every other member however large
-//! or deep (Claude's `tool_response` can be megabytes). [`tame`] runs
-//! first, because nanoserde 0.2.1 can panic or loop on malformed input and
-//! refuses some valid JSON (doc/development.md, "Dependencies").
+//! as nanoserde's derived `DeJson` reads them (over [`super::json`]'s
+//! tokens), skipping every other member however large or deep (Claude's
+//! `tool_response` can be megabytes). [`tame`] runs first, because
+//! nanoserde 0.2.1's tokenizer can loop on malformed input and refuses
+//! some valid JSON (doc/development.md, "Dependencies").
 
-use nanoserde::{DeJson, DeJsonErr, DeJsonState, DeJsonTok};
+use super::json::{self, next_tok, Read};
+use nanoserde::{DeJsonErr, DeJsonState, DeJsonTok};
 use std::borrow::Cow;
 use std::str::Chars;
 
@@ -47,7 +49,7 @@ pub struct Fields {
 
 /// Reads a payload: one JSON object, nothing after it.
 pub fn read(json: &str) -> std::result::Result<Fields, String> {
-    let p = decode(json, Payload::de_json)?;
+    let p = decode(json, Payload::read)?;
     let inner = |o: Option<Inner>| o.and_then(|o| o.0).unwrap_or_default();
     let response = inner(p.tool_response);
     let extra = inner(p.extra);
@@ -75,93 +77,105 @@ pub fn read(json: &str) -> std::result::Result<Fields, String> {
     })
 }
 
-/// The derived decoders, in a module of their own: the code nanoserde's
-/// derive writes trips a clippy lint that no attribute on a struct reaches.
-#[allow(clippy::question_mark)]
-mod wire {
-    use super::{Inner, Model, Text};
-    use nanoserde::DeJson;
-
-    /// The members of either runtime's payload that matter here; nanoserde
-    /// skips every other member. Each is absent unless it holds text, so an
-    /// odd value in one never costs the agent its beat. A new member is one
-    /// line here.
-    #[derive(DeJson)]
-    pub struct Payload {
-        pub hook_event_name: Option<Text>,
-        /// Codex `notify`: `{"type": "agent-turn-complete", ...}`.
-        #[nserde(rename = "type")]
-        pub kind: Option<Text>,
-        pub model: Option<Model>,
-        pub notification_type: Option<Text>,
-        pub message: Option<Text>,
-        /// Claude Code: the session's transcript, which names the model.
-        pub transcript_path: Option<Text>,
-        /// Codex: the session (hooks) and the thread a notify is about.
-        pub session_id: Option<Text>,
-        /// Copilot CLI: the session, and its events file (agentStop).
-        #[nserde(rename = "sessionId")]
-        pub session_id_camel: Option<Text>,
-        #[nserde(rename = "transcriptPath")]
-        pub transcript_path_camel: Option<Text>,
-        #[nserde(rename = "thread-id")]
-        pub thread_id: Option<Text>,
-        /// Gemini CLI: the model request (BeforeModel, BeforeToolSelection),
-        /// of which only its `model` is read.
-        pub llm_request: Option<Inner>,
-        /// Hermes Agent: the event's keyword arguments.
-        pub extra: Option<Inner>,
-        /// Mistral Vibe: a subagent's hook names its parent session.
-        pub parent_session_id: Option<Text>,
-        /// Mistral Vibe `post_tool`: how the tool ended.
-        pub tool_status: Option<Text>,
-        /// Codex: the tool of a tool event (`request_user_input` asks).
-        pub tool_name: Option<Text>,
-        /// Gemini CLI: a tool's result (AfterTool), of which only its text
-        /// is read.
-        pub tool_response: Option<Inner>,
-        /// Cline: the event (`agent_start`, `tool_call`, ...), the tool
-        /// and the session.
-        #[nserde(rename = "hookName")]
-        pub hook_name: Option<Text>,
-        #[nserde(rename = "preToolUse")]
-        pub pre_tool_use: Option<Inner>,
-        #[nserde(rename = "postToolUse")]
-        pub post_tool_use: Option<Inner>,
-        #[nserde(rename = "sessionContext")]
-        pub session_context: Option<Inner>,
-    }
-
-    /// Its members are [`Text`], which never holds an object: no nesting
-    /// of a payload can make the decoding recurse.
-    #[derive(DeJson)]
-    pub struct ModelObject {
-        pub id: Option<Text>,
-        pub display_name: Option<Text>,
-    }
-
-    /// An object inside the payload, of which a few text members are
-    /// read; one decoder for all of them: Gemini's `llm_request` (its
-    /// `model`; the whole conversation is skipped) and `tool_response`
-    /// (AfterTool: `llmContent`, `returnDisplay`, when text), Hermes'
-    /// `extra` (`model`, an approval's `surface`), Cline's `preToolUse`
-    /// and `postToolUse` (`toolName`) and `sessionContext`
-    /// (`rootSessionId`). Its members are [`Text`]: no nesting recurses.
-    #[derive(DeJson, Default)]
-    pub struct InnerObject {
-        pub model: Option<Text>,
-        pub surface: Option<Text>,
-        #[nserde(rename = "llmContent")]
-        pub llm_content: Option<Text>,
-        #[nserde(rename = "returnDisplay")]
-        pub return_display: Option<Text>,
-        #[nserde(rename = "toolName")]
-        pub tool_name: Option<Text>,
-        #[nserde(rename = "rootSessionId")]
-        pub root_session_id: Option<Text>,
-    }
+/// The members of any runtime's payload that matter here; every other
+/// member is skipped. Each is absent unless it holds text, so an odd value
+/// in one never costs the agent its beat. A new member is one line here
+/// and one in its [`decoder!`].
+struct Payload {
+    hook_event_name: Option<Text>,
+    /// Codex `notify`: `{"type": "agent-turn-complete", ...}`.
+    kind: Option<Text>,
+    model: Option<Model>,
+    notification_type: Option<Text>,
+    message: Option<Text>,
+    /// Claude Code: the session's transcript, which names the model.
+    transcript_path: Option<Text>,
+    /// Codex: the session (hooks) and the thread a notify is about.
+    session_id: Option<Text>,
+    /// Copilot CLI: the session, and its events file (agentStop).
+    session_id_camel: Option<Text>,
+    transcript_path_camel: Option<Text>,
+    thread_id: Option<Text>,
+    /// Gemini CLI: the model request (BeforeModel, BeforeToolSelection),
+    /// of which only its `model` is read.
+    llm_request: Option<Inner>,
+    /// Hermes Agent: the event's keyword arguments.
+    extra: Option<Inner>,
+    /// Mistral Vibe: a subagent's hook names its parent session.
+    parent_session_id: Option<Text>,
+    /// Mistral Vibe `post_tool`: how the tool ended.
+    tool_status: Option<Text>,
+    /// Codex: the tool of a tool event (`request_user_input` asks).
+    tool_name: Option<Text>,
+    /// Gemini CLI: a tool's result (AfterTool), of which only its text
+    /// is read.
+    tool_response: Option<Inner>,
+    /// Cline: the event (`agent_start`, `tool_call`, ...), the tool
+    /// and the session.
+    hook_name: Option<Text>,
+    pre_tool_use: Option<Inner>,
+    post_tool_use: Option<Inner>,
+    session_context: Option<Inner>,
 }
-use wire::{InnerObject, ModelObject, Payload};
+
+decoder!(Payload {
+    hook_event_name: "hook_event_name",
+    kind: "type",
+    model: "model",
+    notification_type: "notification_type",
+    message: "message",
+    transcript_path: "transcript_path",
+    session_id: "session_id",
+    session_id_camel: "sessionId",
+    transcript_path_camel: "transcriptPath",
+    thread_id: "thread-id",
+    llm_request: "llm_request",
+    extra: "extra",
+    parent_session_id: "parent_session_id",
+    tool_status: "tool_status",
+    tool_name: "tool_name",
+    tool_response: "tool_response",
+    hook_name: "hookName",
+    pre_tool_use: "preToolUse",
+    post_tool_use: "postToolUse",
+    session_context: "sessionContext",
+});
+
+/// Its members are [`Text`], which never holds an object: no nesting
+/// of a payload can make the decoding recurse.
+struct ModelObject {
+    id: Option<Text>,
+    display_name: Option<Text>,
+}
+decoder!(ModelObject {
+    id: "id",
+    display_name: "display_name"
+});
+
+/// An object inside the payload, of which a few text members are
+/// read; one decoder for all of them: Gemini's `llm_request` (its
+/// `model`; the whole conversation is skipped) and `tool_response`
+/// (AfterTool: `llmContent`, `returnDisplay`, when text), Hermes'
+/// `extra` (`model`, an approval's `surface`), Cline's `preToolUse`
+/// and `postToolUse` (`toolName`) and `sessionContext`
+/// (`rootSessionId`). Its members are [`Text`]: no nesting recurses.
+#[derive(Default)]
+struct InnerObject {
+    model: Option<Text>,
+    surface: Option<Text>,
+    llm_content: Option<Text>,
+    return_display: Option<Text>,
+    tool_name: Option<Text>,
+    root_session_id: Option<Text>,
+}
+decoder!(InnerObject {
+    model: "model",
+    surface: "surface",
+    llm_content: "llmContent",
+    return_display: "returnDisplay",
+    tool_name: "toolName",
+    root_session_id: "rootSessionId",
+});
 
 /// A member read as text: a string, else (any other value, skipped) none.
 /// A string that held a lone surrogate is none too: [`tame`] wrote U+FFFD
@@ -169,14 +183,14 @@ use wire::{InnerObject, ModelObject, Payload};
 /// guessed at.
 struct Text(Option<String>);
 
-impl DeJson for Text {
-    fn de_json(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<Self, DeJsonErr> {
+impl Read for Text {
+    fn read(s: &mut DeJsonState, i: &mut Chars) -> json::Result<Self> {
         if s.tok != DeJsonTok::Str {
             skip(s, i)?;
             return Ok(Text(None));
         }
         let v = s.as_string()?;
-        s.next_tok(i)?;
+        next_tok(s, i)?;
         Ok(Text(
             Some(v).filter(|v| !v.contains(char::REPLACEMENT_CHARACTER)),
         ))
@@ -187,12 +201,12 @@ impl DeJson for Text {
 /// a `display_name` (Claude's status-line shape). Anything else is none.
 struct Model(Option<String>);
 
-impl DeJson for Model {
-    fn de_json(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<Self, DeJsonErr> {
+impl Read for Model {
+    fn read(s: &mut DeJsonState, i: &mut Chars) -> json::Result<Self> {
         if s.tok != DeJsonTok::CurlyOpen {
-            return Text::de_json(s, i).map(|t| Model(t.0));
+            return Text::read(s, i).map(|t| Model(t.0));
         }
-        let o = ModelObject::de_json(s, i)?;
+        let o = ModelObject::read(s, i)?;
         Ok(Model(text(o.id).or(text(o.display_name))))
     }
 }
@@ -201,13 +215,13 @@ impl DeJson for Model {
 /// none.
 struct Inner(Option<InnerObject>);
 
-impl DeJson for Inner {
-    fn de_json(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<Self, DeJsonErr> {
+impl Read for Inner {
+    fn read(s: &mut DeJsonState, i: &mut Chars) -> json::Result<Self> {
         if s.tok != DeJsonTok::CurlyOpen {
             skip(s, i)?;
             return Ok(Inner(None));
         }
-        Ok(Inner(Some(InnerObject::de_json(s, i)?)))
+        Ok(Inner(Some(InnerObject::read(s, i)?)))
     }
 }
 
@@ -215,8 +229,11 @@ fn text(t: Option<Text>) -> Option<String> {
     t.and_then(|t| t.0)
 }
 
-/// Skips one value with nanoserde, which panics when there is none (the
-/// token is `,`, `:`, `}`, `]` or the end).
+/// Skips one value, as nanoserde's `whole_field` does, but refuses a
+/// token that starts none (`,`, `:`, `}`, `]`, the end), where nanoserde
+/// panics. Ours rather than nanoserde's for size too: the panic's message
+/// formats the token, which alone links float formatting (about 15 KB)
+/// into hb-write.
 fn skip(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<(), DeJsonErr> {
     match s.tok {
         DeJsonTok::Str
@@ -224,12 +241,92 @@ fn skip(s: &mut DeJsonState, i: &mut Chars) -> std::result::Result<(), DeJsonErr
         | DeJsonTok::I64(_)
         | DeJsonTok::F64(_)
         | DeJsonTok::Bool(_)
-        | DeJsonTok::Null
-        | DeJsonTok::CurlyOpen
-        | DeJsonTok::BlockOpen => s.whole_field(i),
+        | DeJsonTok::Null => next_tok(s, i),
+        DeJsonTok::CurlyOpen | DeJsonTok::BlockOpen => {
+            let mut open = 0usize;
+            loop {
+                match s.tok {
+                    DeJsonTok::CurlyOpen | DeJsonTok::BlockOpen => open += 1,
+                    DeJsonTok::CurlyClose | DeJsonTok::BlockClose => open -= 1,
+                    _ => {}
+                }
+                next_tok(s, i)?;
+                if open == 0 {
+                    return Ok(());
+                }
+            }
+        }
         _ => Err(s.err_token("a value")),
     }
 }
+
+/// Reads one object as nanoserde's `#[derive(DeJson)]` does: `member`
+/// reads the value of a member it knows and says so; any other value is
+/// skipped with [`skip`]. The derive is not used because its code calls
+/// nanoserde's `whole_field` (see [`skip`] for why not), and this one body
+/// serves every struct.
+pub(crate) fn object(
+    s: &mut DeJsonState,
+    i: &mut Chars,
+    member: &mut dyn FnMut(
+        &str,
+        &mut DeJsonState,
+        &mut Chars,
+    ) -> std::result::Result<bool, DeJsonErr>,
+) -> std::result::Result<(), DeJsonErr> {
+    json::expect(s, i, DeJsonTok::CurlyOpen, "{")?;
+    while s.tok == DeJsonTok::Str {
+        let key = std::mem::take(&mut s.strbuf);
+        next_tok(s, i)?;
+        json::expect(s, i, DeJsonTok::Colon, ":")?;
+        if !member(&key, s, i)? {
+            skip(s, i)?;
+        }
+        match s.tok {
+            DeJsonTok::Comma => next_tok(s, i)?,
+            DeJsonTok::CurlyClose => {}
+            _ => return Err(s.err_token(", or }")),
+        }
+    }
+    json::expect(s, i, DeJsonTok::CurlyClose, "}")
+}
+
+/// Reads a member's value into its slot. Not inlined: a copy in each arm
+/// of each [`decoder!`] costs hb-write kilobytes.
+#[inline(never)]
+pub(crate) fn put<T: Read>(
+    slot: &mut Option<T>,
+    s: &mut DeJsonState,
+    i: &mut Chars,
+) -> json::Result<()> {
+    *slot = Read::read(s, i)?;
+    Ok(())
+}
+
+/// `impl Read` for a struct of `Option` members over [`object`], each
+/// named with its JSON key: `decoder!(Line { kind: "type", data: "data" })`.
+/// A key given twice keeps its last value, as with nanoserde's derive.
+macro_rules! decoder {
+    ($t:ident { $($f:ident: $k:literal),* $(,)? }) => {
+        impl $crate::hooks::json::Read for $t {
+            fn read(
+                s: &mut nanoserde::DeJsonState,
+                i: &mut std::str::Chars,
+            ) -> $crate::hooks::json::Result<Self> {
+                let mut v = $t { $($f: None),* };
+                $crate::hooks::payload::object(s, i, &mut |key, s, i| {
+                    match key {
+                        $($k => $crate::hooks::payload::put(&mut v.$f, s, i)?,)*
+                        _ => return Ok(false),
+                    }
+                    Ok(true)
+                })?;
+                Ok(v)
+            }
+        }
+    };
+}
+pub(crate) use decoder;
 
 /// Reads one whole JSON text with `read` (nanoserde), after [`tame`], and
 /// refuses anything after it (nanoserde stops at the value's end). Also
@@ -244,7 +341,7 @@ pub(crate) fn decode<T>(
     let mut i = json.chars();
     s.next(&mut i);
     let at = |line: usize, col: usize| format!("line {}, column {}", line + 1, col + 1);
-    match s.next_tok(&mut i).and_then(|()| read(&mut s, &mut i)) {
+    match next_tok(&mut s, &mut i).and_then(|()| read(&mut s, &mut i)) {
         Ok(v) if s.tok == DeJsonTok::Eof => Ok(v),
         Ok(_) => Err(format!(
             "malformed JSON: more after the value at {}",

@@ -73,22 +73,23 @@ fn model(c: &Call) -> Option<String> {
         .flatten()
 }
 
-/// The derived decoders, in a module of their own: the code nanoserde's
-/// derive writes trips a clippy lint that no attribute on a struct reaches.
-#[allow(clippy::question_mark)]
+/// The decoders (payload.rs, [`decoder!`]).
 mod wire {
-    use nanoserde::DeJson;
+    use crate::hooks::payload::decoder;
 
-    #[derive(DeJson)]
     pub struct Meta {
         pub config: Option<Config>,
     }
+    decoder!(Meta { config: "config" });
 
-    #[derive(DeJson)]
     pub struct Config {
         pub model_name: Option<String>,
         pub active_model: Option<String>,
     }
+    decoder!(Config {
+        model_name: "model_name",
+        active_model: "active_model",
+    });
 }
 
 /// `config.model_name` of a session's `meta.json`, else its
@@ -103,7 +104,7 @@ pub fn meta_model(path: &Path) -> Option<String> {
     if text.len() as u64 > MAX_META {
         return None;
     }
-    let meta = decode(&text, nanoserde::DeJson::de_json).ok()?;
+    let meta = decode(&text, crate::hooks::json::Read::read).ok()?;
     let wire::Meta { config } = meta;
     let c = config?;
     c.model_name

@@ -13,8 +13,8 @@
 //! mentions one of those event types. Not finding one is no error: the
 //! hook falls back to `$COPILOT_MODEL`, then to the beat's model.
 
+use crate::hooks::json::Read;
 use crate::hooks::payload::decode;
-use nanoserde::DeJson;
 use std::path::Path;
 
 /// How much of the file's end is read.
@@ -35,30 +35,32 @@ enum Member {
     SelectedModel,
 }
 
-/// The derived decoders, in a module of their own: the code nanoserde's
-/// derive writes trips a clippy lint that no attribute on a struct reaches.
-#[allow(clippy::question_mark)]
+/// The decoders (payload.rs, [`decoder!`]).
 mod wire {
-    use nanoserde::DeJson;
+    use crate::hooks::payload::decoder;
 
-    /// One line of the file; nanoserde skips every other member.
-    #[derive(DeJson)]
+    /// One line of the file; every other member is skipped.
     pub struct Line {
-        #[nserde(rename = "type")]
         pub kind: Option<String>,
         pub data: Option<Data>,
     }
+    decoder!(Line {
+        kind: "type",
+        data: "data"
+    });
 
-    #[derive(DeJson)]
     pub struct Data {
         pub model: Option<String>,
-        #[nserde(rename = "newModel")]
         pub new_model: Option<String>,
-        #[nserde(rename = "selectedModel")]
         pub selected_model: Option<String>,
-        #[nserde(rename = "parentToolCallId")]
         pub parent_tool_call_id: Option<String>,
     }
+    decoder!(Data {
+        model: "model",
+        new_model: "newModel",
+        selected_model: "selectedModel",
+        parent_tool_call_id: "parentToolCallId",
+    });
 }
 
 /// The model the last carrier in the file's tail names.
@@ -72,7 +74,7 @@ fn model_of_line(line: &[u8]) -> Option<String> {
     if !CARRIERS.iter().any(|(kind, _)| line.contains(kind)) {
         return None;
     }
-    let l = decode(line, wire::Line::de_json).ok()?;
+    let l = decode(line, wire::Line::read).ok()?;
     let (_, member) = CARRIERS
         .iter()
         .find(|(kind, _)| l.kind.as_deref() == Some(kind))?;
