@@ -114,7 +114,8 @@ fn what_the_pane_says_becomes_the_beat_and_hostile_titles_cost_nothing() {
     key();
     let b = wait_status(&dir, name, "busy");
     assert_eq!(b["pid"], s.pane_pid.to_string());
-    assert!(marker.exists(), "a title is a native write");
+    // A title is a native write: the marker follows the beat's rename.
+    poll("the marker", LONG, || marker.exists().then_some(()));
     key();
     let b = wait_status(&dir, name, "waiting");
     assert_eq!(b["pid"], s.pane_pid.to_string());

@@ -205,7 +205,8 @@ fn an_interrupt_after_a_hooks_busy_is_ok_at_once_while_the_marker_is_fresh() {
     // The marker is as the hook left it (still fresh), and readers say
     // where the state came from.
     assert_eq!(mtime_ns(&marker), marked);
-    assert_eq!(t.src(), "settled");
+    // The settled mark follows the beat's rename: looked at until it shows.
+    poll("src settled", SOON, || (t.src() == "settled").then_some(()));
     let json = t.sb.run(READ, &["--json", NAME]);
     assert!(
         json.stdout().contains(r#""src":"settled""#),
@@ -391,7 +392,8 @@ fn without_a_marker_nothing_is_settled_and_remove_takes_every_file() {
     t.first_hook("UserPromptSubmit");
     t.append(&transcript_line("interrupted"));
     t.wait_status("ok");
-    assert!(t.sb.path(&format!(".{NAME}.settled")).exists());
+    let settled = t.sb.path(&format!(".{NAME}.settled"));
+    poll("the settled mark", SOON, || settled.exists().then_some(()));
     // The session ended: the marker is gone, the sidecar's beats stand.
     t.hook("UserPromptSubmit");
     t.sb.run(WRITE, &["--clear-native", NAME]).expect(0);
