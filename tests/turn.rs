@@ -7,7 +7,9 @@
 //! the same read; through truncation and replacement of the record; and
 //! never blocked or misled by a pointer to a missing file, a symlink, a
 //! FIFO or a huge line. The lines are Claude Code 2.1.332's own
-//! (`tests/fixtures/hooks/claude/transcript-*.jsonl`).
+//! (`tests/fixtures/hooks/claude/transcript-*.jsonl`). Aider's chat
+//! history, whose table `starts` turns: its prompt line makes the beat
+//! busy.
 
 mod common;
 use common::*;

@@ -302,6 +302,42 @@ mod tests {
     }
 
     #[test]
+    fn only_aiders_record_starts_turns() {
+        // Every other runtime has a hook at the prompt: its record's new
+        // turn only cancels.
+        for r in super::super::RUNTIMES {
+            assert_eq!(r.starts, r.name == "aider", "{}", r.name);
+        }
+        // The prompt of the recorded session makes its ok beat busy; the
+        // interrupt's line after it in the same read ends the turn.
+        let turns = |text: &str| {
+            text.lines()
+                .filter_map(|l| settle(l.as_bytes()))
+                .collect::<Vec<_>>()
+        };
+        let v = |text: &str| crate::turn::verdict(turns(text), RUNTIME.starts);
+        assert_eq!(
+            v("#### run the tool  
+"),
+            Some(Turn::Started)
+        );
+        assert_eq!(Turn::Started.over("ok"), Some("busy"));
+        assert_eq!(
+            v("#### run the tool  
+
+Run this:
+> ^C again to exit  
+"),
+            Some(Turn::Ended)
+        );
+        assert_eq!(
+            v("#### /tokens  
+"),
+            None
+        );
+    }
+
+    #[test]
     fn the_model_line_names_the_model() {
         assert_eq!(
             model_line("> Model: openai/aider-hb-mock with diff edit format  ").as_deref(),
