@@ -221,7 +221,7 @@ pub fn run(s: &Sidecar) -> Result<()> {
     };
     // The ends of turns that fire no hook, from the runtime's record.
     let mut turns = Watcher::new(&s.dir, &s.name, |rt| {
-        crate::hooks::runtime(rt).map(|r| r.settle)
+        crate::hooks::runtime(rt).map(|r| (r.settle, r.starts))
     });
     loop {
         match wait_until(deadline, &sig, &watch, turns.fd())? {

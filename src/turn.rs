@@ -42,9 +42,12 @@ pub enum Turn {
     /// A dialog was answered and the model goes on: `waiting` becomes
     /// `busy`.
     Resumed,
-    /// A new turn or prompt began. Never written by itself: it cancels an
-    /// earlier verdict of the same batch, so that a late read of "an
-    /// interrupt, then a new prompt" does nothing.
+    /// A new turn or prompt began. It cancels an earlier verdict of the
+    /// same batch, so that a late read of "an interrupt, then a new
+    /// prompt" does nothing. Written by itself only for a runtime whose
+    /// record marks a prompt and no hook does (its table's `starts`:
+    /// Aider): `ok` or `waiting` becomes `busy`, and the hook at the end of
+    /// the model's call has the last word.
     Started,
     /// A dialog opened that no hook announced (terminal titles): `busy`
     /// becomes `waiting`.
@@ -59,17 +62,21 @@ impl Turn {
             (Turn::Ended, "busy" | "waiting") => Some("ok"),
             (Turn::Resumed, "waiting") => Some("busy"),
             (Turn::Waiting, "busy") => Some("waiting"),
+            // Only ever a verdict under `starts` (see [`verdict`]).
+            (Turn::Started, "ok" | "waiting") => Some("busy"),
             _ => None,
         }
     }
 }
 
 /// The verdict of a batch of lines read at once: its last `Ended`,
-/// `Resumed` or `Waiting`, unless a `Started` came after it. (A hook's
-/// write after it is [`settle`]'s guard.)
-pub fn verdict(turns: impl IntoIterator<Item = Turn>) -> Option<Turn> {
+/// `Resumed` or `Waiting`, unless a `Started` came after it. When the
+/// record `starts` turns (the runtime's table says so: no hook marks a
+/// prompt), that `Started` is the verdict itself. (A hook's write after
+/// it is [`settle`]'s guard.)
+pub fn verdict(turns: impl IntoIterator<Item = Turn>, starts: bool) -> Option<Turn> {
     turns.into_iter().fold(None, |_, t| match t {
-        Turn::Started => None,
+        Turn::Started if !starts => None,
         t => Some(t),
     })
 }
@@ -296,13 +303,26 @@ mod tests {
 
     #[test]
     fn a_batch_says_its_last_end_unless_a_new_turn_came_after() {
-        assert_eq!(verdict([]), None);
-        assert_eq!(verdict([Ended]), Some(Ended));
-        assert_eq!(verdict([Ended, Started]), None);
-        assert_eq!(verdict([Started, Ended]), Some(Ended));
-        assert_eq!(verdict([Ended, Started, Resumed]), Some(Resumed));
-        assert_eq!(verdict([Resumed, Ended]), Some(Ended));
-        assert_eq!(verdict([Waiting, Started]), None);
+        let v = |t: &[Turn]| verdict(t.iter().copied(), false);
+        assert_eq!(v(&[]), None);
+        assert_eq!(v(&[Ended]), Some(Ended));
+        assert_eq!(v(&[Ended, Started]), None);
+        assert_eq!(v(&[Started]), None);
+        assert_eq!(v(&[Started, Ended]), Some(Ended));
+        assert_eq!(v(&[Ended, Started, Resumed]), Some(Resumed));
+        assert_eq!(v(&[Resumed, Ended]), Some(Ended));
+        assert_eq!(v(&[Waiting, Started]), None);
+    }
+
+    #[test]
+    fn a_record_that_starts_turns_says_busy_last() {
+        let v = |t: &[Turn]| verdict(t.iter().copied(), true);
+        assert_eq!(v(&[]), None);
+        assert_eq!(v(&[Started]), Some(Started));
+        // A late read of "an interrupt, then a new prompt": the new turn.
+        assert_eq!(v(&[Ended, Started]), Some(Started));
+        assert_eq!(v(&[Started, Ended]), Some(Ended));
+        assert_eq!(v(&[Waiting, Started]), Some(Started));
     }
 
     #[test]
@@ -316,9 +336,11 @@ mod tests {
         assert_eq!(Resumed.over("busy"), None);
         assert_eq!(Waiting.over("busy"), Some("waiting"));
         assert_eq!(Waiting.over("ok"), None);
-        for s in ["ok", "busy", "waiting", "exited"] {
-            assert_eq!(Started.over(s), None);
-        }
+        // (a verdict only where the record starts turns)
+        assert_eq!(Started.over("ok"), Some("busy"));
+        assert_eq!(Started.over("waiting"), Some("busy"));
+        assert_eq!(Started.over("busy"), None);
+        assert_eq!(Started.over("exited"), None);
     }
 
     struct Dir(PathBuf);
@@ -374,6 +396,12 @@ mod tests {
             settle(&d.0, "w", Ended, marker).unwrap(),
             (Settled::Unchanged)
         );
+        // A prompt the record marks (a runtime whose table `starts`): busy.
+        assert_eq!(
+            settle(&d.0, "w", Started, marker).unwrap(),
+            (Settled::Wrote("busy"))
+        );
+        assert_eq!(status(&d.0).pid, 4242);
         // A hook writes again: its marker is newer than the stamp.
         std::thread::sleep(std::time::Duration::from_millis(20));
         crate::marker::touch(&d.0.join("w.hb.native")).unwrap();

@@ -7,7 +7,9 @@
 //! the same read; through truncation and replacement of the record; and
 //! never blocked or misled by a pointer to a missing file, a symlink, a
 //! FIFO or a huge line. The lines are Claude Code 2.1.332's own
-//! (`tests/fixtures/hooks/claude/transcript-*.jsonl`).
+//! (`tests/fixtures/hooks/claude/transcript-*.jsonl`). Aider's chat
+//! history, whose table `starts` turns: its prompt line makes the beat
+//! busy.
 
 mod common;
 use common::*;
@@ -407,4 +409,53 @@ fn without_a_marker_nothing_is_settled_and_remove_takes_every_file() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert!(left.is_empty(), "{left:?}");
+}
+
+/// Aider: no hook marks a prompt, its chat history does (its table
+/// `starts`): `#### PROMPT` makes an `ok` beat busy at once, a command
+/// that calls no model does not, Ctrl-C's line ends the turn, and the hook
+/// at the end of the model's call has the last word. (The lines are Aider
+/// 0.86.2's, `tests/fixtures/hooks/aider`.)
+#[test]
+fn a_prompt_in_a_record_that_starts_turns_is_busy_at_once() {
+    let mut t = Turn::new("turn-aider");
+    t.start_sidecar();
+    // A hook made the marker and an ok beat (Aider's at the end of its
+    // first model call); the pointer names Aider's chat history.
+    t.hook("Stop");
+    assert_eq!(t.status(), "ok");
+    let history = t.sb.root.join("work/.aider.chat.history.md");
+    fs::create_dir_all(history.parent().unwrap()).unwrap();
+    fs::write(&history, "#### run the tool  \n\n> Tokens: 2.3k sent  \n").unwrap();
+    let add = |line: &str| {
+        let mut f = fs::OpenOptions::new().append(true).open(&history).unwrap();
+        f.write_all(format!("{line}\n").as_bytes()).unwrap();
+    };
+    t.while_stopped(|| {
+        let tmp = t.sb.path(".pointer-tmp");
+        fs::write(&tmp, format!("aider\n{}\n", history.display())).unwrap();
+        fs::rename(&tmp, t.sb.path(&format!(".{NAME}.record"))).unwrap();
+    });
+    // What was there before is history: still ok.
+    assert_eq!(t.status(), "ok");
+    // A command that calls no model: nothing.
+    t.while_stopped(|| add("#### /add a.py  "));
+    assert_eq!(t.status(), "ok");
+    tick_the_file_clock();
+    add("#### run the tool  ");
+    t.wait_status("busy");
+    assert_eq!(t.src(), "settled");
+    // Ctrl-C while the model answers.
+    add("> ^C again to exit  ");
+    t.wait_status("ok");
+    // A late read of "interrupt, then a new prompt": the new turn.
+    t.while_stopped(|| {
+        add("> ^C again to exit  ");
+        add("#### go on  ");
+    });
+    assert_eq!(t.status(), "busy");
+    // The hook at the end of the model call wins.
+    t.hook("Stop");
+    assert_eq!(t.status(), "ok");
+    assert_eq!(t.src(), "native");
 }

@@ -18,9 +18,12 @@
 //! `#### PROMPT` when a prompt is submitted (a new turn), `> ... (Y)es/(N)o
 //! ...: y` when a confirmation is answered and `> ^C again to exit` after
 //! Ctrl-C, which end the dialog no hook closes (Aider rings once per model
-//! call, so the prompt after an answer fires nothing). Nothing makes a
-//! beat busy: no hook fires when a prompt is submitted, and a record's new
-//! turn only cancels (integrations/aider/README.md).
+//! call, so the prompt after an answer fires nothing). No hook fires when
+//! a prompt is submitted either, so the table `starts`: the history's
+//! `#### PROMPT` makes the beat busy, and the hook at the end of the
+//! model's call says waiting or ok. Only once the hook pointed at the
+//! history and made the marker, at the end of the session's first model
+//! call: the first prompt reads ok (integrations/aider/README.md).
 //!
 //! The model: `--model` on Aider's command line, else `$AIDER_MODEL`, else
 //! the history's last `> Model: M with ...` line (Aider writes it at start,
@@ -41,6 +44,7 @@ pub const RUNTIME: Runtime = Runtime {
     model,
     record: history,
     settle,
+    starts: true,
     decide,
     ..BASE
 };
@@ -153,10 +157,20 @@ fn is_answer(line: &str) -> bool {
             .is_some_and(|(_, ans)| !ans.trim().is_empty())
 }
 
+/// In-chat commands that send a message to the model (Aider's `cmd_ask`,
+/// `cmd_code`, `cmd_architect`, `cmd_context` with a message, `cmd_ok`).
+/// Any other command (`/add`, `/run`, `/exit`, a shortened name) calls no
+/// model as far as the history can tell, and would leave a beat busy that
+/// no hook ends.
+const MODEL_COMMANDS: &[&str] = &["/ask", "/code", "/architect", "/context", "/ok"];
+
 /// What a line of the chat history says about the turn.
 pub fn settle(line: &[u8]) -> Option<Turn> {
     let line = std::str::from_utf8(line).ok()?.trim_end();
-    if line.starts_with("#### ") || line == "####" {
+    if let Some(input) = line.strip_prefix("#### ") {
+        starts_turn(input.trim()).then_some(Turn::Started)
+    } else if line == "####" {
+        // An empty line of a multi-line message.
         Some(Turn::Started)
     } else if is_answer(line) || line.starts_with("> ^C ") {
         // An answered confirmation: Aider runs what was approved and comes
@@ -166,6 +180,21 @@ pub fn settle(line: &[u8]) -> Option<Turn> {
     } else {
         None
     }
+}
+
+/// Does this input (a `#### ` line's rest) go to the model? A message,
+/// or a command of [`MODEL_COMMANDS`] (`/ok` alone, the others with a
+/// message); not another command, a `!` shell line or an empty input
+/// (`<blank>`, as Aider logs it).
+fn starts_turn(input: &str) -> bool {
+    if input.starts_with('!') || input == "<blank>" {
+        return false;
+    }
+    if !input.starts_with('/') {
+        return true;
+    }
+    let (cmd, rest) = input.split_once(char::is_whitespace).unwrap_or((input, ""));
+    MODEL_COMMANDS.contains(&cmd) && (cmd == "/ok" || !rest.trim().is_empty())
 }
 
 /// `--model`, else `$AIDER_MODEL`, else the session's `> Model:` line.
@@ -220,6 +249,21 @@ mod tests {
         let s = |l: &str| settle(l.as_bytes());
         assert_eq!(s("#### run the tool  "), Some(Turn::Started));
         assert_eq!(s("####"), Some(Turn::Started));
+        // Commands: only those that send the model a message.
+        assert_eq!(s("#### /ask what is this?  "), Some(Turn::Started));
+        assert_eq!(s("#### /code fix it  "), Some(Turn::Started));
+        assert_eq!(s("#### /ok  "), Some(Turn::Started));
+        for none in [
+            "#### /exit  ",
+            "#### /add a.py  ",
+            "#### /ask  ",
+            "#### /run ls  ",
+            "#### !ls  ",
+            "#### /a what  ",
+            "#### <blank>  ",
+        ] {
+            assert_eq!(s(none), None, "{none:?}");
+        }
         assert_eq!(
             s("> Run shell command? (Y)es/(N)o/(D)on't ask again [Yes]: y  "),
             Some(Turn::Ended)
@@ -251,14 +295,45 @@ mod tests {
             .collect();
         assert_eq!(
             got,
-            // Run, answered; run, Ctrl-C at the question; `/exit`.
-            [
-                Turn::Started,
-                Turn::Ended,
-                Turn::Started,
-                Turn::Ended,
-                Turn::Started
-            ]
+            // Run, answered; run, Ctrl-C at the question; `/exit` calls no
+            // model.
+            [Turn::Started, Turn::Ended, Turn::Started, Turn::Ended]
+        );
+    }
+
+    #[test]
+    fn only_aiders_record_starts_turns() {
+        // Every other runtime has a hook at the prompt: its record's new
+        // turn only cancels.
+        for r in super::super::RUNTIMES {
+            assert_eq!(r.starts, r.name == "aider", "{}", r.name);
+        }
+        // The prompt of the recorded session makes its ok beat busy; the
+        // interrupt's line after it in the same read ends the turn.
+        let turns = |text: &str| {
+            text.lines()
+                .filter_map(|l| settle(l.as_bytes()))
+                .collect::<Vec<_>>()
+        };
+        let v = |text: &str| crate::turn::verdict(turns(text), RUNTIME.starts);
+        assert_eq!(
+            v("#### run the tool  
+"),
+            Some(Turn::Started)
+        );
+        assert_eq!(Turn::Started.over("ok"), Some("busy"));
+        assert_eq!(
+            v("#### run the tool  
+
+Run this:
+> ^C again to exit  
+"),
+            Some(Turn::Ended)
+        );
+        assert_eq!(
+            v("#### /tokens  
+"),
+            None
         );
     }
 

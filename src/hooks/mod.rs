@@ -159,6 +159,11 @@ pub struct Runtime {
     /// One complete line of that record (no newline) -> what it says
     /// about the turn, or `None` for a line that says nothing about it.
     pub settle: fn(&[u8]) -> Option<Turn>,
+    /// The record marks a submitted prompt and no hook does (Aider): its
+    /// [`Turn::Started`] is a verdict of its own, `ok` (or `waiting`)
+    /// becoming `busy` ([`crate::turn::verdict`]). Off: a new turn only
+    /// cancels an earlier end read with it.
+    pub starts: bool,
     /// The payload comes on stdin. Not for a runtime that hands a hook its
     /// terminal as stdin (Aider): reading it would steal the operator's
     /// keys. Such a hook has no payload (`{}`) unless it is an argument.
@@ -192,6 +197,7 @@ pub const BASE: Runtime = Runtime {
     ended: |_| false,
     record: |_| None,
     settle: |_| None,
+    starts: false,
     stdin: true,
     decide: |_, a| a,
     title: None,

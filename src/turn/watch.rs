@@ -21,8 +21,9 @@ use std::path::{Path, PathBuf};
 /// A runtime's reading of one record line (its table's `settle`).
 pub type Settle = fn(&[u8]) -> Option<Turn>;
 
-/// Finds the `settle` of the runtime a pointer names.
-pub type Lookup = fn(&str) -> Option<Settle>;
+/// Finds the `settle` of the runtime a pointer names, and whether its
+/// record marks a prompt no hook marks (its table's `starts`).
+pub type Lookup = fn(&str) -> Option<(Settle, bool)>;
 
 /// On the record's directory, for the record to appear (created in place
 /// or renamed there).
@@ -60,7 +61,7 @@ pub struct Watcher {
     pointer_wd: Watch,
     record_wd: Watch,
     pointer: Option<Pointer>,
-    follower: Option<(Follower, Settle)>,
+    follower: Option<(Follower, Settle, bool)>,
     /// A verdict not written yet (the lock was held): tried again.
     pending: Option<(Turn, i128)>,
 }
@@ -110,7 +111,7 @@ impl Watcher {
         let record_name = self
             .follower
             .as_ref()
-            .and_then(|(f, _)| f.path().file_name().map(|n| n.as_encoded_bytes().to_vec()));
+            .and_then(|(f, _, _)| f.path().file_name().map(|n| n.as_encoded_bytes().to_vec()));
         let (mut repoint, mut read, mut lost) = (false, false, false);
         let (pointer_wd, record_wd) = (self.pointer_wd, self.record_wd);
         let drained = ino.drain(|e| {
@@ -152,8 +153,8 @@ impl Watcher {
             if now != self.pointer {
                 unwatch(&self.ino, &mut self.record_wd, self.pointer_wd);
                 self.follower = now.as_ref().and_then(|p| {
-                    let settle = (self.lookup)(&p.runtime)?;
-                    Some((Follower::new(p.record.clone()), settle))
+                    let (settle, starts) = (self.lookup)(&p.runtime)?;
+                    Some((Follower::new(p.record.clone()), settle, starts))
                 });
                 self.pointer = now;
                 self.pending = None;
@@ -173,14 +174,14 @@ impl Watcher {
     /// once more: what was written before the watch existed sent no event.
     fn read(&mut self, warn: &mut dyn FnMut(String)) {
         for _ in 0..4 {
-            let Some((f, settle)) = &mut self.follower else {
+            let Some((f, settle, starts)) = &mut self.follower else {
                 break;
             };
             let mut turns: Vec<Turn> = self.pending.map(|(t, _)| t).into_iter().collect();
             let before = turns.len();
             if let Some(entry_ns) = f.read(&mut |line| turns.extend(settle(line))) {
                 if turns.len() > before {
-                    self.pending = verdict(turns).map(|t| (t, entry_ns));
+                    self.pending = verdict(turns, *starts).map(|t| (t, entry_ns));
                 }
             }
             let want = f.id().map_or(On::Parent, On::File);

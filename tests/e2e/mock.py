@@ -79,6 +79,8 @@ QUESTION = "Which colour should the hb e2e pick?"
 # permission-gate.ts asks about (`chmod ... 777`).
 EDGE_SECONDS = 60
 EDGE_TICK = 0.25
+# Aider's "hb-pause" turn: this long before the answer.
+AIDER_PAUSE = 3
 # Qwen Code refuses a plain long `sleep` unless a comment says why.
 LONG_COMMAND = f"sleep {EDGE_SECONDS} # intentional-sleep: the hb e2e interrupts this tool"
 GATE_COMMAND = "chmod 777 hb-e2e-tool-ran"
@@ -156,11 +158,13 @@ def chat_text(body, tools):
     shell command in a fenced block of its edit format (its system prompt
     names SEARCH/REPLACE blocks), which it offers to run ("Run shell
     command?"), unless the last user message already holds the command
-    (its output, added to the chat)."""
+    (its output, added to the chat), or it says "hb-text" (a turn that
+    asks nothing)."""
     msgs = [m for m in body.get("messages") or [] if isinstance(m, dict)]
     system = " ".join(str(m.get("content")) for m in msgs if m.get("role") == "system")
     users = [str(m.get("content")) for m in msgs if m.get("role") == "user"]
-    if not tools and "SEARCH/REPLACE" in system and users and COMMAND not in users[-1]:
+    if (not tools and "SEARCH/REPLACE" in system and users and COMMAND not in users[-1]
+            and "hb-text" not in users[-1]):
         return f"Run this:\n\n```bash\n{COMMAND}\n```\n"
     return MODEL_TEXT
 def last_prompt(messages):
@@ -481,6 +485,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             call = args is not None
         elif eword in ("hb-slow", "hb-text"):
             call = False
+        if not names:
+            # Aider (no tools): "hb-pause" answers after AIDER_PAUSE seconds
+            # (the turn is seen busy), "hb-slow" streams until the client
+            # goes (an interrupt while the model answers).
+            said = chat_prompt(body.get("messages"))
+            if "hb-pause" in said:
+                time.sleep(AIDER_PAUSE)
+            if "hb-slow" in said:
+                eword = "hb-slow"
         self.start_sse()
         if scripted == "hb-stall" and call:
             self.sse(None, dict(base, choices=[{"index": 0, "delta": {

@@ -206,7 +206,7 @@ mod tests {
             let got: Vec<Turn> = text.lines().filter_map(turn).collect();
             assert_eq!(got, want, "{version}");
             // Read as one batch, a session ends in its last prompt: nothing.
-            assert_eq!(crate::turn::verdict(got), None);
+            assert_eq!(crate::turn::verdict(got, false), None);
         }
     }
 

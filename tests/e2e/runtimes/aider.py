@@ -7,9 +7,12 @@ system prompt with a fenced shell block, which Aider offers to run.
 
 Aider's one hook (the notifications command) fires at the first input after
 a model call: `waiting` when the chat history's last reply holds a shell
-block, else `ok`. Nothing fires when a prompt is submitted, so the beat is
-never `busy` (integrations/aider/README.md); the answer and Ctrl-C are read
-from the history by the sidecar (src `settled`).
+block, else `ok`. Nothing fires when a prompt is submitted: the sidecar
+reads the history's `#### PROMPT` and makes the beat busy (the table
+`starts`), from the session's second prompt on (the first comes before any
+hook named the history); the answer and Ctrl-C are read from the history
+too (src `settled`). The mock's "hb-pause" holds its answer, "hb-slow"
+streams until Ctrl-C, "hb-text" asks nothing (integrations/aider/README.md).
 """
 
 import json
@@ -18,7 +21,7 @@ import subprocess
 import time
 
 from harness import (
-    HOLD, INTERVAL, Sampler, check, check_common, check_exited, check_hooks_quiet,
+    HOLD, INTERVAL, Sampler, beat_keys, check, check_common, check_exited, check_hooks_quiet,
     check_hooks_silent, check_model_kept, deadline_wait, hold_idle, hold_waiting, install_hooks,
     pypi_version, statuses, venv_bin)
 
@@ -111,13 +114,37 @@ def oneshot_launcher(sb):
     return st
 
 
+def beat_status(sb, name):
+    """The beat file's status, read directly (finer than the sampler)."""
+    try:
+        with open(os.path.join(sb.hb, name + ".hb")) as f:
+            return (beat_keys(f.read()) or {}).get("status")
+    except OSError:
+        return None
+
+
+def submit_busy(sb, a, text):
+    """Submits a prompt at an ok beat and waits for the history's
+    `#### PROMPT` to make it busy (the sidecar's inotify follow); returns
+    the seconds from sending Enter to the beat file saying busy."""
+    check(beat_status(sb, a.name) == "ok", f"not ok before {text!r}")
+    sb.tmux("send-keys", "-t", f"={a.name}:", "-l", text)
+    time.sleep(0.3)  # let the TUI take the text before Enter (not a wait for the beat)
+    t0 = time.monotonic()
+    a.keys("Enter")
+    deadline_wait(lambda: beat_status(sb, a.name) == "busy", 10, f"busy after {text!r}",
+                  every=0.002)
+    return time.monotonic() - t0
+
+
 def interactive(sb):
     env = setup(sb)
     a = sb.start("ai-chat", argv(sb), env)
     deadline_wait(lambda: "diff>" in a.pane(), 60, "aider's prompt")
     check(a.sampler.latest().get("src") == "sidecar", f"a beat at start: {a.sampler.latest()}")
-    # 1. "Run shell command?" held, then Ctrl-C: the history's "^C again to
-    # exit" settles the beat ok.
+    # 1. The session's first prompt: no hook has pointed at the history
+    # yet, so it reads ok until "Run shell command?" (the hook: waiting),
+    # held, then Ctrl-C: the history's "^C again to exit" settles it ok.
     a.type_line("run the tool")
     hold_waiting(a)
     check("Run shell command?" in a.pane(), "no question in the pane")
@@ -129,9 +156,10 @@ def interactive(sb):
     check(a.sampler.latest().get("src") == "settled", f"after Ctrl-C: {a.sampler.latest()}")
     check(not tool_ran(sb), "a declined command ran")
     hold_idle(a)
-    # 2. Answered: Aider runs it and comes back to its prompt with no hook;
-    # the history's answer settles the beat ok.
-    a.type_line("run the tool")
+    # 2. Busy from the history's prompt line while the model answers, then
+    # the question (the hook: waiting), answered: Aider runs it and comes
+    # back to its prompt with no hook; the history's answer settles ok.
+    lat = [submit_busy(sb, a, "run the tool hb-pause")]
     a.wait_status("waiting", timeout=60)
     a.wait_pane("Run shell command?")
     m = a.sampler.mark()
@@ -142,14 +170,36 @@ def interactive(sb):
     deadline_wait(lambda: a.sampler.latest().get("status") == "ok", 2 * INTERVAL + 1.5,
                   "ok after the answer")
     hold_idle(a)
+    # 3. A turn that asks nothing: busy, then the hook's ok.
+    lat.append(submit_busy(sb, a, "say hb-text hb-pause"))
+    deadline_wait(lambda: a.sampler.latest().get("status") == "ok"
+                  and a.sampler.latest().get("src") == "native", 30, "the hook's ok")
+    hold_idle(a)
+    # 4. Ctrl-C while the model answers: busy, then ok from the history's
+    # "^C again to exit".
+    lat.append(submit_busy(sb, a, "stream hb-slow"))
+    time.sleep(1)
+    check(beat_status(sb, a.name) == "busy", "left busy while the model answers")
+    t1 = time.monotonic()
+    a.keys("C-c")
+    deadline_wait(lambda: a.sampler.latest().get("status") == "ok", 2 * INTERVAL + 1.5,
+                  "ok after Ctrl-C while the model answers")
+    took2 = time.monotonic() - t1
+    hold_idle(a)
+    # A command that calls no model: never busy.
+    m = a.sampler.mark()
+    a.type_line("/tokens")
+    time.sleep(1.5)
+    check(all(s.get("status") == "ok" for s in a.sampler.since(m)), "/tokens made it busy")
     a.type_line("/exit")
     check_exited(a, timeout=60)
     check_common(sb, a, MODEL)
     check_hooks_silent(sb)
     st = statuses(a.sampler.samples)
-    check(st.count("waiting") == 2 and "busy" not in st and st[-1] == "exited",
+    check(st.count("waiting") == 2 and st.count("busy") == 3 and st[-1] == "exited",
           f"statuses {st}")
-    print(f"e2e: aider: ok {took:.2f}s after Ctrl-C at the question")
+    print(f"e2e: aider: ok {took:.2f}s after Ctrl-C at the question, {took2:.2f}s after "
+          f"Ctrl-C in a model call; busy {', '.join(f'{x * 1000:.0f}' for x in lat)} ms after Enter")
     return st
 
 
