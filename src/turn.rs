@@ -267,7 +267,8 @@ fn stamp(path: &Path, after: i128) -> Result<()> {
     }
     let at = proc::now_nanos().max(after + 1);
     let ts = libc::timespec {
-        tv_sec: at.div_euclid(1_000_000_000) as libc::time_t,
+        // time_t left to inference: the libc crate marks musl's alias deprecated.
+        tv_sec: at.div_euclid(1_000_000_000) as _,
         tv_nsec: at.rem_euclid(1_000_000_000) as _,
     };
     let times = [ts, ts];
