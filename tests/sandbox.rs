@@ -575,7 +575,17 @@ fn an_agent_under_bubblewrap_is_pid_2_and_listed_truly() {
     let host = w.host_agent();
     let name = "sb-bwrap";
     let line = recipe("start-agent-session.sh", &["bwrap"], &[]);
-    let argv = words(&line, &w.vars(name));
+    let mut argv = words(&line, &w.vars(name));
+    // The guide's recipe hides /tmp (`--tmpfs /tmp`), where an installed
+    // hb never is, but this test's binaries (the checkout's target/) are
+    // when the checkout is under /tmp: bound back, read-only, after it.
+    let at = argv
+        .windows(2)
+        .position(|p| p[0] == "--tmpfs" && p[1] == "/tmp")
+        .expect("the recipe's --tmpfs /tmp")
+        + 2;
+    let bin = hb_bin().as_os_str().to_owned();
+    argv.splice(at..at, [OsString::from("--ro-bind"), bin.clone(), bin]);
     let pane = w.start(argv.clone(), &["agent"]);
     w.hold(name, pane, "busy", Duration::from_millis(1));
     let b = w.listing(name).heartbeat.unwrap();

@@ -9,8 +9,8 @@ import os
 import subprocess
 
 from harness import (
-    HB_BIN, INTERVAL, check, check_exited, check_hooks_quiet, deadline_wait, hold_idle,
-    hold_waiting, statuses)
+    CACHE, HB_BIN, INTERVAL, ROOT, check, check_exited, check_hooks_quiet, deadline_wait,
+    hold_idle, hold_waiting, statuses)
 from claude import claude_bin, claude_setup
 
 PACKAGES = ["claude-new"]
@@ -20,8 +20,11 @@ def bwrap_argv(sb):
     """doc/sandboxes.md's bubblewrap recipe; the sandbox's whole world
     (HOME with ~/.claude, the work dir, the beats, the hook recorder's
     log) is under sb.root, bound writable over a fresh /tmp."""
+    # The checkout (hb's binaries) and the e2e cache (Claude Code) are
+    # bound back read-only over the fresh /tmp, for a checkout under /tmp.
     return ["bwrap", "--unshare-pid", "--die-with-parent", "--ro-bind", "/", "/",
             "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+            "--ro-bind", ROOT, ROOT, "--ro-bind", CACHE, CACHE,
             "--bind", sb.root, sb.root]
 
 
