@@ -26,17 +26,14 @@ use Ask::*;
 pub const RUNTIME: Runtime = Runtime {
     name: "vibe",
     silent: true,
-    // A tool that was cancelled (the operator's Esc) ended the turn.
-    event: |f| match (f.hook_event_name.as_deref(), f.tool_status.as_deref()) {
-        (Some("post_tool"), Some("cancelled")) => Some("post_tool cancelled"),
-        (event, _) => event,
-    },
     events: &[
         ("pre_tool", Busy),
         ("post_tool", Busy),
-        ("post_tool cancelled", Idle),
         ("post_agent", Idle),
     ],
+    // A tool that was cancelled (the operator's Esc) ended the turn: the
+    // same column Gemini's cancelled AfterTool uses.
+    ended: |f| f.tool_status.as_deref() == Some("cancelled"),
     model,
     // A subagent's turn is not the session's: its post_agent would say ok
     // while the main agent works on.
